@@ -1,0 +1,151 @@
+"""The recurrent core: gradients, parameter counts, precision, weight exchange."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from tsrnn import _network as net
+
+GRID = list(
+    itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], ["mse", "xent"])
+)
+
+
+def _batch(rng, loss, B=4, T=5, D=2, O=3):
+    X = rng.normal(size=(B, T, D))
+    y = rng.normal(size=(B, O)) if loss == "mse" else rng.integers(0, O, size=B)
+    return X, y
+
+
+def _numerical_grad(spec, theta, X, y, loss, alpha, eps=1e-6):
+    num = np.empty_like(theta)
+    for i in range(theta.size):
+        tp, tm = theta.copy(), theta.copy()
+        tp[i] += eps
+        tm[i] -= eps
+        lp = net.loss_and_grad(spec, tp, X, y, loss, alpha)[0]
+        lm = net.loss_and_grad(spec, tm, X, y, loss, alpha)[0]
+        num[i] = (lp - lm) / (2 * eps)
+    return num
+
+
+@pytest.mark.parametrize("cell,num_layers,bidirectional,loss", GRID)
+def test_gradient_matches_central_differences(cell, num_layers, bidirectional, loss):
+    rng = np.random.default_rng(42)
+    spec = net.NetworkSpec(cell, 2, 3, num_layers, bidirectional, 3)
+    theta = net.init_params(spec, rng)
+    X, y = _batch(rng, loss)
+    alpha = 0.1  # the L2 term is part of the checked loss
+    _, grad = net.loss_and_grad(spec, theta, X, y, loss, alpha)
+    num = _numerical_grad(spec, theta, X, y, loss, alpha)
+    for name, (start, stop, _) in spec.offsets.items():
+        a, n = grad[start:stop], num[start:stop]
+        rel = np.linalg.norm(a - n) / max(np.linalg.norm(a), np.linalg.norm(n), 1e-8)
+        assert rel < 1e-6, f"{name}: relative error {rel:.2e}"
+        # element-wise, the only slack is finite-difference round-off (~1e-10)
+        np.testing.assert_allclose(a, n, rtol=1e-4, atol=1e-8, err_msg=name)
+
+
+def test_lstm_parameter_count_of_the_worked_exercise():
+    spec = net.NetworkSpec("lstm", 128, 128, n_outputs=1)
+    assert spec.n_recurrent_params == 131584
+    assert spec.n_params == 131584 + 128 + 1
+
+
+@pytest.mark.parametrize("D,N,layers,bi,O", [(3, 5, 1, False, 2), (4, 6, 2, True, 3)])
+def test_parameter_count_formulas(D, N, layers, bi, O):
+    dirs = 2 if bi else 1
+    per_layer = {
+        "rnn": lambda d: (d + N) * N + N,
+        "lstm": lambda d: 4 * ((d + N) * N + N),
+        "gru": lambda d: 3 * (d * N + N * N + 2 * N),
+    }
+    for cell, formula in per_layer.items():
+        spec = net.NetworkSpec(cell, D, N, layers, bi, O)
+        expected = dirs * formula(D) + (layers - 1) * dirs * formula(N * dirs)
+        expected += O * N * dirs + O
+        assert spec.n_params == expected, cell
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("loss", ["mse", "xent"])
+def test_float32_agrees_with_float64(cell, loss):
+    rng = np.random.default_rng(1)
+    spec = net.NetworkSpec(cell, 3, 8, 2, True, 3)
+    theta64 = net.init_params(spec, rng)
+    theta32 = theta64.astype(np.float32)
+    X, y = _batch(rng, loss, B=6, T=7, D=3)
+    out64, _ = net.forward(spec, theta64, X)
+    out32, _ = net.forward(spec, theta32, X.astype(np.float32))
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out64, rtol=1e-5, atol=1e-6)
+    L64, g64 = net.loss_and_grad(spec, theta64, X, y, loss)
+    L32, g32 = net.loss_and_grad(spec, theta32, X.astype(np.float32), y, loss)
+    assert g32.dtype == np.float32
+    assert abs(L32 - L64) <= 1e-5 * abs(L64)
+    rel = np.linalg.norm(g32 - g64) / np.linalg.norm(g64)
+    assert rel < 1e-5
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_state_dict_round_trip_and_naming(cell):
+    spec = net.NetworkSpec(cell, 2, 4, 2, True, 3)
+    theta = net.init_params(spec, np.random.default_rng(0))
+    sd = net.export_state_dict(spec, theta)
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    assert sd["weight_ih_l0"].shape == (G * 4, 2)
+    assert sd["weight_ih_l1_reverse"].shape == (G * 4, 8)
+    assert sd["weight_hh_l1"].shape == (G * 4, 4)
+    assert sd["bias_hh_l0_reverse"].shape == (G * 4,)
+    assert sd["head.weight"].shape == (3, 8)
+    assert sd["head.bias"].shape == (3,)
+    if cell != "gru":
+        assert not np.any(sd["bias_hh_l0"])  # single bias b exported as bias_ih
+    back = net.import_state_dict(spec, sd)
+    np.testing.assert_array_equal(back, theta)
+
+
+def test_import_adds_the_two_biases_and_rejects_mismatches():
+    spec = net.NetworkSpec("lstm", 2, 3)
+    sd = net.export_state_dict(spec, net.init_params(spec, np.random.default_rng(0)))
+    sd["bias_hh_l0"] = np.ones(12)
+    theta = net.import_state_dict(spec, sd)
+    np.testing.assert_allclose(net.unpack(spec, theta)["bias_l0"], sd["bias_ih_l0"] + 1)
+    bad = dict(sd)
+    del bad["head.bias"]
+    with pytest.raises(ValueError, match="missing.*head.bias"):
+        net.import_state_dict(spec, bad)
+    bad = dict(sd, weight_hh_l0=np.zeros((12, 4)))
+    with pytest.raises(ValueError, match="weight_hh_l0"):
+        net.import_state_dict(spec, bad)
+
+
+def test_bidirectional_head_sees_each_directions_final_state():
+    # Changing only x_1 must change the reverse direction's final state, so the
+    # output; with z = output[:, -1] the reverse half would not see x_1 at all.
+    spec = net.NetworkSpec("rnn", 1, 3, 1, True, 1)
+    theta = net.init_params(spec, np.random.default_rng(3))
+    P = net.unpack(spec, theta)
+    P["weight_ih_l0"][:] = 0.0  # forward direction blind to the input
+    X = np.zeros((1, 6, 1))
+    X2 = X.copy()
+    X2[0, 0, 0] = 1.0
+    assert net.forward(spec, theta, X)[0][0, 0] != net.forward(spec, theta, X2)[0][0, 0]
+
+
+def test_hand_computed_elman_step():
+    # One unit, one input, T=2: h1 = tanh(b + u x1), h2 = tanh(b + w h1 + u x2), o = c + v h2
+    spec = net.NetworkSpec("rnn", 1, 1)
+    theta = np.empty(spec.n_params)
+    P = net.unpack(spec, theta)
+    P["weight_ih_l0"][:] = 0.5
+    P["weight_hh_l0"][:] = -0.3
+    P["bias_l0"][:] = 0.1
+    P["head.weight"][:] = 2.0
+    P["head.bias"][:] = -1.0
+    X = np.array([[[1.0], [2.0]]])
+    h1 = np.tanh(0.1 + 0.5 * 1.0)
+    h2 = np.tanh(0.1 - 0.3 * h1 + 0.5 * 2.0)
+    out, _ = net.forward(spec, theta, X)
+    assert out[0, 0] == pytest.approx(-1.0 + 2.0 * h2, abs=1e-15)

@@ -1,0 +1,3 @@
+"""tsrnn: recurrent neural networks for time-series forecasting, compiled with Numba."""
+
+__version__ = "0.1.0"

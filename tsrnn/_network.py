@@ -1,0 +1,374 @@
+"""The recurrent network: parameter layout, stacking, bidirectional layers, head.
+
+This layer turns the per-layer kernels of :mod:`tsrnn._kernels` into a whole
+network.  It knows the parameter layout (``MATH.md``), loops over layers and
+directions in Python, and leaves every loop over time steps, samples and units
+to the kernels.  It knows nothing of scikit-learn.
+
+All parameters live in one flat vector ``theta`` (as scikit-learn's MLP packs
+them), so optimisers, gradient clipping and weight decay are single loops, and
+a CUDA backend can hold the whole model in one device array.  Named views into
+``theta`` follow PyTorch's ``state_dict`` names.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from . import _kernels as K
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+LOSSES = ("mse", "xent")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Architecture of a recurrent network with a linear head.
+
+    Parameters
+    ----------
+    cell : {'rnn', 'lstm', 'gru'}
+        Recurrent cell.
+    n_features : int
+        Input features per time step (D).
+    hidden_size : int
+        Units per layer and direction (N).
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    bidirectional : bool, default=False
+        Whether each layer also runs a reverse direction.
+    n_outputs : int, default=1
+        Outputs of the head (O): horizon steps, or classes.
+    """
+
+    cell: str
+    n_features: int
+    hidden_size: int
+    num_layers: int = 1
+    bidirectional: bool = False
+    n_outputs: int = 1
+
+    def __post_init__(self):
+        if self.cell not in GATES:
+            raise ValueError(f"cell must be one of {sorted(GATES)}, got {self.cell!r}")
+        for name in ("n_features", "hidden_size", "num_layers", "n_outputs"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    @property
+    def gates(self):
+        return GATES[self.cell]
+
+    @property
+    def n_directions(self):
+        return 2 if self.bidirectional else 1
+
+    def layer_input_size(self, k):
+        return self.n_features if k == 0 else self.hidden_size * self.n_directions
+
+    def suffixes(self):
+        return ("", "_reverse") if self.bidirectional else ("",)
+
+    @cached_property
+    def layout(self):
+        """Ordered ``(name, shape, is_weight)`` of every learnable tensor."""
+        GN, N = self.gates * self.hidden_size, self.hidden_size
+        entries = []
+        for k in range(self.num_layers):
+            D = self.layer_input_size(k)
+            for sfx in self.suffixes():
+                entries.append((f"weight_ih_l{k}{sfx}", (GN, D), True))
+                entries.append((f"weight_hh_l{k}{sfx}", (GN, N), True))
+                if self.cell == "gru":
+                    entries.append((f"bias_ih_l{k}{sfx}", (GN,), False))
+                    entries.append((f"bias_hh_l{k}{sfx}", (GN,), False))
+                else:
+                    entries.append((f"bias_l{k}{sfx}", (GN,), False))
+        F = N * self.n_directions
+        entries.append(("head.weight", (self.n_outputs, F), True))
+        entries.append(("head.bias", (self.n_outputs,), False))
+        return tuple(entries)
+
+    @cached_property
+    def offsets(self):
+        """name -> (start, stop, shape) in the flat parameter vector."""
+        out, pos = {}, 0
+        for name, shape, _ in self.layout:
+            size = int(np.prod(shape))
+            out[name] = (pos, pos + size, shape)
+            pos += size
+        return out
+
+    @property
+    def n_params(self):
+        """Number of learnable parameters, head included."""
+        return sum(int(np.prod(shape)) for _, shape, _ in self.layout)
+
+    @property
+    def n_recurrent_params(self):
+        """Learnable parameters of the recurrent layers only (head excluded)."""
+        return self.n_params - self.n_outputs * (self.hidden_size * self.n_directions + 1)
+
+    def weight_mask(self):
+        """Boolean vector, True where theta holds a weight (L2 applies), False for biases."""
+        mask = np.zeros(self.n_params, dtype=np.bool_)
+        for name, _, is_weight in self.layout:
+            start, stop, _ = self.offsets[name]
+            mask[start:stop] = is_weight
+        return mask
+
+
+def unpack(spec, theta):
+    """Named views (no copies) into the flat parameter vector."""
+    return {
+        name: theta[start:stop].reshape(shape)
+        for name, (start, stop, shape) in spec.offsets.items()
+    }
+
+
+def init_params(spec, rng, dtype=np.float64):
+    """PyTorch's initialisation: every recurrent tensor uniform(±1/√N).
+
+    The head follows ``nn.Linear``: uniform(±1/√fan_in), fan_in = N·dirs.
+    ``rng`` is a :class:`numpy.random.Generator`; values are drawn in float64
+    and cast, so float32 and float64 models start from the same weights.
+    """
+    theta = np.empty(spec.n_params, dtype=np.float64)
+    k_rec = 1.0 / np.sqrt(spec.hidden_size)
+    k_head = 1.0 / np.sqrt(spec.hidden_size * spec.n_directions)
+    for name, (start, stop, _) in spec.offsets.items():
+        k = k_head if name.startswith("head.") else k_rec
+        theta[start:stop] = rng.uniform(-k, k, size=stop - start)
+    return theta.astype(dtype)
+
+
+# --------------------------------------------------------------------------
+# forward and backward
+# --------------------------------------------------------------------------
+
+
+def _layer_forward(spec, P, k, sfx, X):
+    """Run one layer in one direction on time-major X (own time order)."""
+    T, B, _ = X.shape
+    N, GN = spec.hidden_size, spec.gates * spec.hidden_size
+    dtype = X.dtype
+    W_ih, W_hh = P[f"weight_ih_l{k}{sfx}"], P[f"weight_hh_l{k}{sfx}"]
+    H = np.zeros((T + 1, B, N), dtype=dtype)
+    A = np.empty((T, B, GN), dtype=dtype)
+    cache = {"X": X, "H": H, "A": A}
+    if spec.cell == "rnn":
+        K.rnn_forward(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H, A)
+    elif spec.cell == "lstm":
+        C = np.zeros((T + 1, B, N), dtype=dtype)
+        K.lstm_forward(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H, C, A)
+        cache["C"] = C
+    else:
+        HN = np.empty((T, B, N), dtype=dtype)
+        K.gru_forward(
+            X, W_ih, W_hh, P[f"bias_ih_l{k}{sfx}"], P[f"bias_hh_l{k}{sfx}"], H, A, HN
+        )
+        cache["HN"] = HN
+    return cache
+
+
+def _layer_backward(spec, P, G, k, sfx, cache, dH, need_dx):
+    """Backward sweep of one layer/direction; writes gradients into views G."""
+    W_ih, W_hh = P[f"weight_ih_l{k}{sfx}"], P[f"weight_hh_l{k}{sfx}"]
+    X, H, A = cache["X"], cache["H"], cache["A"]
+    dA = np.empty_like(A)
+    if spec.cell == "rnn":
+        K.rnn_backward(W_hh, H, dH, dA)
+        dAh = dA
+    elif spec.cell == "lstm":
+        K.lstm_backward(W_hh, cache["C"], A, dH, dA)
+        dAh = dA
+    else:
+        dAh = np.empty_like(A)
+        K.gru_backward(W_hh, H, A, cache["HN"], dH, dA, dAh)
+    K.weight_gradients(X, H, dA, dAh, G[f"weight_ih_l{k}{sfx}"], G[f"weight_hh_l{k}{sfx}"])
+    if spec.cell == "gru":
+        K.bias_gradient(dA, G[f"bias_ih_l{k}{sfx}"])
+        K.bias_gradient(dAh, G[f"bias_hh_l{k}{sfx}"])
+    else:
+        K.bias_gradient(dA, G[f"bias_l{k}{sfx}"])
+    if not need_dx:
+        return None
+    dX = np.empty_like(X)
+    K.input_gradient(dA, W_ih, dX)
+    return dX
+
+
+def to_time_major(X, dtype):
+    """(B, T, D) user layout -> contiguous (T, B, D) in the model's dtype."""
+    return np.ascontiguousarray(np.transpose(X, (1, 0, 2)), dtype=dtype)
+
+
+def forward(spec, theta, X, keep_cache=False):
+    """Network output o = c + V z for a batch.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    theta : ndarray of shape (n_params,)
+    X : ndarray of shape (B, T, D)
+        Batch in the user layout; converted to time-major in theta's dtype.
+    keep_cache : bool
+        Keep what the backward sweep needs.
+
+    Returns
+    -------
+    out : ndarray of shape (B, O)
+    cache : dict or None
+    """
+    P = unpack(spec, theta)
+    inp = to_time_major(X, theta.dtype)
+    T, B, _ = inp.shape
+    N = spec.hidden_size
+    layers = []
+    for k in range(spec.num_layers):
+        caches = []
+        for d, sfx in enumerate(spec.suffixes()):
+            x_in = inp if d == 0 else np.ascontiguousarray(inp[::-1])
+            caches.append(_layer_forward(spec, P, k, sfx, x_in))
+        layers.append(caches)
+        if spec.bidirectional:
+            inp = np.empty((T, B, 2 * N), dtype=theta.dtype)
+            inp[:, :, :N] = caches[0]["H"][1:]
+            inp[:, :, N:] = caches[1]["H"][1:][::-1]
+        else:
+            inp = caches[0]["H"][1:]
+    # z: each direction's final state (the reverse one has seen x_1 last).
+    Z = np.empty((B, N * spec.n_directions), dtype=theta.dtype)
+    for d, c in enumerate(layers[-1]):
+        Z[:, d * N : (d + 1) * N] = c["H"][T]
+    out = np.empty((B, spec.n_outputs), dtype=theta.dtype)
+    K.head_forward(Z, P["head.weight"], P["head.bias"], out)
+    if not keep_cache:
+        return out, None
+    return out, {"layers": layers, "Z": Z}
+
+
+def backward(spec, theta, cache, dO):
+    """Gradient of the loss w.r.t. theta, given dL/do (B, O)."""
+    P = unpack(spec, theta)
+    grad = np.empty_like(theta)
+    G = unpack(spec, grad)
+    layers, Z = cache["layers"], cache["Z"]
+    X0 = layers[0][0]["X"]
+    T, B, _ = X0.shape
+    N = spec.hidden_size
+    dZ = np.empty_like(Z)
+    K.head_backward(Z, P["head.weight"], dO, G["head.weight"], G["head.bias"], dZ)
+    # gradient w.r.t. each direction's outputs, in that direction's time order
+    dHs = []
+    for d in range(spec.n_directions):
+        dH = np.zeros((T, B, N), dtype=theta.dtype)
+        dH[T - 1] = dZ[:, d * N : (d + 1) * N]
+        dHs.append(dH)
+    for k in range(spec.num_layers - 1, -1, -1):
+        need_dx = k > 0
+        dX_total = None
+        for d, sfx in enumerate(spec.suffixes()):
+            dX = _layer_backward(spec, P, G, k, sfx, layers[k][d], dHs[d], need_dx)
+            if need_dx:
+                dX = dX if d == 0 else dX[::-1]
+                dX_total = dX if dX_total is None else dX_total + dX
+        if need_dx:
+            if spec.bidirectional:
+                dHs = [
+                    np.ascontiguousarray(dX_total[:, :, :N]),
+                    np.ascontiguousarray(dX_total[::-1, :, N:]),
+                ]
+            else:
+                dHs = [np.ascontiguousarray(dX_total)]
+    return grad
+
+
+def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None):
+    """Loss of a batch and its gradient w.r.t. theta.
+
+    Parameters
+    ----------
+    y : ndarray
+        (B, O) targets for ``loss='mse'``; (B,) int class indices for 'xent'.
+    alpha : float
+        L2 penalty: + alpha/(2B) Σ W² over weight matrices (not biases).
+    weight_mask : ndarray of bool, optional
+        ``spec.weight_mask()``, passed in to avoid recomputing it per batch.
+    """
+    out, cache = forward(spec, theta, X, keep_cache=True)
+    dO = np.empty_like(out)
+    if loss == "mse":
+        L = K.mse_loss_grad(out, np.ascontiguousarray(y, dtype=theta.dtype), dO)
+    elif loss == "xent":
+        L = K.softmax_xent_loss_grad(out, np.ascontiguousarray(y, dtype=np.int64), dO)
+    else:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    grad = backward(spec, theta, cache, dO)
+    if alpha:
+        mask = spec.weight_mask() if weight_mask is None else weight_mask
+        L += K.l2_penalty(theta, mask, grad, alpha / X.shape[0])
+    return float(L), grad
+
+
+def predict(spec, theta, X, batch_size=1024):
+    """Outputs for X (n, T, D) in chunks, so memory stays bounded."""
+    n = X.shape[0]
+    out = np.empty((n, spec.n_outputs), dtype=theta.dtype)
+    for start in range(0, n, batch_size):
+        out[start : start + batch_size] = forward(spec, theta, X[start : start + batch_size])[0]
+    return out
+
+
+# --------------------------------------------------------------------------
+# weight exchange in PyTorch state_dict naming
+# --------------------------------------------------------------------------
+
+
+def export_state_dict(spec, theta):
+    """All parameters as a dict of numpy arrays in PyTorch's state_dict naming.
+
+    RNN/LSTM layers hold one bias b; it is exported as ``bias_ih`` with a zero
+    ``bias_hh`` so that PyTorch computes the same b_ih + b_hh.
+    """
+    P = unpack(spec, theta)
+    out = {}
+    for name, value in P.items():
+        if name.startswith("bias_l"):
+            rest = name[len("bias_") :]
+            out[f"bias_ih_{rest}"] = value.copy()
+            out[f"bias_hh_{rest}"] = np.zeros_like(value)
+        else:
+            out[name] = value.copy()
+    return out
+
+
+def import_state_dict(spec, state, dtype=np.float64):
+    """Flat theta from a PyTorch-style state_dict (numpy arrays or tensors).
+
+    Every expected name must be present with the right shape; for RNN/LSTM,
+    b = bias_ih + bias_hh.  Unknown names raise, so a mismatched architecture
+    is reported rather than half-loaded.
+    """
+    state = {name: np.asarray(value, dtype=np.float64) for name, value in state.items()}
+    expected = set(export_state_dict(spec, np.zeros(spec.n_params)))
+    missing, unexpected = expected - set(state), set(state) - expected
+    if missing or unexpected:
+        raise ValueError(
+            "state dict does not match the network: "
+            f"missing {sorted(missing)}, unexpected {sorted(unexpected)}"
+        )
+    theta = np.empty(spec.n_params, dtype=np.float64)
+    P = unpack(spec, theta)
+    for name, view in P.items():
+        if name.startswith("bias_l"):
+            rest = name[len("bias_") :]
+            value = state[f"bias_ih_{rest}"] + state[f"bias_hh_{rest}"]
+        else:
+            value = state[name]
+        if value.shape != view.shape:
+            raise ValueError(f"{name}: expected shape {view.shape}, got {value.shape}")
+        view[...] = value
+    return theta.astype(dtype)
