@@ -160,6 +160,12 @@ def test_plot_forecast_long_format_unknown_id_raises():
         plot_forecast(history, forecast, unique_id="zzz")
 
 
+def test_plot_forecast_long_forecast_needs_long_history():
+    _, forecast = _long_frames()
+    with pytest.raises(ValueError, match="long format"):
+        plot_forecast(_monthly_history(), forecast)
+
+
 def _backtest_results(n_folds=3, horizon=4):
     dates = pd.date_range("2021-01-01", periods=40, freq="D")
     actual = pd.Series(np.sin(np.arange(40) / 3.0), index=dates)
@@ -246,3 +252,8 @@ def test_plot_loss_curve_estimator_without_validation_and_nonpositive_loss():
 def test_plot_loss_curve_empty_raises():
     with pytest.raises(ValueError, match="empty"):
         plot_loss_curve([])
+
+
+def test_plot_loss_curve_string_raises():
+    with pytest.raises(TypeError):
+        plot_loss_curve("loss")

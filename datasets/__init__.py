@@ -1,0 +1,1 @@
+"""Bundled example datasets (CSV files) for :mod:`tsrnn.datasets`; see README.md."""

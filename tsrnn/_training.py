@@ -1,0 +1,119 @@
+"""Optimisers and the mini-batch training loop (no scikit-learn here).
+
+The estimator decides *what* to train (epochs, batches, early stopping); a
+trainer does one epoch of mini-batch updates on one device.  The CPU trainer
+below and :class:`tsrnn.cuda.CudaTrainer` share this interface:
+
+``Trainer(spec, theta, optimizer, loss, alpha, clip_grad_norm)``
+    ``theta`` is the flat float32/float64 parameter vector (host numpy).
+``train_epoch(X, y, batches) -> (mean_loss, ok)``
+    ``X`` (n, T, D) in the model dtype, ``y`` (n, O) targets or (n,) int64
+    labels, ``batches`` a list of index arrays.  ``ok`` is False when a
+    non-finite loss or gradient stopped the epoch; the weights are then those
+    of the last finite step.
+``predict(X) -> ndarray (n, O)``
+``get_params() -> ndarray``
+    Host copy of theta.
+``get_optimizer_state() -> dict``
+    Host numpy arrays and plain numbers, for warm starts and pickling.
+"""
+
+import math
+
+import numpy as np
+
+from . import _kernels as K
+from . import _network as net
+
+
+class SGD:
+    """Stochastic gradient descent with optional (Nesterov) momentum."""
+
+    name = "sgd"
+
+    def __init__(self, learning_rate, momentum=0.0, nesterov=False):
+        self.learning_rate = float(learning_rate)
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+
+    def init_state(self, theta):
+        return {"velocity": np.zeros_like(theta), "step": 0}
+
+    def step(self, theta, grad, state):
+        state["step"] += 1
+        K.sgd_update(
+            theta, grad, state["velocity"], self.learning_rate, self.momentum, self.nesterov
+        )
+
+
+class Adam:
+    """Adam (Kingma & Ba, 2015) with PyTorch's bias-corrected update."""
+
+    name = "adam"
+
+    def __init__(self, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        self.learning_rate = float(learning_rate)
+        self.beta_1 = float(beta_1)
+        self.beta_2 = float(beta_2)
+        self.epsilon = float(epsilon)
+
+    def init_state(self, theta):
+        return {"m": np.zeros_like(theta), "v": np.zeros_like(theta), "step": 0}
+
+    def step(self, theta, grad, state):
+        state["step"] += 1
+        K.adam_update(
+            theta,
+            grad,
+            state["m"],
+            state["v"],
+            self.learning_rate,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+            state["step"],
+        )
+
+
+class CpuTrainer:
+    """Mini-batch training of a :class:`~tsrnn._network.NetworkSpec` on the CPU."""
+
+    def __init__(self, spec, theta, optimizer, loss="mse", alpha=0.0, clip_grad_norm=None,
+                 optimizer_state=None):
+        self.spec = spec
+        self.theta = np.array(theta, copy=True)  # writable, owned
+        self.optimizer = optimizer
+        self.loss = loss
+        self.alpha = float(alpha)
+        self.clip = clip_grad_norm
+        self.mask = spec.weight_mask()
+        if optimizer_state is None:
+            optimizer_state = optimizer.init_state(self.theta)
+        self.state = {
+            k: (np.array(v, dtype=self.theta.dtype) if isinstance(v, np.ndarray) else v)
+            for k, v in optimizer_state.items()
+        }
+
+    def train_epoch(self, X, y, batches):
+        total, count = 0.0, 0
+        for idx in batches:
+            L, grad = net.loss_and_grad(
+                self.spec, self.theta, X[idx], y[idx], self.loss, self.alpha, self.mask
+            )
+            if not (math.isfinite(L) and np.isfinite(grad).all()):
+                return (total / count if count else float("nan")), False
+            if self.clip is not None:
+                K.clip_grad_norm(grad, self.clip)
+            self.optimizer.step(self.theta, grad, self.state)
+            total += L * len(idx)
+            count += len(idx)
+        return total / count, True
+
+    def predict(self, X):
+        return net.predict(self.spec, self.theta, X)
+
+    def get_params(self):
+        return self.theta.copy()
+
+    def get_optimizer_state(self):
+        return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.state.items()}
