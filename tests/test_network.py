@@ -149,3 +149,22 @@ def test_hand_computed_elman_step():
     h2 = np.tanh(0.1 - 0.3 * h1 + 0.5 * 2.0)
     out, _ = net.forward(spec, theta, X)
     assert out[0, 0] == pytest.approx(-1.0 + 2.0 * h2, abs=1e-15)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_chunked_batches_are_thread_count_independent(cell):
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    spec = net.NetworkSpec(cell, 2, 5, 2, True, 3)
+    theta = net.init_params(spec, rng)
+    B = 3 * net.CHUNK_ROWS + 7  # four chunks, the last one short
+    X, y = _batch(rng, "mse", B=B, T=4, D=2)
+    serial = net.loss_and_grad(spec, theta, X, y, "mse", 0.1)
+    with ThreadPoolExecutor(3) as ex:
+        threaded = net.loss_and_grad(spec, theta, X, y, "mse", 0.1, executor=ex)
+    assert serial[0] == threaded[0]
+    np.testing.assert_array_equal(serial[1], threaded[1])
+    # chunking only regroups the sums: equal to one-chunk results to round-off
+    grads = [net.loss_and_grad(spec, theta, X[i : i + 1], y[i : i + 1], "mse")[1] for i in range(B)]
+    np.testing.assert_allclose(serial[1] - spec.weight_mask() * 0.1 / B * theta, np.mean(grads, axis=0), rtol=1e-10, atol=1e-13)

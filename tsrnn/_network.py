@@ -286,39 +286,84 @@ def backward(spec, theta, cache, dO):
     return grad
 
 
-def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None):
-    """Loss of a batch and its gradient w.r.t. theta.
+# Rows per task when a mini-batch is split across threads.  A constant, so the
+# partition, and with it every bit of the result, never depends on the number
+# of threads.
+CHUNK_ROWS = 32
+PREDICT_CHUNK_ROWS = 256
+
+
+def _row_chunks(n, size):
+    return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
+
+def _map(executor, fn, items):
+    if executor is None or len(items) == 1:
+        return [fn(item) for item in items]
+    return list(executor.map(fn, items))
+
+
+def _chunk_loss_and_grad(spec, theta, X, y, loss, n_total):
+    out, cache = forward(spec, theta, X, keep_cache=True)
+    dO = np.empty_like(out)
+    if loss == "mse":
+        L = K.mse_loss_grad(out, np.ascontiguousarray(y, dtype=theta.dtype), dO, n_total)
+    else:
+        L = K.softmax_xent_loss_grad(out, np.ascontiguousarray(y, dtype=np.int64), dO, n_total)
+    return L, backward(spec, theta, cache, dO)
+
+
+def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None, executor=None):
+    """Loss of a mini-batch and its gradient w.r.t. theta.
 
     Parameters
     ----------
+    spec : NetworkSpec
+    theta : ndarray of shape (n_params,)
+    X : ndarray of shape (B, T, D)
     y : ndarray
         (B, O) targets for ``loss='mse'``; (B,) int class indices for 'xent'.
+    loss : {'mse', 'xent'}
     alpha : float
         L2 penalty: + alpha/(2B) Σ W² over weight matrices (not biases).
     weight_mask : ndarray of bool, optional
         ``spec.weight_mask()``, passed in to avoid recomputing it per batch.
+    executor : concurrent.futures.Executor, optional
+        Runs the batch's row chunks (``CHUNK_ROWS`` each) in parallel; their
+        losses and gradients are summed in chunk order, so the result is the
+        same with any number of threads.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of shape (n_params,)
     """
-    out, cache = forward(spec, theta, X, keep_cache=True)
-    dO = np.empty_like(out)
-    if loss == "mse":
-        L = K.mse_loss_grad(out, np.ascontiguousarray(y, dtype=theta.dtype), dO)
-    elif loss == "xent":
-        L = K.softmax_xent_loss_grad(out, np.ascontiguousarray(y, dtype=np.int64), dO)
-    else:
+    if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    grad = backward(spec, theta, cache, dO)
+    B = X.shape[0]
+    parts = _map(
+        executor,
+        lambda c: _chunk_loss_and_grad(spec, theta, X[c[0] : c[1]], y[c[0] : c[1]], loss, B),
+        _row_chunks(B, CHUNK_ROWS),
+    )
+    L, grad = parts[0]
+    for L_c, g_c in parts[1:]:
+        L += L_c
+        grad += g_c
     if alpha:
         mask = spec.weight_mask() if weight_mask is None else weight_mask
-        L += K.l2_penalty(theta, mask, grad, alpha / X.shape[0])
+        L += K.l2_penalty(theta, mask, grad, alpha / B)
     return float(L), grad
 
 
-def predict(spec, theta, X, batch_size=1024):
-    """Outputs for X (n, T, D) in chunks, so memory stays bounded."""
-    n = X.shape[0]
-    out = np.empty((n, spec.n_outputs), dtype=theta.dtype)
-    for start in range(0, n, batch_size):
-        out[start : start + batch_size] = forward(spec, theta, X[start : start + batch_size])[0]
+def predict(spec, theta, X, executor=None):
+    """Outputs for X (n, T, D), in row chunks so memory stays bounded."""
+    out = np.empty((X.shape[0], spec.n_outputs), dtype=theta.dtype)
+
+    def run(c):
+        out[c[0] : c[1]] = forward(spec, theta, X[c[0] : c[1]])[0]
+
+    _map(executor, run, _row_chunks(X.shape[0], PREDICT_CHUNK_ROWS))
     return out
 
 

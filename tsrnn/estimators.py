@@ -29,7 +29,7 @@ from sklearn.utils.validation import (
 )
 
 from . import _network as net
-from ._training import SGD, Adam, CpuTrainer
+from ._training import SGD, Adam, CpuTrainer, predict as _cpu_predict
 
 __all__ = [
     "RNNRegressor",
@@ -364,7 +364,7 @@ class BaseRecurrent(BaseEstimator):
         theta = self.coefs_
         if not theta.flags.writeable or not theta.flags.c_contiguous:
             theta = np.array(theta)  # e.g. a read-only memmap from joblib
-        return net.predict(self.network_, theta, X)
+        return _cpu_predict(self.network_, theta, X)
 
     # ------------------------------------------------------------------
     # weight exchange
