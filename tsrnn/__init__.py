@@ -5,7 +5,9 @@ The public surface:
 - :mod:`tsrnn.estimators`: scikit-learn regressors and classifiers
   (``RNNRegressor``, ``LSTMRegressor``, ``GRURegressor``, ``RNNClassifier``,
   ``LSTMClassifier``, ``GRUClassifier``).
-- :mod:`tsrnn.datasets`, :mod:`tsrnn.plotting`.
+- :mod:`tsrnn.forecasting`: ``RNNForecaster`` for pandas series, one or many.
+- :mod:`tsrnn.model_selection`: splitters, ``backtest``, ``evaluate``.
+- :mod:`tsrnn.datasets`, :mod:`tsrnn.plotting`, :mod:`tsrnn.metrics`.
 """
 
 from .estimators import (
@@ -16,6 +18,7 @@ from .estimators import (
     RNNClassifier,
     RNNRegressor,
 )
+from .forecasting import RNNForecaster, SeasonalNaiveForecaster
 
 __version__ = "0.1.0"
 
@@ -26,5 +29,7 @@ __all__ = [
     "RNNClassifier",
     "LSTMClassifier",
     "GRUClassifier",
+    "RNNForecaster",
+    "SeasonalNaiveForecaster",
     "__version__",
 ]

@@ -97,20 +97,21 @@ def _blas_controller():
 
 @contextmanager
 def cpu_parallel(batch_rows, chunk_rows, n_threads=None):
-    """Thread pool for row chunks, with BLAS held to one thread meanwhile.
+    """Thread pool for the row chunks of a batch, BLAS held to one thread.
 
-    Parallelism comes from running chunks of a batch on separate threads (the
-    kernels release the GIL); BLAS threads on top of that would oversubscribe
-    the cores (a prange region calling threaded BLAS was measured 50x slower).
-    A batch of a single chunk gets no pool and keeps BLAS's own threads.
-    Yields the executor, or None.
+    Parallelism comes from running the chunks of a batch on separate threads
+    (the kernels release the GIL).  BLAS stays single-threaded throughout: its
+    own threads on top of ours oversubscribe the cores, and even alone they
+    cost more than they give on the small per-step products of a recurrent
+    network (threaded BLAS inside parallel work was measured 50x slower on
+    2 cores).  Yields the executor, or None when one chunk or one thread.
     """
     n_threads = numba.get_num_threads() if n_threads is None else n_threads
-    if n_threads <= 1 or batch_rows <= chunk_rows:
-        yield None
-        return
     with _blas_controller().limit(limits=1, user_api="blas"):
-        with ThreadPoolExecutor(max_workers=n_threads) as executor:
+        if n_threads <= 1 or batch_rows <= chunk_rows:
+            yield None
+            return
+        with ThreadPoolExecutor(max_workers=min(n_threads, -(-batch_rows // chunk_rows))) as executor:
             yield executor
 
 

@@ -1,0 +1,139 @@
+"""The tsrnn command: forecast, backtest, datasets, help and errors."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tsrnn.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = ["--hidden-size", "4", "--max-iter", "4"]
+
+
+def _is_png(path: Path) -> bool:
+    data = path.read_bytes()
+    return data.startswith(b"\x89PNG") and len(data) > 5000
+
+
+def test_readme_main_job_runs_fast_with_python_m(tmp_path):
+    """The README's command, with default settings, in a fresh interpreter."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "tsrnn", "forecast", "--dataset", "air_passengers",
+         "--horizon", "12", "--output", "fc.csv", "--plot", "fc.png"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr
+    assert elapsed < 60
+    fc = pd.read_csv(tmp_path / "fc.csv")
+    assert list(fc.columns) == ["month", "yhat"] and len(fc) == 12
+    assert fc["month"].iloc[0] == "1961-01" and fc["month"].iloc[-1] == "1961-12"
+    assert fc["yhat"].between(300, 800).all()  # the level of 1960 passengers, in thousands
+    assert _is_png(tmp_path / "fc.png")
+    assert "Forecasts written to fc.csv" in proc.stdout
+
+
+def test_forecast_csv_with_levels(tmp_path, capsys):
+    n = 60
+    frame = pd.DataFrame({
+        "date": pd.date_range("2020-01-06", periods=n, freq="W-MON").strftime("%Y-%m-%d"),
+        "store": "x",
+        "sales": 100 + 10 * np.sin(np.arange(n) / 3),
+    })
+    frame.to_csv(tmp_path / "sales.csv", index=False)
+    code = main(["forecast", str(tmp_path / "sales.csv"), "--time-col", "date", "--target",
+                 "sales", "--horizon", "4", "--level", "80", "95", "--output",
+                 str(tmp_path / "out.csv"), *FAST])
+    assert code == 0
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert list(out.columns) == ["date", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
+                                 "yhat_hi_95"]
+    assert out["date"].iloc[0] == "2021-03-01"
+    assert (out.yhat_lo_95 <= out.yhat).all() and (out.yhat <= out.yhat_hi_95).all()
+    assert "yhat_hi_95" in capsys.readouterr().out  # the table is printed too
+
+
+def test_forecast_long_csv_with_id_column(tmp_path):
+    dates = pd.date_range("2023-01-01", periods=40, freq="D")
+    frame = pd.concat([
+        pd.DataFrame({"shop": shop, "day": dates, "units": 5.0 * (k + 1) + np.arange(40) % 7})
+        for k, shop in enumerate(["north", "south"])
+    ])
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    code = main(["forecast", str(tmp_path / "panel.csv"), "--id-col", "shop", "--time-col", "day",
+                 "--target", "units", "--horizon", "3", "--output", str(tmp_path / "fc.csv"),
+                 "--plot", str(tmp_path / "fc.png"), "--quiet", *FAST])
+    assert code == 0
+    fc = pd.read_csv(tmp_path / "fc.csv")
+    assert list(fc.columns) == ["shop", "day", "yhat"]
+    assert fc.groupby("shop").size().to_dict() == {"north": 3, "south": 3}
+    assert _is_png(tmp_path / "fc.png")
+
+
+def test_backtest_prints_metrics_table(tmp_path, capsys):
+    code = main(["backtest", "--dataset", "air_passengers", "--horizon", "12", "--initial", "120",
+                 "--output", str(tmp_path / "bt.csv"), "--plot", str(tmp_path / "bt.png"), *FAST])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Backtest: 2 folds" in out
+    header = next(line for line in out.splitlines() if "smape" in line).split()
+    assert header == ["series", "model", "n_folds", "mae", "rmse", "smape", "mase"]
+    assert "seasonal_naive" in out and "lstm" in out
+    results = pd.read_csv(tmp_path / "bt.csv")
+    assert len(results) == 24 and {"cutoff", "month", "y", "yhat"} <= set(results.columns)
+    assert _is_png(tmp_path / "bt.png")
+
+
+def test_datasets_and_help(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "air_passengers" in out and "144 observations" in out
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "tsrnn forecast --dataset air_passengers --horizon 12" in text
+    with pytest.raises(SystemExit):
+        main(["forecast", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--time-col", "--target", "--id-col", "--cell", "--window", "--horizon",
+                   "--level", "--output", "--plot", "--dataset"):
+        assert option in text
+    assert main([]) == 2  # no command: help, non-zero status
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["forecast", "--horizon", "3"], "no data: give a CSV file, or --dataset"),
+        (["forecast", "--dataset", "nope", "--horizon", "3"], "unknown dataset 'nope'"),
+        (["forecast", "--dataset", "macrodata", "--horizon", "3"], "choose one with --target"),
+        (["forecast", "missing.csv", "--horizon", "3"], "file not found: missing.csv"),
+    ],
+)
+def test_errors_are_one_clear_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tsrnn: error: ") and message in err
+    assert "Traceback" not in err
+
+
+def test_csv_problems_are_reported(tmp_path, capsys):
+    frame = pd.DataFrame({"ds": ["2020-01-03", "2020-01-01", "2020-01-02"] * 10, "y": 1.0})
+    frame.to_csv(tmp_path / "bad.csv", index=False)
+    assert main(["forecast", str(tmp_path / "bad.csv"), "--horizon", "2"]) == 2
+    assert "duplicated timestamps" in capsys.readouterr().err
+    assert main(["forecast", str(tmp_path / "bad.csv"), "--target", "sales",
+                 "--horizon", "2"]) == 2
+    assert "--target 'sales' is not a column" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["forecast", "--dataset", "nile", "--horizon", "0"])
+    assert "expected a positive integer" in capsys.readouterr().err

@@ -1,0 +1,476 @@
+"""RNNForecaster: pandas in and out, defaults, strategies, covariates, intervals, bad input."""
+
+import io
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from tsrnn.datasets import load_air_passengers
+from tsrnn.forecasting import RNNForecaster, SeasonalNaiveForecaster, season_length_from_freq
+from tsrnn.metrics import seasonal_naive, smape
+from tsrnn.plotting import plot_backtest, plot_forecast, plot_loss_curve
+
+# tiny networks and few epochs: these tests check behaviour, not accuracy
+FAST = dict(hidden_size=4, max_iter=4, n_iter_no_change=4, random_state=0)
+
+
+def _monthly(n=60, seed=0, name="sales"):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    values = 50 + 0.5 * t + 5 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n)
+    return pd.Series(values, index=pd.period_range("2000-01", periods=n, freq="M"), name=name)
+
+
+def _long(ids=("a", "b", "c"), n=50, freq="D", seed=0):
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2021-01-01", periods=n, freq=freq)
+    frames = [
+        pd.DataFrame({
+            "unique_id": uid, "ds": ds,
+            "y": 10 * (k + 1) + np.sin(2 * np.pi * np.arange(n) / 7) + rng.normal(0, 0.1, n),
+        })
+        for k, uid in enumerate(ids)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def _png_bytes(ax) -> bytes:
+    buffer = io.BytesIO()
+    ax.figure.savefig(buffer, format="png")
+    plt.close(ax.figure)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# acceptance: the default LSTM beats seasonal naive on air passengers
+# --------------------------------------------------------------------------------------------
+
+
+def test_default_lstm_beats_seasonal_naive_on_air_passengers():
+    y = load_air_passengers()
+    train, test = y.iloc[:-24], y.iloc[-24:]
+    forecaster = RNNForecaster(horizon=24, random_state=0)  # every other parameter default
+    forecast = forecaster.fit(train).predict()
+    naive = seasonal_naive(train, h=24, season_length=12)
+    assert forecast.index.equals(test.index)
+    assert smape(test, forecast) < smape(test, naive)
+
+
+# --------------------------------------------------------------------------------------------
+# pandas in, pandas out
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.period_range("2000-01", periods=60, freq="M"),
+        pd.date_range("2000-01-01", periods=60, freq="MS"),
+        pd.RangeIndex(60),
+    ],
+    ids=["period", "datetime", "range"],
+)
+def test_series_forecast_continues_the_index(index):
+    y = pd.Series(_monthly().to_numpy(), index=index, name="sales")
+    fc = RNNForecaster(horizon=5, **FAST).fit(y).predict()
+    assert isinstance(fc, pd.Series) and fc.name == "sales"
+    full = pd.Series(np.zeros(65), index=index.append(fc.index))
+    assert len(fc) == 5 and full.index.is_monotonic_increasing
+    if isinstance(index, pd.RangeIndex):
+        assert list(fc.index) == [60, 61, 62, 63, 64]
+    else:
+        assert fc.index[0] == (index[-1] + 1 if isinstance(index, pd.PeriodIndex)
+                               else pd.Timestamp("2005-01-01"))
+    assert np.isfinite(fc.to_numpy()).all()
+
+
+def test_long_dataframe_in_long_dataframe_out():
+    df = _long()
+    f = RNNForecaster(horizon=7, **FAST).fit(df)
+    fc = f.predict()
+    assert list(fc.columns) == ["unique_id", "ds", "yhat"]
+    assert fc.groupby("unique_id").size().to_dict() == {"a": 7, "b": 7, "c": 7}
+    assert fc["ds"].min() == pd.Timestamp("2021-02-20")
+    assert list(f.cutoff_.index) == ["a", "b", "c"]
+    # one global model, but every series keeps its own level
+    level = fc.groupby("unique_id")["yhat"].mean()
+    assert level["a"] < level["b"] < level["c"]
+
+
+def test_ragged_panel_each_series_forecast_from_its_own_end():
+    df = _long(n=60)
+    df = df[~((df.unique_id == "b") & (df.ds > "2021-02-20"))]  # b ends 9 days earlier
+    fc = RNNForecaster(horizon=3, **FAST).fit(df).predict()
+    first = fc.groupby("unique_id")["ds"].min()
+    assert first["a"] == pd.Timestamp("2021-03-02") and first["b"] == pd.Timestamp("2021-02-21")
+
+
+def test_predict_shorter_and_longer_than_horizon():
+    y = _monthly()
+    f = RNNForecaster(horizon=6, **FAST).fit(y)
+    full = f.predict()
+    np.testing.assert_allclose(f.predict(3).to_numpy(), full.to_numpy()[:3])
+    longer = f.predict(15)  # blocks of 6 fed back as inputs
+    assert len(longer) == 15 and np.isfinite(longer).all()
+    np.testing.assert_allclose(longer.to_numpy()[:6], full.to_numpy())
+
+
+def test_recursive_strategy_one_step_model():
+    y = _monthly()
+    f = RNNForecaster(horizon=6, strategy="recursive", **FAST).fit(y)
+    assert f.estimators_[0].n_outputs_ == 1
+    fc = f.predict(level=[80])
+    assert fc.shape == (6, 3) and np.isfinite(fc.to_numpy()).all()
+    assert f.conformal_scores_.shape[1] == 6  # calibrated on 6-step recursive forecasts
+
+
+@pytest.mark.parametrize("cell", ["rnn", "gru", "lstm"])
+def test_every_cell_is_used(cell):
+    f = RNNForecaster(cell=cell, horizon=3, **FAST).fit(_monthly())
+    assert type(f.estimators_[0]).__name__ == cell.upper() + "Regressor"
+
+
+# --------------------------------------------------------------------------------------------
+# sklearn contract and determinism
+# --------------------------------------------------------------------------------------------
+
+
+def test_init_only_stores_parameters_and_clone_works():
+    f = RNNForecaster(cell="nonsense", window=-3, past_covariates=["x"], n_models=2)
+    assert f.get_params()["cell"] == "nonsense"  # no validation in __init__
+    g = clone(RNNForecaster(horizon=7, hidden_size=5, log=False))
+    assert g.get_params()["horizon"] == 7 and g.get_params()["log"] is False
+    assert not hasattr(g, "estimators_")
+    with pytest.raises(ValueError, match="cell must be one of"):
+        f.fit(_monthly())
+
+
+def test_same_random_state_gives_bit_identical_forecasts():
+    y = _monthly()
+    a = RNNForecaster(horizon=4, **FAST).fit(y).predict(level=[90])
+    b = RNNForecaster(horizon=4, **FAST).fit(y).predict(level=[90])
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    c = RNNForecaster(horizon=4, **{**FAST, "random_state": 1}).fit(y).predict()
+    assert not np.array_equal(a["yhat"].to_numpy(), c.to_numpy())
+
+
+def test_seed_ensemble_averages_members():
+    y = _monthly()
+    f = RNNForecaster(horizon=4, n_models=3, **FAST).fit(y)
+    assert len(f.estimators_) == 3 and len(f.best_epochs_) == 3
+    seeds = [e.random_state for e in f.estimators_]
+    assert len(set(seeds)) == 3
+    members = []
+    for est in f.estimators_:
+        single = RNNForecaster(horizon=4, **FAST).fit(y)
+        single.estimators_ = [est]
+        members.append(single.predict().to_numpy())
+    # window normalisation is affine per window, so the mean forecast of the log-levels
+    # is the mean of the members' outputs
+    np.testing.assert_allclose(np.log(f.predict().to_numpy()),
+                               np.mean(np.log(members), axis=0), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------
+# defaults
+# --------------------------------------------------------------------------------------------
+
+
+def test_default_window_season_and_calendar_follow_the_frequency():
+    f = RNNForecaster(horizon=12, **FAST).fit(load_air_passengers())
+    assert (f.window_, f.season_length_, f.log_) == (24, 12, True)
+    assert f.calendar_features_ == ["month_sin", "month_cos"]
+    daily = RNNForecaster(horizon=3, **FAST).fit(_long(n=60))
+    assert daily.season_length_ == 7 and daily.window_ == 14
+    assert daily.calendar_features_[:2] == ["day_of_week_sin", "day_of_week_cos"]
+    ints = RNNForecaster(horizon=5, **FAST).fit(pd.Series(np.arange(40.0) + 1))
+    assert ints.season_length_ == 1 and ints.window_ == 5 and ints.calendar_features_ == []
+    # a short series shrinks the default window so it still yields 10 training windows
+    short = RNNForecaster(horizon=6, **FAST).fit(_monthly(n=30))
+    assert short.window_ == 30 - 6 - 9
+    assert season_length_from_freq("6h") == 4 and season_length_from_freq("W-SUN") == 52
+
+
+def test_log_auto_only_for_positive_series():
+    y = _monthly()
+    assert RNNForecaster(horizon=3, **FAST).fit(y).log_ is True
+    assert RNNForecaster(horizon=3, **FAST).fit(y - 60).log_ is False
+    with pytest.raises(ValueError, match=r"series 'sales': log transform needs strictly positive"):
+        RNNForecaster(horizon=3, log=True, **FAST).fit(y - 60)
+
+
+@pytest.mark.parametrize("options", [
+    dict(normalize="series"), dict(normalize=None, log=False), dict(deseasonalize=True),
+    dict(refit_full=False), dict(early_stopping=False, validation_fraction=0.0),
+    dict(calendar=False, bidirectional=True, num_layers=2),
+])
+def test_options_give_finite_forecasts(options):
+    f = RNNForecaster(horizon=6, **{**FAST, **options}).fit(_monthly())
+    fc = f.predict()
+    assert np.isfinite(fc.to_numpy()).all() and len(fc) == 6
+    if options.get("validation_fraction") == 0.0:
+        assert f.conformal_scores_ is None
+        with pytest.raises(ValueError, match="prediction intervals need held-out residuals"):
+            f.predict(level=[80])
+
+
+def test_window_normalisation_makes_forecasts_scale_equivariant():
+    y = _monthly()
+    kw = dict(horizon=4, log=False, calendar=False, dtype="float64", **FAST)
+    a = RNNForecaster(**kw).fit(y).predict()
+    b = RNNForecaster(**kw).fit(y * 1000 + 5).predict()
+    np.testing.assert_allclose(b.to_numpy(), a.to_numpy() * 1000 + 5, rtol=1e-6)
+
+
+def test_deseasonalize_removes_and_restores_the_seasonal_pattern():
+    t = np.arange(48)
+    seasonal = np.tile([5.0, -3.0, 1.0, -3.0], 12)
+    y = pd.Series(100 + 0.1 * t + seasonal, index=pd.period_range("2000Q1", periods=48, freq="Q"))
+    f = RNNForecaster(horizon=4, deseasonalize=True, log=False, **FAST).fit(y)
+    idx = f._stats[y.name if y.name is not None else "y"].seasonal
+    np.testing.assert_allclose(idx, [5.0, -3.0, 1.0, -3.0], atol=0.05)
+    fc = f.predict().to_numpy()
+    assert fc[0] - fc[1] == pytest.approx(8.0, abs=1.0)  # Q1 peak, Q2 trough come back
+
+
+def test_update_moves_the_origin_without_refitting():
+    y = _monthly(n=72)
+    f = RNNForecaster(horizon=6, **FAST).fit(y.iloc[:60])
+    weights = f.estimators_[0].coefs_.copy()
+    fc = f.update(y).predict()
+    assert fc.index[0] == y.index[-1] + 1 and f.cutoff_ == y.index[-1]
+    np.testing.assert_array_equal(f.estimators_[0].coefs_, weights)
+    with pytest.raises(ValueError, match="fewer than window"):
+        f.update(y.iloc[:10])
+
+
+def test_score_is_negative_smape_of_the_next_values():
+    y = _monthly(n=66)
+    f = RNNForecaster(horizon=6, **FAST).fit(y.iloc[:60])
+    expected = -smape(y.iloc[60:], f.predict())
+    assert f.score(y.iloc[60:]) == pytest.approx(expected)
+    naive = SeasonalNaiveForecaster(horizon=6).fit(y.iloc[:60])
+    np.testing.assert_array_equal(naive.predict().to_numpy(), y.iloc[48:54].to_numpy())
+
+
+# --------------------------------------------------------------------------------------------
+# covariates
+# --------------------------------------------------------------------------------------------
+
+
+def _with_covariates(n=80, seed=0):
+    rng = np.random.default_rng(seed)
+    index = pd.date_range("2022-01-03", periods=n, freq="D")
+    promo = (rng.random(n) < 0.3).astype(float)
+    temp = rng.normal(size=n)
+    y = pd.Series(20 + 8 * promo + rng.normal(0, 0.3, n), index=index, name="units")
+    return y, pd.DataFrame({"promo": promo, "temp": temp}, index=index)
+
+
+def test_known_future_covariates_reach_the_forecast():
+    y, X = _with_covariates()
+    f = RNNForecaster(horizon=4, past_covariates=["temp"], **{**FAST, "max_iter": 30}).fit(y, X)
+    assert f.future_covariates_ == ["promo"] and f.past_covariates_ == ["temp"]
+    future = pd.date_range(y.index[-1], periods=5, freq="D")[1:]
+    on = f.predict(X_future=pd.DataFrame({"promo": 1.0}, index=future))
+    off = f.predict(X_future=pd.DataFrame({"promo": 0.0}, index=future))
+    assert (on.to_numpy() > off.to_numpy()).all()  # the model learnt the promotion effect
+    with pytest.raises(ValueError, match=r"known-future covariates \['promo'\]; pass X_future"):
+        f.predict()
+    with pytest.raises(ValueError, match="exceeds horizon=4, which needs past covariates"):
+        f.predict(8, X_future=pd.DataFrame({"promo": 0.0}, index=future))
+
+
+def test_long_covariates_and_calendar_for_many_series():
+    df = _long(n=40)
+    X = df[["unique_id", "ds"]].assign(price=np.linspace(1, 2, len(df)))
+    f = RNNForecaster(horizon=3, **FAST).fit(df, X)
+    fut = pd.DataFrame({
+        "unique_id": np.repeat(["a", "b", "c"], 3),
+        "ds": np.tile(pd.date_range("2021-02-10", periods=3), 3), "price": 2.0,
+    })
+    fc = f.predict(X_future=fut, level=[80])
+    assert fc.shape == (9, 5)
+    n_inputs = f.estimators_[0].n_features_in_
+    assert n_inputs == 1 + 1 + 1 + 4  # target, future flag, price, 2 sin/cos calendar pairs
+
+
+# --------------------------------------------------------------------------------------------
+# prediction intervals
+# --------------------------------------------------------------------------------------------
+
+
+def test_interval_columns_are_ordered_and_nested():
+    f = RNNForecaster(horizon=6, **FAST).fit(_monthly())
+    fc = f.predict(level=[95, 80])
+    assert list(fc.columns) == ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+    assert (fc.yhat_lo_95 <= fc.yhat_lo_80).all() and (fc.yhat_lo_80 <= fc.yhat).all()
+    assert (fc.yhat <= fc.yhat_hi_80).all() and (fc.yhat_hi_80 <= fc.yhat_hi_95).all()
+    with pytest.raises(ValueError, match="strictly between 0 and 100"):
+        f.predict(level=[120])
+
+
+def _ar_panel(n_series, n, seed):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_series):
+        noise = rng.normal(0, 1, n)
+        ar = np.zeros(n)
+        for t in range(1, n):
+            ar[t] = 0.5 * ar[t - 1] + noise[t]
+        season = 3 * np.sin(2 * np.pi * np.arange(n) / 12 + rng.uniform(0, 2 * np.pi))
+        frames.append(pd.DataFrame({
+            "unique_id": f"s{i}", "ds": np.arange(n), "y": rng.uniform(20, 50) + season + ar,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_interval_coverage_on_held_out_synthetic_series_is_near_nominal():
+    # 200 independent AR(1) + seasonal series; train on 60 steps, then forecast 4 held-out
+    # blocks of 6 steps each (updating the origin, not the weights): 4800 held-out values
+    horizon, n_blocks = 6, 4
+    df = _ar_panel(n_series=200, n=60 + n_blocks * horizon, seed=0)
+    f = RNNForecaster(horizon=horizon, window=12, hidden_size=8, max_iter=20,
+                      validation_fraction=0.25, random_state=0)
+    f.fit(df[df.ds < 60])
+    parts = []
+    for block in range(n_blocks):
+        if block:
+            f.update(df[df.ds < 60 + block * horizon])
+        parts.append(f.predict(level=[80, 95]))
+    fc = pd.concat(parts).merge(df, on=["unique_id", "ds"])
+    assert len(fc) == 200 * n_blocks * horizon
+    for level in (80, 95):
+        inside = (fc.y >= fc[f"yhat_lo_{level}"]) & (fc.y <= fc[f"yhat_hi_{level}"])
+        assert abs(100 * inside.mean() - level) <= 4, (level, 100 * inside.mean())
+
+
+# --------------------------------------------------------------------------------------------
+# bad input: a clear ValueError naming the series and the problem
+# --------------------------------------------------------------------------------------------
+
+
+def test_unsorted_timestamps_are_an_error():
+    y = _monthly()
+    with pytest.raises(ValueError, match=r"series 'sales': y timestamps are not sorted"):
+        RNNForecaster(horizon=3, **FAST).fit(y.iloc[::-1])
+    df = _long()
+    df = pd.concat([df[df.unique_id == "a"], df[df.unique_id == "b"].iloc[::-1]])
+    with pytest.raises(ValueError, match=r"series 'b': y timestamps are not sorted"):
+        RNNForecaster(horizon=3, **FAST).fit(df)
+
+
+def test_duplicated_timestamps_are_an_error():
+    df = _long()
+    df = pd.concat([df, df[df.unique_id == "c"].iloc[[5]]]).sort_values(["unique_id", "ds"])
+    with pytest.raises(ValueError, match=r"series 'c': y has duplicated timestamps: 2021-01-06"):
+        RNNForecaster(horizon=3, **FAST).fit(df)
+
+
+def test_missing_values_are_an_error_unless_a_fill_policy_is_given():
+    y = _monthly()
+    y.iloc[[10, 11]] = np.nan
+    message = r"series 'sales': 2 missing value\(s\).*2000-11, 2000-12"
+    with pytest.raises(ValueError, match=message):
+        RNNForecaster(horizon=3, **FAST).fit(y)
+    fc = RNNForecaster(horizon=3, fill_method="interpolate", **FAST).fit(y).predict()
+    assert np.isfinite(fc.to_numpy()).all()
+
+
+def test_missing_timestamps_are_missing_values():
+    df = _long()
+    df = df.drop(index=df.index[(df.unique_id == "a") & (df.ds == "2021-01-10")])
+    with pytest.raises(ValueError, match=r"series 'a': cannot infer the frequency"):
+        RNNForecaster(horizon=3, **FAST).fit(df)
+    with pytest.raises(ValueError, match=r"series 'a': 1 missing value\(s\).*2021-01-10"):
+        RNNForecaster(horizon=3, freq="D", **FAST).fit(df)
+    f = RNNForecaster(horizon=3, freq="D", fill_method="ffill", **FAST).fit(df)
+    assert f.predict().shape == (9, 3)
+
+
+def test_series_too_short_for_window_plus_horizon_is_an_error():
+    df = _long(n=40)
+    df = df[~((df.unique_id == "b") & (df.ds > "2021-01-20"))]
+    with pytest.raises(
+        ValueError, match=r"series 'b' has 20 observations, fewer than window \+ horizon = 14 \+ 7"
+    ):
+        RNNForecaster(window=14, horizon=7, **FAST).fit(df)
+
+
+def test_missing_columns_are_an_error():
+    df = _long().rename(columns={"ds": "date"})
+    with pytest.raises(ValueError, match=r"y is missing column\(s\) \['ds'\]"):
+        RNNForecaster(**FAST).fit(df)
+    with pytest.raises(ValueError, match=r"unexpected column\(s\) \['extra'\]"):
+        RNNForecaster(**FAST).fit(_long().assign(extra=1.0))
+    y, X = _with_covariates()
+    with pytest.raises(ValueError, match=r"past_covariates \['wind'\] are not columns of X"):
+        RNNForecaster(past_covariates=["wind"], **FAST).fit(y, X)
+
+
+def test_exogenous_data_must_cover_history_and_horizon():
+    y, X = _with_covariates()
+    with pytest.raises(ValueError, match=r"series 'units': X does not cover 1 timestamp"):
+        RNNForecaster(horizon=4, **FAST).fit(y, X.drop(index=X.index[7]))
+    f = RNNForecaster(horizon=4, **FAST).fit(y, X)
+    short = pd.DataFrame({"promo": [0.0, 1.0], "temp": 0.0},
+                         index=pd.date_range(y.index[-1], periods=3, freq="D")[1:])
+    with pytest.raises(ValueError, match=r"series 'units': X_future does not cover 2 timestamp"):
+        f.predict(X_future=short)
+
+
+def test_other_bad_inputs():
+    y = _monthly()
+    with pytest.raises(TypeError, match="pandas Series"):
+        RNNForecaster(**FAST).fit(y.to_numpy())
+    with pytest.raises(ValueError, match=r"series 'sales': values must be numeric"):
+        RNNForecaster(**FAST).fit(y.astype(str))
+    with pytest.raises(ValueError, match="unsupported time index"):
+        RNNForecaster(**FAST).fit(pd.Series([1.0, 2.0, 3.0], index=["a", "b", "c"]))
+    with pytest.raises(ValueError, match=r"series 'sales': infinite values at 2000-03"):
+        RNNForecaster(**FAST).fit(y.where(y.index != y.index[2], np.inf))
+    with pytest.raises(ValueError, match="h must be a positive integer"):
+        RNNForecaster(horizon=2, **FAST).fit(y).predict(0)
+    with pytest.raises(ValueError, match="X_future was given but"):
+        RNNForecaster(horizon=2, **FAST).fit(y).predict(X_future=pd.DataFrame({"a": [1.0]}))
+
+
+# --------------------------------------------------------------------------------------------
+# plots
+# --------------------------------------------------------------------------------------------
+
+
+def test_forecast_backtest_and_loss_plots_render_to_png():
+    from tsrnn.model_selection import backtest
+
+    y = _monthly()
+    f = RNNForecaster(horizon=6, **FAST)
+    fc = f.fit(y).predict(level=[80, 95])
+    for ax in (
+        plot_forecast(y, fc, title="sales"),
+        plot_loss_curve(f),
+        plot_backtest(backtest(RNNForecaster(horizon=6, **FAST), y, initial=48, step=6)),
+    ):
+        png = _png_bytes(ax)
+        assert png.startswith(b"\x89PNG") and len(png) > 5000
+    df = _long()
+    long_fc = RNNForecaster(horizon=3, **FAST).fit(df).predict(level=[80])
+    ax = plot_forecast(df, long_fc, unique_id="b")
+    assert len(ax.collections) == 1  # one shaded interval
+    assert _png_bytes(ax).startswith(b"\x89PNG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing noisy from the forecaster
+        RNNForecaster(horizon=3, **FAST).fit(y).predict()
+
+
+def test_fitted_forecaster_pickles():
+    import pickle
+
+    f = RNNForecaster(horizon=4, **FAST).fit(_monthly())
+    restored = pickle.loads(pickle.dumps(f))
+    pd.testing.assert_frame_equal(restored.predict(level=[80]), f.predict(level=[80]),
+                                  check_exact=True)
