@@ -1,0 +1,406 @@
+"""CPU vs GPU (vs PyTorch cuDNN) training speed of tsrnn's recurrent networks.
+
+What is measured: seconds per training batch (forward, BPTT, Adam step, and the
+loss scalar back on the host) of a one-layer network with a linear head,
+float32, MSE on 12 outputs, 1 input feature, over
+
+* the performance grid: cell in rnn/lstm/gru × hidden 16/64/128/256,
+  batch 64, 48 steps;
+* the target case: batch 1024, hidden 256, 48 steps (every cell);
+* the large case: batch 1024, hidden 512, 96 steps (every cell).
+
+Backends: ``cpu`` (:class:`tsrnn._training.CpuTrainer`, its process pinned to
+two cores with two threads), ``gpu`` (:class:`tsrnn.cuda.CudaTrainer`),
+``torch`` (``nn.RNN/LSTM/GRU`` + ``nn.Linear`` + Adam on CUDA: cuDNN, strict
+float32 — ``allow_tf32=False`` — and, as a second column, PyTorch's default
+TF32 tensor-core math).  Each timing is the median of ``--repeats`` epochs of
+``--batches`` batches after a warm-up epoch (whose time, compilation included,
+is reported separately).
+
+Usage::
+
+    python experiments/bench_gpu.py --check --out results/   # GPU machine
+    python experiments/bench_gpu.py --devices cpu --out cpu/  # the 2-core CPU
+    python experiments/bench_gpu.py --cpu-json cpu/bench_gpu.json ...  # merge
+
+``--check`` first runs the parity tests (``tests/cuda``) on the real GPU.
+``--variants`` times the GPU on the batch-1024 cases again with other tile
+sizes of :data:`tsrnn.cuda._kernels.CONFIG` (e.g. ``"gemm=64,64,16,4,4"``;
+variants separated by spaces, keys within one by ``;``), to tune the defaults.
+Results go to ``OUT/bench_gpu.json`` and ``OUT/bench_gpu.md``, rewritten after
+every case so a run cut short still leaves what it measured.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GRID = [(cell, n, 64, 48) for cell in ("rnn", "lstm", "gru") for n in (16, 64, 128, 256)]
+TARGET = [(cell, 256, 1024, 48) for cell in ("rnn", "lstm", "gru")]
+LARGE = [(cell, 512, 1024, 96) for cell in ("rnn", "lstm", "gru")]
+N_FEATURES, N_OUTPUTS, LR = 1, 12, 1e-3
+CPU_TARGET, CUDNN_TARGET = 10.0, 2.0
+
+
+def _import_tsrnn_core():
+    """tsrnn's network, training and CUDA modules.
+
+    Falls back to importing them without ``tsrnn/__init__.py`` when the
+    estimator layer's dependencies (scikit-learn, pandas) are absent, as on a
+    bare GPU machine.
+    """
+    sys.path.insert(0, ROOT)
+    try:
+        import tsrnn  # noqa: F401
+    except ImportError:
+        import types
+
+        pkg = types.ModuleType("tsrnn")
+        pkg.__path__ = [os.path.join(ROOT, "tsrnn")]
+        sys.modules["tsrnn"] = pkg
+    from tsrnn import _network as net
+    from tsrnn import _training as tr
+
+    return net, tr
+
+
+def _data(n, T, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, T, N_FEATURES)).astype(dtype)
+    y = rng.normal(size=(n, N_OUTPUTS)).astype(dtype)
+    return X, y
+
+
+def _time_epochs(run_epoch, repeats):
+    """(warm-up seconds, median seconds of the timed epochs)."""
+    t0 = time.perf_counter()
+    run_epoch()
+    warm = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run_epoch()
+        times.append(time.perf_counter() - t0)
+    return warm, statistics.median(times)
+
+
+def _parse_variant(text):
+    """'gemm=64,64,16,4,4;step=...' -> {'gemm': (64, 64, 16, 4, 4), ...}"""
+    out = {}
+    for part in filter(None, text.split(";")):
+        key, _, value = part.partition("=")
+        nums = tuple(int(v) for v in value.split(","))
+        out[key.strip()] = nums if len(nums) > 1 else nums[0]
+    return out
+
+
+def bench_tsrnn(device, cell, hidden, batch, steps, n_batches, repeats, config=None):
+    """Seconds per batch of CpuTrainer or CudaTrainer (``config``: CUDA tiles)."""
+    net, tr = _import_tsrnn_core()
+    if device == "gpu":
+        from tsrnn.cuda import _kernels as K
+
+        if config:
+            K.configure(**config)
+        elif K.CONFIG != K._DEFAULT_CONFIG:
+            K.configure()
+    spec = net.NetworkSpec(cell, N_FEATURES, hidden, 1, False, N_OUTPUTS)
+    theta = net.init_params(spec, np.random.default_rng(0), np.float32)
+    X, y = _data(batch * n_batches, steps)
+    if device == "gpu":
+        from tsrnn.cuda import CudaTrainer
+
+        trainer = CudaTrainer(spec, theta, tr.Adam(LR), "mse")
+    else:
+        trainer = tr.CpuTrainer(spec, theta, tr.Adam(LR), "mse")
+    rng = np.random.default_rng(1)
+
+    def epoch():
+        order = rng.permutation(X.shape[0])
+        loss, ok = trainer.train_epoch(X, y, np.split(order, n_batches))
+        if not ok:
+            raise RuntimeError(f"non-finite loss in {device} {cell} {hidden}")
+
+    warm, sec = _time_epochs(epoch, repeats)
+    return {"warmup_s": warm, "sec_per_batch": sec / n_batches}
+
+
+def bench_torch(cell, hidden, batch, steps, n_batches, repeats, tf32):
+    """Seconds per batch of the equivalent PyTorch (cuDNN) training loop."""
+    import torch
+    from torch import nn
+
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    dev = torch.device("cuda")
+    rnn_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+    rnn = rnn_cls(N_FEATURES, hidden, batch_first=True).to(dev)
+    head = nn.Linear(hidden, N_OUTPUTS).to(dev)
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.Adam(params, lr=LR)
+    Xn, yn = _data(batch * n_batches, steps)
+    X, y = torch.from_numpy(Xn).to(dev), torch.from_numpy(yn).to(dev)
+
+    def epoch():
+        order = torch.randperm(X.shape[0], device=dev)
+        for b in range(n_batches):
+            idx = order[b * batch : (b + 1) * batch]
+            opt.zero_grad(set_to_none=True)
+            _, h = rnn(X[idx])
+            h_n = h[0] if cell == "lstm" else h
+            loss = nn.functional.mse_loss(head(h_n[-1]), y[idx])
+            loss.backward()
+            opt.step()
+            loss.item()  # the loss comes back to the host, as in tsrnn
+
+    warm, sec = _time_epochs(epoch, repeats)
+    return {"warmup_s": warm, "sec_per_batch": sec / n_batches}
+
+
+# --------------------------------------------------------------------------
+# environment, parity tests, report
+# --------------------------------------------------------------------------
+
+
+def environment():
+    info = {"python": platform.python_version(), "machine": platform.machine(),
+            "cpu_count": os.cpu_count(), "numpy": np.__version__}
+    try:
+        import numba
+
+        info["numba"] = numba.__version__
+    except Exception as exc:  # pragma: no cover
+        info["numba"] = repr(exc)
+    try:
+        from importlib.metadata import version
+
+        info["numba_cuda"] = version("numba-cuda")
+    except Exception:
+        info["numba_cuda"] = None
+    try:
+        from numba import cuda
+
+        info["cuda_implementation"] = getattr(cuda, "implementation", None)
+        if cuda.is_available():
+            dev = cuda.get_current_device()
+            info["gpu"] = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
+            info["compute_capability"] = list(dev.compute_capability)
+    except Exception as exc:
+        info["cuda_error"] = repr(exc)
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_cuda"] = torch.cuda.is_available()
+        if torch.cuda.is_available():
+            info["cudnn"] = torch.backends.cudnn.version()
+    except Exception:
+        info["torch"] = None
+    return info
+
+
+def run_check(out_dir):
+    """The parity tests of tests/cuda on the real GPU; returns (ok, summary)."""
+    env = dict(os.environ, TSRNN_TEST_GPU="1")
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    cmd = [sys.executable, "-m", "pytest", os.path.join(ROOT, "tests", "cuda"), "-q",
+           "-p", "no:cacheprovider", "--noconftest", "-rs"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    text = proc.stdout + proc.stderr
+    with open(os.path.join(out_dir, "gpu_tests.txt"), "w") as fh:
+        fh.write(text)
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    summary = lines[-1] if lines else "(no output)"
+    print(f"parity tests on the GPU ({time.perf_counter() - t0:.0f} s): {summary}", flush=True)
+    if proc.returncode != 0:
+        print(text[-6000:], flush=True)
+    return proc.returncode == 0, summary
+
+
+def _fmt(v, digits=2):
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def markdown(results):
+    env = results["environment"]
+    lines = [
+        "# tsrnn GPU benchmark",
+        "",
+        f"GPU: {env.get('gpu', '–')} (cc {env.get('compute_capability', '–')}), "
+        f"numba {env.get('numba')}, numba-cuda {env.get('numba_cuda')} "
+        f"({env.get('cuda_implementation')}), torch {env.get('torch')}, "
+        f"cuDNN {env.get('cudnn', '–')}.",
+        f"CPU column: {results.get('cpu_source', '–')}.",
+        f"Parity tests on the GPU: {results.get('check', 'not run')}.",
+        "",
+        "ms per training batch (forward + BPTT + Adam + loss to host), float32, 1 feature, "
+        "12 outputs, 1 layer.",
+        "",
+        "| cell | hidden | batch | steps | CPU 2-core | tsrnn GPU | cuDNN fp32 | cuDNN tf32 "
+        "| GPU vs CPU | GPU / cuDNN fp32 | GPU / cuDNN tf32 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in results["rows"]:
+        ms = {k: (row[k]["sec_per_batch"] * 1e3 if row.get(k) else None)
+              for k in ("cpu", "gpu", "torch_fp32", "torch_tf32")}
+        speed = ms["cpu"] / ms["gpu"] if ms["cpu"] and ms["gpu"] else None
+        r32 = ms["gpu"] / ms["torch_fp32"] if ms["gpu"] and ms["torch_fp32"] else None
+        rtf = ms["gpu"] / ms["torch_tf32"] if ms["gpu"] and ms["torch_tf32"] else None
+        lines.append(
+            f"| {row['cell']} | {row['hidden']} | {row['batch']} | {row['steps']} "
+            f"| {_fmt(ms['cpu'])} | {_fmt(ms['gpu'])} | {_fmt(ms['torch_fp32'])} "
+            f"| {_fmt(ms['torch_tf32'])} | {_fmt(speed, 1)}× | {_fmt(r32)} | {_fmt(rtf)} |"
+        )
+    variant_rows = [r for r in results["rows"] if r.get("gpu_variants")]
+    if variant_rows:
+        lines += ["", "Tile variants (ms per batch; default tiles in the table above):", "",
+                  "| cell | hidden | batch | steps | default | variant | ms |",
+                  "| --- | ---: | ---: | ---: | ---: | --- | ---: |"]
+        for r in variant_rows:
+            for text, v in r["gpu_variants"].items():
+                ms = _fmt(v["sec_per_batch"] * 1e3) if "sec_per_batch" in v else v.get("error")
+                lines.append(f"| {r['cell']} | {r['hidden']} | {r['batch']} | {r['steps']} "
+                             f"| {_fmt(r['gpu']['sec_per_batch'] * 1e3)} | `{text}` | {ms} |")
+    lines += ["", "Targets (H100): ≥10× the 2-core CPU at batch 1024 / hidden 256; "
+              "within 2× of cuDNN.", ""]
+    for row in results["rows"]:
+        cpu, gpu = row.get("cpu"), row.get("gpu")
+        if row["batch"] == 1024 and row["hidden"] == 256 and cpu and gpu:
+            s = cpu["sec_per_batch"] / gpu["sec_per_batch"]
+            verdict = "met" if s >= CPU_TARGET else "NOT met"
+            lines.append(f"- {row['cell']} B=1024 N=256: {s:.1f}× the CPU — {verdict}")
+    ratios = [r["gpu"]["sec_per_batch"] / r["torch_fp32"]["sec_per_batch"]
+              for r in results["rows"] if r.get("gpu") and r.get("torch_fp32")]
+    if ratios:
+        within = sum(r <= CUDNN_TARGET for r in ratios)
+        lines.append(f"- within 2× of cuDNN fp32 in {within} of {len(ratios)} cases "
+                     f"(GPU/cuDNN from {min(ratios):.2f} to {max(ratios):.2f})")
+    return "\n".join(lines) + "\n"
+
+
+def write(results, out_dir):
+    with open(os.path.join(out_dir, "bench_gpu.json"), "w") as fh:
+        json.dump(results, fh, indent=1)
+    with open(os.path.join(out_dir, "bench_gpu.md"), "w") as fh:
+        fh.write(markdown(results))
+
+
+def _cpu_reference(path):
+    if not path:
+        return {}
+    with open(path) as fh:
+        data = json.load(fh)
+    return {(r["cell"], r["hidden"], r["batch"], r["steps"]): r["cpu"]
+            for r in data["rows"] if r.get("cpu")}
+
+
+def _pin_two_cores():
+    """Hold this process (the CPU measurement) to two cores and two threads."""
+    try:
+        cores = sorted(os.sched_getaffinity(0))[:2]
+        os.sched_setaffinity(0, cores)
+    except (AttributeError, OSError):
+        pass
+    import numba
+
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--out", default="bench_gpu_results", help="output folder")
+    p.add_argument("--devices", default="gpu,torch", help="comma list of cpu, gpu, torch")
+    p.add_argument("--cases", default="grid,target,large", help="comma list of grid, target, large")
+    p.add_argument("--cpu-json", default=None,
+                   help="bench_gpu.json of an earlier --devices cpu run")
+    p.add_argument("--check", action="store_true", help="run the GPU parity tests first")
+    p.add_argument("--check-note", default=None, help="result of parity tests run separately")
+    p.add_argument("--batches", type=int, default=4, help="batches per timed epoch")
+    p.add_argument("--repeats", type=int, default=3, help="timed epochs per case")
+    p.add_argument("--budget-s", type=float, default=None,
+                   help="start no case after this many seconds")
+    p.add_argument("--variants", nargs="*", default=[],
+                   help="CUDA tile variants for the batch-1024 cases")
+    args = p.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    start = time.perf_counter()
+    devices = args.devices.split(",")
+    _import_tsrnn_core()
+    results = {"environment": environment(), "rows": [], "devices": devices}
+    print(json.dumps(results["environment"]), flush=True)
+    if args.check_note:
+        results["check"] = args.check_note
+    if args.check:
+        ok, summary = run_check(args.out)
+        results["check"] = ("passed: " if ok else "FAILED: ") + summary
+    cpu_ref = _cpu_reference(args.cpu_json)
+    results["cpu_source"] = (
+        f"measured here, 2 cores ({platform.processor() or platform.machine()})"
+        if "cpu" in devices else (f"from {args.cpu_json}" if cpu_ref else "not measured")
+    )
+    if "cpu" in devices:
+        _pin_two_cores()
+    cases = {"grid": GRID, "target": TARGET, "large": LARGE}
+    for case in [c for name in args.cases.split(",") for c in cases[name]]:
+        if args.budget_s and time.perf_counter() - start > args.budget_s:
+            if "skipped" not in results:
+                print(f"budget of {args.budget_s} s spent: skipping {case} and later cases",
+                      flush=True)
+            results.setdefault("skipped", []).append(list(case))
+            continue
+        cell, hidden, batch, steps = case
+        row = {"cell": cell, "hidden": hidden, "batch": batch, "steps": steps}
+        big = batch * hidden * steps > 64 * 256 * 48
+        reps, nb = (max(1, args.repeats - 1), 2) if big else (args.repeats, args.batches)
+        for dev in devices:
+            try:
+                if dev == "torch":
+                    row["torch_fp32"] = bench_torch(cell, hidden, batch, steps, nb, reps, False)
+                    row["torch_tf32"] = bench_torch(cell, hidden, batch, steps, nb, reps, True)
+                else:
+                    cpu_reps = 1 if (dev == "cpu" and big) else reps
+                    row[dev] = bench_tsrnn(dev, cell, hidden, batch, steps, nb, cpu_reps)
+            except Exception as exc:  # keep going: one broken backend must not hide the rest
+                row[dev + "_error"] = f"{type(exc).__name__}: {exc}"
+                print(f"{case} {dev}: {row[dev + '_error']}", flush=True)
+        if case in cpu_ref and "cpu" not in row:
+            row["cpu"] = cpu_ref[case]
+        results["rows"].append(row)
+        summary = {k: round(v["sec_per_batch"] * 1e3, 3)
+                   for k, v in row.items() if isinstance(v, dict)}
+        print(f"{cell:4s} N={hidden:3d} B={batch:4d} T={steps:2d} ms/batch {summary}", flush=True)
+        write(results, args.out)
+    for text in args.variants:
+        variant = _parse_variant(text)
+        for row in results["rows"]:
+            if row["batch"] < 1024 or "gpu" not in row:
+                continue
+            if args.budget_s and time.perf_counter() - start > args.budget_s:
+                break
+            case = (row["cell"], row["hidden"], row["batch"], row["steps"])
+            try:
+                r = bench_tsrnn("gpu", *case, 2, max(1, args.repeats - 1), variant)
+            except Exception as exc:
+                r = {"error": f"{type(exc).__name__}: {exc}"}
+            row.setdefault("gpu_variants", {})[text] = r
+            print(f"variant {text} {case}: {r}", flush=True)
+            write(results, args.out)
+    results["elapsed_s"] = time.perf_counter() - start
+    write(results, args.out)
+    print(markdown(results), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

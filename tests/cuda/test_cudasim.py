@@ -1,0 +1,391 @@
+"""The CUDA backend against the CPU path: kernels, network, trainer.
+
+These tests set nothing themselves.  They run
+
+* under Numba's CUDA simulator: ``NUMBA_ENABLE_CUDASIM=1 python -m pytest
+  tests/cuda`` (a separate process, because the variable must be set before
+  numba is imported; ``.ci/run`` starts it), with tiny sizes and tiny tiles;
+* on a real GPU: ``TSRNN_TEST_GPU=1 python -m pytest tests/cuda``, with the
+  production tile sizes and, in addition, sizes that span several tiles.
+
+Otherwise (the main test run) only the detection tests run and the rest skip.
+Tolerances: float64 to 1e-10, float32 to 1e-4, relative to the largest value.
+"""
+
+import itertools
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tsrnn import _kernels as CK
+from tsrnn import _network as net
+from tsrnn import _training as tr
+
+SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+GPU = os.environ.get("TSRNN_TEST_GPU") == "1" and not SIM
+
+needs_cuda = pytest.mark.skipif(
+    not (SIM or GPU),
+    reason="CUDA tests need NUMBA_ENABLE_CUDASIM=1 (simulator) or TSRNN_TEST_GPU=1 (GPU)",
+)
+gpu_only = pytest.mark.skipif(not GPU, reason="sizes too large for the simulator")
+
+TOL = {np.float64: 1e-10, np.float32: 1e-4}
+DTYPES = [np.float64, np.float32]
+
+# tiles small enough that tiny problems still span several blocks and split K
+SIM_CONFIG = dict(
+    gemm=(4, 4, 2, 2, 2), step=(4, 4, 2, 2, 2), seq=(2, 4, 2, 1, 2), threads=4, reduce_blocks=4,
+    split_k_min=2, target_blocks=4,
+)
+
+
+def assert_close(actual, expected, dtype, what=""):
+    tol = TOL[np.dtype(dtype).type]
+    expected = np.asarray(expected, dtype=np.float64)
+    scale = max(1.0, float(np.abs(expected).max())) if expected.size else 1.0
+    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale, err_msg=what)
+
+
+@pytest.fixture(scope="module")
+def kernels():
+    """The CUDA kernel module, with small tiles under the simulator."""
+    if not (SIM or GPU):
+        pytest.skip("no CUDA target")
+    from tsrnn.cuda import _kernels as K
+    from tsrnn.cuda import cuda_available, cuda_unavailable_reason
+
+    assert cuda_available(), cuda_unavailable_reason()  # TSRNN_TEST_GPU=1 demands a GPU
+    if SIM:
+        K.configure(**SIM_CONFIG)
+    yield K
+    K.configure()
+
+
+def _problem(rng, cell, layers, bi, loss, dtype, B=2, T=3, D=2, N=3, O=3):
+    spec = net.NetworkSpec(cell, D, N, layers, bi, O)
+    theta = net.init_params(spec, rng, dtype)
+    X = rng.normal(size=(B, T, D)).astype(dtype)
+    y = rng.normal(size=(B, O)).astype(dtype) if loss == "mse" else rng.integers(0, O, B)
+    return spec, theta, X, y
+
+
+# --------------------------------------------------------------------------
+# detection (runs in every test process)
+# --------------------------------------------------------------------------
+
+
+def test_cuda_available_never_raises():
+    from tsrnn.cuda import cuda_available, cuda_unavailable_reason
+
+    available = cuda_available()
+    assert isinstance(available, bool)
+    assert available == (cuda_unavailable_reason() == "")
+    if SIM:
+        assert available
+
+
+def test_require_cuda_message(monkeypatch):
+    import tsrnn.cuda as tc
+
+    monkeypatch.setattr(tc, "_detect", lambda: (False, "no GPU here"))
+    assert tc.cuda_available() is False
+    with pytest.raises(RuntimeError, match="device='cuda'.*no GPU here"):
+        tc.require_cuda()
+    with pytest.raises(RuntimeError, match="numba-cuda"):
+        tc.CudaTrainer(net.NetworkSpec("rnn", 1, 2), np.zeros(9), tr.Adam(0.01))
+
+
+def test_import_is_lazy():
+    code = (
+        "import sys, tsrnn.cuda; "
+        "assert 'numba.cuda' not in sys.modules, "
+        "sorted(m for m in sys.modules if m.startswith('numba'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+# --------------------------------------------------------------------------
+# building blocks against numpy and the CPU kernels
+# --------------------------------------------------------------------------
+
+
+@needs_cuda
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("M,N,K", [(5, 3, 7), (1, 6, 13)])
+def test_gemm_transposes_bias_and_split_k(kernels, trans_a, trans_b, M, N, K):
+    from numba import cuda
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(K, M) if trans_a else (M, K))
+    B = rng.normal(size=(N, K) if trans_b else (K, N))
+    bias = rng.normal(size=N)
+    expected = (A.T if trans_a else A) @ (B.T if trans_b else B)
+    for b in (None, bias):
+        C = cuda.device_array((M, N))
+        bd = None if b is None else cuda.to_device(b)
+        kernels.gpu_gemm(cuda.to_device(A), cuda.to_device(B), C, trans_a, trans_b, bd)
+        assert_close(C.copy_to_host(), expected + (0 if b is None else b), np.float64)
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_reductions_match_cpu_kernels(kernels, dtype):
+    from numba import cuda
+
+    rng = np.random.default_rng(1)
+    dA = rng.normal(size=(3, 5, 7)).astype(dtype)
+    db = cuda.device_array(7, dtype=dtype)
+    kernels.gpu_bias_gradient(cuda.to_device(dA), db)
+    expected = np.empty(7, dtype=dtype)
+    CK.bias_gradient(dA, expected)
+    assert_close(db.copy_to_host(), expected, dtype, "bias_gradient")
+
+    theta = rng.normal(size=41).astype(dtype)
+    mask = rng.random(41) < 0.6
+    grad = rng.normal(size=41).astype(dtype)
+    res = cuda.to_device(np.zeros(1))
+    g_dev = cuda.to_device(grad)
+    kernels.gpu_l2_penalty(cuda.to_device(theta), cuda.to_device(mask), g_dev, 0.3, res)
+    g_cpu = grad.copy()
+    pen = CK.l2_penalty(theta, mask, g_cpu, 0.3)
+    assert_close(res.copy_to_host()[0], pen, dtype, "l2 penalty")
+    assert_close(g_dev.copy_to_host(), g_cpu, dtype, "l2 gradient")
+
+    for max_norm in (0.5, 1e9, np.inf):
+        g_dev = cuda.to_device(grad)
+        kernels.gpu_clip_grad_norm(g_dev, max_norm, res)
+        g_cpu = grad.copy()
+        norm = CK.clip_grad_norm(g_cpu, max_norm)
+        assert_close(res.copy_to_host()[0], norm, dtype, "norm")
+        assert_close(g_dev.copy_to_host(), g_cpu, dtype, "clipped gradient")
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_losses_and_softmax_match_cpu_kernels(kernels, dtype):
+    from numba import cuda
+
+    rng = np.random.default_rng(2)
+    out = (rng.normal(size=(5, 4)) * 30).astype(dtype)  # large logits: max shift
+    Y = rng.normal(size=(5, 4)).astype(dtype)
+    labels = rng.integers(0, 4, 5)
+    res = cuda.to_device(np.zeros(1))
+    for name, target in (("mse", Y), ("xent", labels)):
+        dO = cuda.device_array((5, 4), dtype=dtype)
+        gpu = kernels.gpu_mse_loss_grad if name == "mse" else kernels.gpu_softmax_xent_loss_grad
+        gpu(cuda.to_device(out), cuda.to_device(target), dO, 7, res)
+        dO_cpu = np.empty_like(out)
+        cpu = CK.mse_loss_grad if name == "mse" else CK.softmax_xent_loss_grad
+        L = cpu(out, target, dO_cpu, 7)
+        assert_close(res.copy_to_host()[0], L, dtype, name)
+        assert_close(dO.copy_to_host(), dO_cpu, dtype, name + " gradient")
+    proba = cuda.device_array((5, 4), dtype=dtype)
+    kernels.gpu_softmax(cuda.to_device(out), proba)
+    expected = np.empty_like(out)
+    CK.softmax(out, expected)
+    assert_close(proba.copy_to_host(), expected, dtype, "softmax")
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_optimizer_updates_match_cpu_kernels(kernels, dtype):
+    from numba import cuda
+
+    rng = np.random.default_rng(3)
+    theta, grad, m, v = (rng.normal(size=19).astype(dtype) for _ in range(4))
+    v = np.abs(v)
+    d = [cuda.to_device(a) for a in (theta, grad, m, v)]
+    kernels.gpu_adam_update(*d, 0.01, 0.9, 0.999, 1e-8, 3)
+    c = [a.copy() for a in (theta, grad, m, v)]
+    CK.adam_update(*c, 0.01, 0.9, 0.999, 1e-8, 3)
+    for name, dev, cpu in zip(("theta", "grad", "m", "v"), d, c):
+        assert_close(dev.copy_to_host(), cpu, dtype, "adam " + name)
+    for nesterov in (False, True):
+        d = [cuda.to_device(a) for a in (theta, grad, m)]
+        kernels.gpu_sgd_update(*d, 0.1, 0.9, nesterov)
+        c = [a.copy() for a in (theta, grad, m)]
+        CK.sgd_update(*c, 0.1, 0.9, nesterov)
+        assert_close(d[0].copy_to_host(), c[0], dtype, "sgd theta")
+        assert_close(d[2].copy_to_host(), c[2], dtype, "sgd velocity")
+    # a non-finite guard skips the update on the device
+    d_theta = cuda.to_device(theta)
+    guard = cuda.to_device(np.array([np.nan, 0.0]))
+    kernels.gpu_sgd_update(d_theta, cuda.to_device(grad), cuda.to_device(m), 0.1, 0.0, False, guard)
+    np.testing.assert_array_equal(d_theta.copy_to_host(), theta)
+
+
+# --------------------------------------------------------------------------
+# the network: predictions and gradients equal the CPU path
+# --------------------------------------------------------------------------
+
+NET_GRID = list(
+    itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], DTYPES, ["mse", "xent"])
+)
+
+
+@needs_cuda
+@pytest.mark.parametrize("cell,layers,bi,dtype,loss", NET_GRID)
+def test_network_matches_cpu(kernels, cell, layers, bi, dtype, loss):
+    from tsrnn.cuda import _network as dnet
+
+    rng = np.random.default_rng(4)
+    spec, theta, X, y = _problem(rng, cell, layers, bi, loss, dtype)
+    L_gpu, g_gpu = dnet.host_loss_and_grad(spec, theta, X, y, loss, alpha=0.1)
+    L_cpu, g_cpu = net.loss_and_grad(spec, theta, X, y, loss, alpha=0.1)
+    assert_close(L_gpu, L_cpu, dtype, "loss")
+    for name, (start, stop, _) in spec.offsets.items():
+        assert_close(g_gpu[start:stop], g_cpu[start:stop], dtype, name)
+    assert_close(dnet.host_predict(spec, theta, X), net.predict(spec, theta, X), dtype)
+
+
+@needs_cuda
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_per_step_kernels_match_cpu(kernels, monkeypatch, cell, dtype):
+    # the grid above runs the whole-sequence kernels (tiny layers); force the
+    # one-launch-per-step kernels that wide layers use
+    from tsrnn.cuda import _network as dnet
+
+    monkeypatch.setitem(kernels.CONFIG, "seq_max_hidden", 0)
+    rng = np.random.default_rng(10)
+    spec, theta, X, y = _problem(rng, cell, 2, True, "mse", dtype)
+    L_gpu, g_gpu = dnet.host_loss_and_grad(spec, theta, X, y, "mse", alpha=0.1)
+    L_cpu, g_cpu = net.loss_and_grad(spec, theta, X, y, "mse", alpha=0.1)
+    assert_close(L_gpu, L_cpu, dtype, "loss")
+    for name, (start, stop, _) in spec.offsets.items():
+        assert_close(g_gpu[start:stop], g_cpu[start:stop], dtype, name)
+
+
+@gpu_only
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("layers,bi", [(2, False), (1, True)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("seq_max_hidden", [0, 64])
+def test_network_matches_cpu_across_many_tiles(
+    kernels, monkeypatch, cell, layers, bi, dtype, seq_max_hidden
+):
+    from tsrnn.cuda import _network as dnet
+
+    monkeypatch.setitem(kernels.CONFIG, "seq_max_hidden", seq_max_hidden)
+    rng = np.random.default_rng(6)
+    spec, theta, X, y = _problem(rng, cell, layers, bi, "mse", dtype, B=70, T=9, D=3, N=40, O=5)
+    L_gpu, g_gpu = dnet.host_loss_and_grad(spec, theta, X, y, "mse", alpha=0.01)
+    L_cpu, g_cpu = net.loss_and_grad(spec, theta, X, y, "mse", alpha=0.01)
+    assert_close(L_gpu, L_cpu, dtype, "loss")
+    for name, (start, stop, _) in spec.offsets.items():
+        assert_close(g_gpu[start:stop], g_cpu[start:stop], dtype, name)
+    assert_close(dnet.host_predict(spec, theta, X, 32), net.predict(spec, theta, X), dtype)
+
+
+# --------------------------------------------------------------------------
+# the trainer: same interface and same numbers as CpuTrainer
+# --------------------------------------------------------------------------
+
+
+def _trainers(spec, theta, optimizer, loss, alpha=0.0, clip=None, state=None):
+    from tsrnn.cuda import CudaTrainer
+
+    args = (spec, theta, optimizer, loss, alpha, clip)
+    return tr.CpuTrainer(*args, optimizer_state=state), CudaTrainer(*args, optimizer_state=state)
+
+
+TRAIN_GRID = [
+    ("gru", "mse", tr.Adam(0.05), 0.1, None, np.float64),
+    ("lstm", "xent", tr.SGD(0.2, momentum=0.9, nesterov=True), 0.0, 0.5, np.float64),
+    ("rnn", "mse", tr.SGD(0.1), 0.0, 1.0, np.float32),
+    ("lstm", "mse", tr.Adam(0.01), 0.01, None, np.float32),
+]
+
+
+@needs_cuda
+@pytest.mark.parametrize("cell,loss,optimizer,alpha,clip,dtype", TRAIN_GRID)
+def test_trainer_matches_cpu_trainer(kernels, cell, loss, optimizer, alpha, clip, dtype):
+    rng = np.random.default_rng(7)
+    spec = net.NetworkSpec(cell, 2, 3, 1, cell == "lstm", 3)
+    theta = net.init_params(spec, rng, dtype)
+    X = rng.normal(size=(5, 3, 2)).astype(dtype)
+    y = rng.normal(size=(5, 3)).astype(dtype) if loss == "mse" else rng.integers(0, 3, 5)
+    cpu, gpu = _trainers(spec, theta, optimizer, loss, alpha, clip)
+    for epoch in range(2):
+        batches = [rng.permutation(5)[:3], np.array([4, 0])]  # uneven last batch
+        L_cpu, ok_cpu = cpu.train_epoch(X, y, batches)
+        L_gpu, ok_gpu = gpu.train_epoch(X, y, batches)
+        assert ok_cpu and ok_gpu
+        assert_close(L_gpu, L_cpu, dtype, f"epoch {epoch} loss")
+        assert_close(gpu.get_params(), cpu.get_params(), dtype, f"epoch {epoch} params")
+    assert gpu.n_uploads == 1  # X and y went to the device once for both epochs
+    assert_close(gpu.predict(X), cpu.predict(X), dtype, "predict")
+    assert gpu.n_uploads == 1  # predicting on the training set reuses its copy
+    s_cpu, s_gpu = cpu.get_optimizer_state(), gpu.get_optimizer_state()
+    assert s_gpu.keys() == s_cpu.keys() and s_gpu["step"] == s_cpu["step"] == 4
+    for key, value in s_cpu.items():
+        if isinstance(value, np.ndarray):
+            assert isinstance(s_gpu[key], np.ndarray) and s_gpu[key].dtype == dtype
+            assert_close(s_gpu[key], value, dtype, key)
+
+
+@needs_cuda
+def test_trainer_warm_start_and_host_results(kernels):
+    rng = np.random.default_rng(8)
+    spec = net.NetworkSpec("gru", 2, 3, 2, False, 2)
+    theta = net.init_params(spec, rng)
+    X, y = rng.normal(size=(4, 3, 2)), rng.normal(size=(4, 2))
+    cpu, gpu = _trainers(spec, theta, tr.Adam(0.02), "mse")
+    cpu.train_epoch(X, y, [np.arange(4)])
+    gpu.train_epoch(X, y, [np.arange(4)])
+    # continue from host copies, as an estimator with warm_start does
+    _, gpu2 = _trainers(
+        spec, gpu.get_params(), tr.Adam(0.02), "mse", state=gpu.get_optimizer_state()
+    )
+    cpu.train_epoch(X, y, [np.arange(4)])
+    gpu2.train_epoch(X, y, [np.arange(4)])
+    assert_close(gpu2.get_params(), cpu.get_params(), np.float64, "warm start")
+    params = gpu2.get_params()
+    assert type(params) is np.ndarray
+    assert np.array_equal(pickle.loads(pickle.dumps(params)), params)
+    with pytest.raises(TypeError, match="not picklable"):
+        pickle.dumps(gpu2)
+
+
+@needs_cuda
+def test_trainer_stops_on_non_finite_loss(kernels):
+    rng = np.random.default_rng(9)
+    spec = net.NetworkSpec("rnn", 2, 3, 1, False, 1)
+    theta = net.init_params(spec, rng)
+    X, y = rng.normal(size=(4, 3, 2)), rng.normal(size=(4, 1))
+    y[3, 0] = np.nan
+    cpu, gpu = _trainers(spec, theta, tr.SGD(0.1), "mse")
+    batches = [np.array([0, 1]), np.array([2, 3]), np.array([0, 2])]
+    L_cpu, ok_cpu = cpu.train_epoch(X, y, batches)
+    L_gpu, ok_gpu = gpu.train_epoch(X, y, batches)
+    assert not ok_cpu and not ok_gpu
+    assert_close(L_gpu, L_cpu, np.float64, "loss of the finite steps")
+    assert_close(gpu.get_params(), cpu.get_params(), np.float64, "last finite step")
+    assert gpu.get_optimizer_state()["step"] == cpu.get_optimizer_state()["step"] == 1
+
+
+@needs_cuda
+def test_trainer_rejects_bad_input(kernels):
+    from tsrnn.cuda import CudaTrainer
+
+    spec = net.NetworkSpec("rnn", 2, 3, 1, False, 2)
+    theta = np.zeros(spec.n_params)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        CudaTrainer(spec, theta.astype(np.int64), tr.SGD(0.1))
+    with pytest.raises(ValueError, match="shape"):
+        CudaTrainer(spec, theta[:-1], tr.SGD(0.1))
+    with pytest.raises(ValueError, match="loss"):
+        CudaTrainer(spec, theta, tr.SGD(0.1), loss="hinge")
+    trainer = CudaTrainer(spec, theta, tr.SGD(0.1))
+    with pytest.raises(ValueError, match="X must have shape"):
+        trainer.train_epoch(np.zeros((4, 3, 5)), np.zeros((4, 2)), [np.arange(4)])
+    with pytest.raises(ValueError, match="y must have shape"):
+        trainer.train_epoch(np.zeros((4, 3, 2)), np.zeros((4, 3)), [np.arange(4)])
+    with pytest.raises(IndexError):
+        trainer.train_epoch(np.zeros((4, 3, 2)), np.zeros((4, 2)), [np.arange(5)])
