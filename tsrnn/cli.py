@@ -239,6 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "datasets", help="list the bundled datasets", description="List the bundled datasets."
     )
+    from . import _bench
+
+    _bench.add_arguments(
+        sub.add_parser(
+            "bench",
+            help="training/inference speed vs PyTorch, compile time, memory",
+            description="Benchmark tsrnn against PyTorch on the CPU (torch from the 'bench' extra).",
+        )
+    )
     return parser
 
 
@@ -503,6 +512,10 @@ def main(argv=None) -> int:
             _run_forecast(args, out)
         elif args.command == "backtest":
             _run_backtest(args, out)
+        elif args.command == "bench":
+            from . import _bench
+
+            return _bench.run_from_args(args)
         else:
             _run_datasets(out)
     except (_CliError, ValueError) as exc:

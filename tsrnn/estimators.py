@@ -295,6 +295,8 @@ class BaseRecurrent(BaseEstimator):
             if self.validation_scores_ is None:
                 self.validation_scores_ = []
                 self.best_validation_score_ = -np.inf
+        elif self.best_loss_ is None:  # e.g. partial_fit after an early-stopping fit
+            self.best_loss_ = np.inf
         n = X.shape[0]
         batch_size = self._resolved_batch_size(n)
         device = _resolve_device(self.device)
