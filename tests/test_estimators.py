@@ -467,3 +467,11 @@ def test_reproducible_and_reloadable_across_processes(tmp_path):
     X, _ = _sine_windows(n_series=40, window=8)
     reloaded = joblib.load(tmp_path / "0" / "model.joblib")
     np.testing.assert_array_equal(reloaded.predict(X), outs[0])
+
+
+def test_partial_fit_after_an_early_stopping_fit():
+    X, Y = _sine_windows(n_series=40, window=6)
+    est = _small(LSTMRegressor, max_iter=3, early_stopping=True).fit(X, Y)
+    n = est.n_iter_
+    est.partial_fit(X, Y)
+    assert est.n_iter_ == n + 1 and np.isfinite(est.best_loss_)
