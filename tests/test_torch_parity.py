@@ -14,7 +14,7 @@ from tsrnn import _network as net
 torch = pytest.importorskip("torch")
 
 GRID = list(
-    itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], ["mse", "xent"])
+    itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], ["mse", "mae", "xent"])
 )
 TORCH_CELL = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 
@@ -62,12 +62,14 @@ def test_outputs_and_gradients_match_pytorch(cell, num_layers, bidirectional, lo
     theta = net.import_state_dict(spec, state)
 
     X = rng.normal(size=(6, 7, 3))
-    y = rng.normal(size=(6, 4)) if loss == "mse" else rng.integers(0, 4, size=6)
+    y = rng.integers(0, 4, size=6) if loss == "xent" else rng.normal(size=(6, 4))
 
     rnn, head = _torch_model(spec, state)
     out_t = _torch_forward(spec, rnn, head, X)
     if loss == "mse":
         L_t = torch.nn.functional.mse_loss(out_t, torch.from_numpy(y))
+    elif loss == "mae":
+        L_t = torch.nn.functional.l1_loss(out_t, torch.from_numpy(y))
     else:
         L_t = torch.nn.functional.cross_entropy(out_t, torch.from_numpy(y))
     L_t.backward()

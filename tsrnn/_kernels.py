@@ -16,6 +16,11 @@ The fast formulation: one GEMM projects the inputs of all time steps
 fused element-wise gate math; after the backward sweep the weight gradients
 are one GEMM each over all time steps.
 
+The forward kernels take a trailing ``batch_invariant`` flag (default False,
+the BLAS path for training); inference sets it so that a sample's prediction
+is bit-identical whatever other samples share its batch (see
+:func:`rowwise_matmul`). The GPU twins have no such flag.
+
 ``H`` holds ``T + 1`` states, ``H[0]`` being the initial state (zero unless the
 caller sets it), so ``H[t]`` is ``h_{t-1}`` for the step ``t`` (0-based) and
 ``H[t + 1]`` its output.
@@ -103,15 +108,77 @@ def _ol_sigmoid(x):
 
 
 @_jit
-def input_projection(X, W_ih, b, A):
+def rowwise_matmul(A, Wt, out):
+    """out = A Wt with the same arithmetic for every row: batch-invariant.
+
+    A (M, K), Wt (K, N) (a weight matrix's transpose, contiguous), out (M, N).
+    Every element is accumulated as ``((a_0 w_0 + a_1 w_1) + a_2 w_2) + ...``
+    in ascending k, each product rounded before the add (no FMA contraction),
+    whether the row is computed in a block of four or alone. So a row's result
+    depends only on that row, never on its position or on the other rows.
+    Optimised BLAS kernels do not give that guarantee: edge rows of a tile and
+    small shapes take other code paths, and float32 results then differ in the
+    last bits with the batch's composition. About half BLAS speed.
+    """
+    M, K = A.shape
+    N = Wt.shape[1]
+    i = 0
+    while i + 4 <= M:
+        for j in range(N):
+            out[i, j] = 0.0
+            out[i + 1, j] = 0.0
+            out[i + 2, j] = 0.0
+            out[i + 3, j] = 0.0
+        for k in range(K):
+            a0, a1, a2, a3 = A[i, k], A[i + 1, k], A[i + 2, k], A[i + 3, k]
+            w = Wt[k]
+            o0, o1, o2, o3 = out[i], out[i + 1], out[i + 2], out[i + 3]
+            for j in range(N):
+                o0[j] += a0 * w[j]
+                o1[j] += a1 * w[j]
+                o2[j] += a2 * w[j]
+                o3[j] += a3 * w[j]
+        i += 4
+    while i < M:
+        o = out[i]
+        for j in range(N):
+            o[j] = 0.0
+        for k in range(K):
+            a = A[i, k]
+            w = Wt[k]
+            for j in range(N):
+                o[j] += a * w[j]
+        i += 1
+
+
+@_jit
+def matmul_nt(A, W, Wt, out, batch_invariant):
+    """out = A Wᵀ: BLAS, or :func:`rowwise_matmul` with Wt = Wᵀ (contiguous)."""
+    if batch_invariant:
+        rowwise_matmul(A, Wt, out)
+    else:
+        np.dot(A, W.T, out)
+
+
+@_jit
+def transposed(W, batch_invariant):
+    """Wᵀ as a contiguous array when the batch-invariant product needs it."""
+    if batch_invariant:
+        return np.ascontiguousarray(W.T)
+    return np.empty((0, 0), dtype=W.dtype)
+
+
+@_jit
+def input_projection(X, W_ih, b, A, batch_invariant=False):
     """A[t] = X[t] W_ihᵀ + b for all steps at once (one GEMM over T*B rows).
 
     X (T, B, D), W_ih (GN, D), b (GN,), A (T, B, GN) written.
+    ``batch_invariant``: see :func:`rowwise_matmul` (inference uses it).
     """
     T, B, D = X.shape
     GN = W_ih.shape[0]
     A2 = A.reshape(T * B, GN)
-    np.dot(X.reshape(T * B, D), W_ih.T, A2)
+    matmul_nt(X.reshape(T * B, D), W_ih, transposed(W_ih, batch_invariant), A2, batch_invariant)
     for r in range(T * B):
         for j in range(GN):
             A2[r, j] += b[j]
@@ -159,7 +226,7 @@ def input_gradient(dA, W_ih, dX):
 
 
 @_jit
-def rnn_forward(X, W_ih, W_hh, b, H, A):
+def rnn_forward(X, W_ih, W_hh, b, H, A, batch_invariant=False):
     """Forward sweep of one Elman layer.
 
     A (T, B, N) receives the input projections and is then unused (the
@@ -167,10 +234,11 @@ def rnn_forward(X, W_ih, W_hh, b, H, A):
     """
     T, B, _ = X.shape
     N = W_hh.shape[1]
-    input_projection(X, W_ih, b, A)
+    input_projection(X, W_ih, b, A, batch_invariant)
     rec = np.empty((B, N), dtype=X.dtype)
+    W_hhT = transposed(W_hh, batch_invariant)
     for t in range(T):
-        np.dot(H[t], W_hh.T, rec)
+        matmul_nt(H[t], W_hh, W_hhT, rec, batch_invariant)
         at = A[t]
         ht = H[t + 1]
         for s in range(B):
@@ -226,7 +294,7 @@ def gate_coefficients(G, N, tanh_from, tanh_to, dtype_like):
 
 
 @_jit
-def lstm_forward(X, W_ih, W_hh, b, H, C, A):
+def lstm_forward(X, W_ih, W_hh, b, H, C, A, batch_invariant=False):
     """Forward sweep of one LSTM layer.
 
     H, C (T+1, B, N) receive hidden and cell states (index 0 = initial state);
@@ -234,11 +302,12 @@ def lstm_forward(X, W_ih, W_hh, b, H, C, A):
     """
     T, B, _ = X.shape
     N = W_hh.shape[1]
-    input_projection(X, W_ih, b, A)
+    input_projection(X, W_ih, b, A, batch_invariant)
     rec = np.empty((B, 4 * N), dtype=X.dtype)
+    W_hhT = transposed(W_hh, batch_invariant)
     off, scale = gate_coefficients(4, N, 2 * N, 3 * N, X)
     for t in range(T):
-        np.dot(H[t], W_hh.T, rec)
+        matmul_nt(H[t], W_hh, W_hhT, rec, batch_invariant)
         at = A[t]
         cp = C[t]
         ct = C[t + 1]
@@ -311,7 +380,7 @@ def lstm_backward(W_hh, C, A, dH, dA):
 
 
 @_jit
-def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN):
+def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, batch_invariant=False):
     """Forward sweep of one GRU layer (reset-after form).
 
     A (T, B, 3N) receives the activations r, z, n; HN (T, B, N) receives the
@@ -319,11 +388,12 @@ def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN):
     """
     T, B, _ = X.shape
     N = W_hh.shape[1]
-    input_projection(X, W_ih, b_ih, A)
+    input_projection(X, W_ih, b_ih, A, batch_invariant)
     rec = np.empty((B, 3 * N), dtype=X.dtype)
+    W_hhT = transposed(W_hh, batch_invariant)
     for t in range(T):
         hp = H[t]
-        np.dot(hp, W_hh.T, rec)
+        matmul_nt(hp, W_hh, W_hhT, rec, batch_invariant)
         at = A[t]
         hnt = HN[t]
         ht = H[t + 1]
@@ -405,9 +475,9 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
 
 
 @_jit
-def head_forward(Z, V, c, out):
+def head_forward(Z, V, c, out, batch_invariant=False):
     """out = Z Vᵀ + c.  Z (B, F), V (O, F), c (O,), out (B, O)."""
-    np.dot(Z, V.T, out)
+    matmul_nt(Z, V, transposed(V, batch_invariant), out, batch_invariant)
     B, O = out.shape
     for s in range(B):
         for k in range(O):
@@ -442,6 +512,32 @@ def mse_loss_grad(out, Y, dO, n_total):
             e = out[s, k] - Y[s, k]
             loss += e * e
             dO[s, k] = 2.0 * scale * e
+    return loss * scale
+
+
+@_jit
+def mae_loss_grad(out, Y, dO, n_total):
+    """Mean absolute error over all samples and outputs; dO receives dL/do.
+
+    dL/do = sign(o - y) / (n_total·O), with sign(0) = 0 (the subgradient
+    PyTorch's L1 loss uses). The mean is over ``n_total`` samples, as in
+    :func:`mse_loss_grad`.
+    """
+    B, O = out.shape
+    scale = 1.0 / (n_total * O)
+    loss = 0.0
+    for s in range(B):
+        for k in range(O):
+            e = out[s, k] - Y[s, k]
+            if e > 0.0:
+                loss += e
+                dO[s, k] = scale
+            elif e < 0.0:
+                loss -= e
+                dO[s, k] = -scale
+            else:
+                loss += abs(e)  # 0, or NaN (which the training loop detects)
+                dO[s, k] = 0.0 * e
     return loss * scale
 
 

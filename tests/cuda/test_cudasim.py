@@ -70,7 +70,7 @@ def _problem(rng, cell, layers, bi, loss, dtype, B=2, T=3, D=2, N=3, O=3):
     spec = net.NetworkSpec(cell, D, N, layers, bi, O)
     theta = net.init_params(spec, rng, dtype)
     X = rng.normal(size=(B, T, D)).astype(dtype)
-    y = rng.normal(size=(B, O)).astype(dtype) if loss == "mse" else rng.integers(0, O, B)
+    y = rng.integers(0, O, B) if loss == "xent" else rng.normal(size=(B, O)).astype(dtype)
     return spec, theta, X, y
 
 
@@ -176,12 +176,17 @@ def test_losses_and_softmax_match_cpu_kernels(kernels, dtype):
     Y = rng.normal(size=(5, 4)).astype(dtype)
     labels = rng.integers(0, 4, 5)
     res = cuda.to_device(np.zeros(1))
-    for name, target in (("mse", Y), ("xent", labels)):
+    Y[0, 1] = out[0, 1]  # a zero residual: the MAE subgradient is 0 on both
+    pairs = {
+        "mse": (kernels.gpu_mse_loss_grad, CK.mse_loss_grad),
+        "mae": (kernels.gpu_mae_loss_grad, CK.mae_loss_grad),
+        "xent": (kernels.gpu_softmax_xent_loss_grad, CK.softmax_xent_loss_grad),
+    }
+    for name, target in (("mse", Y), ("mae", Y), ("xent", labels)):
         dO = cuda.device_array((5, 4), dtype=dtype)
-        gpu = kernels.gpu_mse_loss_grad if name == "mse" else kernels.gpu_softmax_xent_loss_grad
+        gpu, cpu = pairs[name]
         gpu(cuda.to_device(out), cuda.to_device(target), dO, 7, res)
         dO_cpu = np.empty_like(out)
-        cpu = CK.mse_loss_grad if name == "mse" else CK.softmax_xent_loss_grad
         L = cpu(out, target, dO_cpu, 7)
         assert_close(res.copy_to_host()[0], L, dtype, name)
         assert_close(dO.copy_to_host(), dO_cpu, dtype, name + " gradient")
@@ -226,7 +231,7 @@ def test_optimizer_updates_match_cpu_kernels(kernels, dtype):
 
 NET_GRID = list(
     itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], DTYPES, ["mse", "xent"])
-)
+) + [(cell, 2, True, np.float64, "mae") for cell in ("rnn", "lstm", "gru")]
 
 
 @needs_cuda

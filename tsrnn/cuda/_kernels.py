@@ -323,6 +323,30 @@ def _make_losses(NTH, block_sum):
             res[0] = tot * scale
 
     @cuda.jit
+    def mae_kernel(out, Y, dO, n_total, res):
+        # one block: res[0] = Σ |o - y| / (n_total·O), dO = sign(o - y) / (n_total·O)
+        sh = cuda.shared.array(NTH, types.float64)
+        tid = cuda.threadIdx.x
+        B, O = out.shape
+        scale = 1.0 / (n_total * O)
+        acc = 0.0
+        for e in range(tid, B * O, NTH):
+            s, k = e // O, e % O
+            d = out[s, k] - Y[s, k]
+            if d > 0.0:
+                acc += d
+                dO[s, k] = scale
+            elif d < 0.0:
+                acc -= d
+                dO[s, k] = -scale
+            else:
+                acc += abs(d)
+                dO[s, k] = 0.0 * d
+        tot = block_sum(sh, tid, acc)
+        if tid == 0:
+            res[0] = tot * scale
+
+    @cuda.jit
     def xent_kernel(out, labels, dO, n_total, res):
         # one block, one sample per thread: mean softmax cross-entropy
         sh = cuda.shared.array(NTH, types.float64)
@@ -400,6 +424,7 @@ def _make_losses(NTH, block_sum):
 
     return {
         "mse": mse_kernel,
+        "mae": mae_kernel,
         "xent": xent_kernel,
         "softmax": softmax_kernel,
         "sgd": sgd_kernel,
@@ -1190,6 +1215,15 @@ def gpu_mse_loss_grad(out, Y, dO, n_total, res):
     """
     kit = _kit(out.dtype)
     kit.k["mse"][1, kit.threads](out, Y, dO, int(n_total), res)
+
+
+def gpu_mae_loss_grad(out, Y, dO, n_total, res):
+    """Mean absolute error into res[0] (float64, (1,)); dO receives dL/do.
+
+    dL/do = sign(o - y) / (n_total·O), with sign(0) = 0.
+    """
+    kit = _kit(out.dtype)
+    kit.k["mae"][1, kit.threads](out, Y, dO, int(n_total), res)
 
 
 def gpu_softmax_xent_loss_grad(out, labels, dO, n_total, res):

@@ -35,7 +35,7 @@ class Workspace:
         Time steps and batch size.
     dtype : numpy dtype
         float32 or float64.
-    loss : {'mse', 'xent'}
+    loss : {'mse', 'mae', 'xent'}
         Decides the target buffer: ``Y`` (B, O) floats or ``labels`` (B,) int64.
     train : bool
         Also allocate what the backward sweep needs.
@@ -214,7 +214,7 @@ def loss_and_grad(spec, P, G, ws, loss, alpha, mask, theta, grad, res):
     ----------
     ws : Workspace
         ``X`` and the targets (``Y`` or ``labels``) filled by the caller.
-    loss : {'mse', 'xent'}
+    loss : {'mse', 'mae', 'xent'}
     alpha : float
         L2 penalty: + alpha/(2B) Σ W² over weight matrices (not biases).
     mask : device array of bool (n_params,)
@@ -228,6 +228,8 @@ def loss_and_grad(spec, P, G, ws, loss, alpha, mask, theta, grad, res):
     forward(spec, P, ws)
     if loss == "mse":
         K.gpu_mse_loss_grad(ws.out, ws.Y, ws.dO, ws.B, res[0:1])
+    elif loss == "mae":
+        K.gpu_mae_loss_grad(ws.out, ws.Y, ws.dO, ws.B, res[0:1])
     elif loss == "xent":
         K.gpu_softmax_xent_loss_grad(ws.out, ws.labels, ws.dO, ws.B, res[0:1])
     else:

@@ -26,7 +26,7 @@ class CudaTrainer:
     theta : ndarray of shape (n_params,)
         Initial flat parameters, float32 or float64 (host numpy).
     optimizer : tsrnn._training.SGD or tsrnn._training.Adam
-    loss : {'mse', 'xent'}, default='mse'
+    loss : {'mse', 'mae', 'xent'}, default='mse'
     alpha : float, default=0.0
         L2 penalty (see :func:`tsrnn._network.loss_and_grad`).
     clip_grad_norm : float or None, default=None
