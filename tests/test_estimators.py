@@ -155,6 +155,24 @@ def test_3d_input_accepts_other_sequence_lengths_but_not_other_features():
 # --------------------------------------------------------------------------
 
 
+def test_absolute_error_fits_the_median_and_squared_error_the_mean():
+    # inputs carry no information, so the best constant is the target's median under the
+    # absolute error and its mean under the squared error; the data set puts them far apart
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3, 1)) * 1e-3
+    y = np.where(np.arange(100) < 70, 0.0, 10.0)  # median 0, mean 3
+    fits = {
+        loss: GRURegressor(
+            hidden_size=2, loss=loss, max_iter=300, learning_rate_init=0.05,
+            batch_size=100, shuffle=False, n_iter_no_change=300, random_state=0,
+        ).fit(X, y)
+        for loss in ("absolute_error", "squared_error")
+    }
+    assert np.abs(fits["absolute_error"].predict(X)).max() < 0.1
+    np.testing.assert_allclose(fits["squared_error"].predict(X), 3.0, atol=0.1)
+    assert fits["absolute_error"].loss_curve_[-1] < 3.05  # mean |y - 0| = 3
+
+
 @pytest.mark.parametrize("cls", REGRESSORS + CLASSIFIERS)
 def test_fitted_attributes(cls):
     X, Y = _sine_windows(n_series=40, window=6)
@@ -339,6 +357,7 @@ def test_string_data():
         ("hidden_size", 0), ("num_layers", -1), ("solver", "lbfgs"), ("batch_size", 0),
         ("learning_rate_init", 0.0), ("dtype", "float16"), ("device", "tpu"),
         ("validation_fraction", 1.0), ("clip_grad_norm", -1.0), ("momentum", 1.5),
+        ("loss", "huber"),
     ],
 )
 def test_invalid_parameters(param, value):

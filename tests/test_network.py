@@ -9,12 +9,12 @@ from tsrnn import _network as net
 
 GRID = list(
     itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], ["mse", "xent"])
-)
+) + [(cell, 2, True, "mae") for cell in ("rnn", "lstm", "gru")]
 
 
 def _batch(rng, loss, B=4, T=5, D=2, O=3):
     X = rng.normal(size=(B, T, D))
-    y = rng.normal(size=(B, O)) if loss == "mse" else rng.integers(0, O, size=B)
+    y = rng.integers(0, O, size=B) if loss == "xent" else rng.normal(size=(B, O))
     return X, y
 
 
@@ -35,7 +35,9 @@ def test_gradient_matches_central_differences(cell, num_layers, bidirectional, l
     rng = np.random.default_rng(42)
     spec = net.NetworkSpec(cell, 2, 3, num_layers, bidirectional, 3)
     theta = net.init_params(spec, rng)
-    X, y = _batch(rng, loss)
+    # an odd batch for the MAE: sums of +-1/(nO) subgradients cannot cancel to an exact 0,
+    # which the relative-error check below would compare with finite-difference round-off
+    X, y = _batch(rng, loss, B=5 if loss == "mae" else 4)
     alpha = 0.1  # the L2 term is part of the checked loss
     _, grad = net.loss_and_grad(spec, theta, X, y, loss, alpha)
     num = _numerical_grad(spec, theta, X, y, loss, alpha)
@@ -168,3 +170,61 @@ def test_chunked_batches_are_thread_count_independent(cell):
     # chunking only regroups the sums: equal to one-chunk results to round-off
     grads = [net.loss_and_grad(spec, theta, X[i : i + 1], y[i : i + 1], "mse")[1] for i in range(B)]
     np.testing.assert_allclose(serial[1] - spec.weight_mask() * 0.1 / B * theta, np.mean(grads, axis=0), rtol=1e-10, atol=1e-13)
+
+
+def test_mae_loss_and_subgradient_by_hand():
+    """Mean |o - y| over samples and outputs; dL/do = sign(o - y) / (n O), 0 at a tie."""
+    from tsrnn import _kernels as K
+
+    out = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]])
+    Y = np.array([[0.0, -1.0, 0.5], [1.0, 0.5, -4.0]])
+    dO = np.empty_like(out)
+    # |1| + |-1| + 0 + |2| + |-0.5| + |3| = 7.5, over n_total=4 samples x 3 outputs
+    L = K.mae_loss_grad(out, Y, dO, 4)
+    assert L == pytest.approx(7.5 / 12, abs=1e-15)
+    expected = np.array([[1.0, -1.0, 0.0], [1.0, -1.0, 1.0]]) / 12
+    np.testing.assert_array_equal(dO, expected)
+    # a NaN output propagates to the loss and the gradient (the trainer stops on it)
+    out[0, 0] = np.nan
+    assert np.isnan(K.mae_loss_grad(out, Y, dO, 4)) and np.isnan(dO[0, 0])
+
+
+def test_unknown_loss_is_rejected():
+    spec = net.NetworkSpec("rnn", 1, 2, 1, False, 1)
+    theta = net.init_params(spec, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="loss must be one of"):
+        net.loss_and_grad(spec, theta, np.zeros((2, 3, 1)), np.zeros((2, 1)), "huber")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_predictions_are_batch_invariant(cell, dtype):
+    """A sample's prediction is bit-identical alone, in any order and in any batch."""
+    rng = np.random.default_rng(5)
+    spec = net.NetworkSpec(cell, 3, 9, 2, True, 5)
+    theta = net.init_params(spec, rng, dtype)
+    X = rng.normal(size=(300, 6, 3)).astype(dtype)  # more rows than one predict chunk
+    full = net.predict(spec, theta, X)
+    perm = rng.permutation(len(X))
+    np.testing.assert_array_equal(net.predict(spec, theta, X[perm]), full[perm])
+    for lo, hi in [(0, 1), (7, 10), (101, 106), (299, 300)]:
+        np.testing.assert_array_equal(net.predict(spec, theta, X[lo:hi]), full[lo:hi])
+    # and it agrees with the BLAS forward pass used in training to round-off
+    blas = net.forward(spec, theta, X)[0]
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(full, blas, rtol=tol, atol=tol)
+
+
+def test_rowwise_matmul_equals_a_row_by_row_dot_product():
+    from tsrnn import _kernels as K
+
+    rng = np.random.default_rng(6)
+    A, W = rng.normal(size=(7, 5)), rng.normal(size=(4, 5))
+    out = np.empty((7, 4))
+    K.rowwise_matmul(A, np.ascontiguousarray(W.T), out)
+    for i in range(7):
+        for j in range(4):
+            acc = 0.0
+            for k in range(5):  # ascending k, product rounded before the add
+                acc += A[i, k] * W[j, k]
+            assert out[i, j] == acc

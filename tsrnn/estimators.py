@@ -429,8 +429,59 @@ class BaseRecurrent(BaseEstimator):
         return tags
 
 
+_REGRESSION_LOSSES = {"squared_error": "mse", "absolute_error": "mae"}
+
+
 class _RegressorMixin(RegressorMixin):
-    _loss = "mse"
+    _parameter_constraints: dict = {
+        **BaseRecurrent._parameter_constraints,
+        "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+    }
+
+    def __init__(
+        self,
+        hidden_size=32,
+        num_layers=1,
+        bidirectional=False,
+        *,
+        loss="squared_error",
+        batch_size="auto",
+        max_iter=200,
+        solver="adam",
+        learning_rate_init=1e-3,
+        momentum=0.9,
+        nesterovs_momentum=False,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        alpha=0.0,
+        clip_grad_norm=None,
+        shuffle=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        random_state=None,
+        warm_start=False,
+        verbose=False,
+        dtype="float32",
+        device="auto",
+    ):
+        super().__init__(
+            hidden_size=hidden_size, num_layers=num_layers, bidirectional=bidirectional,
+            batch_size=batch_size, max_iter=max_iter, solver=solver,
+            learning_rate_init=learning_rate_init, momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum, beta_1=beta_1, beta_2=beta_2,
+            epsilon=epsilon, alpha=alpha, clip_grad_norm=clip_grad_norm, shuffle=shuffle,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change, tol=tol, random_state=random_state,
+            warm_start=warm_start, verbose=verbose, dtype=dtype, device=device,
+        )
+        self.loss = loss
+
+    @property
+    def _loss(self):
+        return _REGRESSION_LOSSES[self.loss]
 
     def _y_validation_kwargs(self):
         return {"multi_output": True, "y_numeric": True}
@@ -645,7 +696,7 @@ _PARAMS_DOC = """
     bidirectional : bool, default=False
         Add a reverse direction to each layer; the head sees each direction's
         final state.
-    batch_size : int or 'auto', default='auto'
+{loss_doc}    batch_size : int or 'auto', default='auto'
         Mini-batch size; 'auto' is min(64, n_samples).
     max_iter : int, default=200
         Maximum number of epochs.
@@ -688,6 +739,12 @@ _PARAMS_DOC = """
         Where to train; 'auto' uses a CUDA GPU only if one is really usable.
 """
 
+_LOSS_DOC = """    loss : {'squared_error', 'absolute_error'}, default='squared_error'
+        Training loss, averaged over samples and outputs: mean squared error,
+        or mean absolute error (robust to outliers; targets the conditional
+        median, which suits forecasts scored by sMAPE or MASE).
+"""
+
 _ATTRS_DOC = """
     Attributes
     ----------
@@ -719,8 +776,10 @@ def _doc(cell, kind):
     cell_name = {"rnn": "Elman RNN", "lstm": "LSTM", "gru": "GRU"}[cell]
     name = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}[cell] + kind
     if kind == "Regressor":
-        what, score, target = "o = c + V z, trained on mean squared error", "R²", "X[:, -1, 0]"
+        what, score, target = "o = c + V z, trained on the ``loss``", "R²", "X[:, -1, 0]"
+        loss_doc = _LOSS_DOC
     else:
+        loss_doc = ""
         what, score = "softmax(c + V z), trained on cross-entropy", "accuracy"
         target = "(X[:, -1, 0] > 0).astype(int)"
     return (
@@ -728,7 +787,7 @@ def _doc(cell, kind):
 
     Forward pass and backpropagation through time run as compiled Numba kernels
     (see ``MATH.md`` for the equations and parameter layout).
-""" + _PARAMS_DOC + _ATTRS_DOC.format(score=score) + f"""
+""" + _PARAMS_DOC.replace("{loss_doc}", loss_doc) + _ATTRS_DOC.format(score=score) + f"""
     Examples
     --------
     >>> import numpy as np
