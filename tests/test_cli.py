@@ -70,7 +70,8 @@ def test_forecast_long_csv_with_id_column(tmp_path):
     frame.to_csv(tmp_path / "panel.csv", index=False)
     code = main(["forecast", str(tmp_path / "panel.csv"), "--id-col", "shop", "--time-col", "day",
                  "--target", "units", "--horizon", "3", "--output", str(tmp_path / "fc.csv"),
-                 "--plot", str(tmp_path / "fc.png"), "--quiet", *FAST])
+                 "--plot", str(tmp_path / "fc.png"), "--quiet", "--deseasonalize", "auto",
+                 "--loss", "absolute_error", *FAST])
     assert code == 0
     fc = pd.read_csv(tmp_path / "fc.csv")
     assert list(fc.columns) == ["shop", "day", "yhat"]
@@ -137,3 +138,19 @@ def test_csv_problems_are_reported(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["forecast", "--dataset", "nile", "--horizon", "0"])
     assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_model_options_reach_the_forecaster():
+    from tsrnn.cli import _forecaster, build_parser
+
+    args = build_parser().parse_args([
+        "forecast", "--dataset", "air_passengers", "--horizon", "6",
+        "--deseasonalize", "auto", "--loss", "absolute_error", "--log", "no",
+    ])
+    params = _forecaster(args).get_params()
+    assert params["deseasonalize"] == "auto" and params["loss"] == "absolute_error"
+    assert params["log"] is False
+    defaults = _forecaster(build_parser().parse_args(
+        ["forecast", "--dataset", "air_passengers", "--horizon", "6"]
+    )).get_params()
+    assert defaults["deseasonalize"] is False and defaults["loss"] == "squared_error"

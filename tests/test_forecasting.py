@@ -10,7 +10,12 @@ import pytest
 from sklearn.base import clone
 
 from tsrnn.datasets import load_air_passengers
-from tsrnn.forecasting import RNNForecaster, SeasonalNaiveForecaster, season_length_from_freq
+from tsrnn.forecasting import (
+    RNNForecaster,
+    SeasonalNaiveForecaster,
+    is_seasonal,
+    season_length_from_freq,
+)
 from tsrnn.metrics import seasonal_naive, smape
 from tsrnn.plotting import plot_backtest, plot_forecast, plot_loss_curve
 
@@ -205,6 +210,7 @@ def test_log_auto_only_for_positive_series():
 
 @pytest.mark.parametrize("options", [
     dict(normalize="series"), dict(normalize=None, log=False), dict(deseasonalize=True),
+    dict(deseasonalize="auto", loss="absolute_error", scale="global"),
     dict(refit_full=False), dict(early_stopping=False, validation_fraction=0.0),
     dict(calendar=False, bidirectional=True, num_layers=2),
 ])
@@ -235,6 +241,87 @@ def test_deseasonalize_removes_and_restores_the_seasonal_pattern():
     np.testing.assert_allclose(idx, [5.0, -3.0, 1.0, -3.0], atol=0.05)
     fc = f.predict().to_numpy()
     assert fc[0] - fc[1] == pytest.approx(8.0, abs=1.0)  # Q1 peak, Q2 trough come back
+
+
+def _acf_limit_test(z, m):
+    """The 90 % seasonality test written out directly from its definition."""
+    n = len(z)
+    x = z - z.mean()
+    r = [sum(x[t] * x[t + k] for t in range(n - k)) / sum(v * v for v in x) for k in range(m + 1)]
+    return abs(r[m]) > 1.645 * np.sqrt((1 + 2 * sum(r[k] ** 2 for k in range(1, m))) / n)
+
+
+def test_seasonality_test():
+    t = np.arange(60)
+    rng = np.random.default_rng(1)
+    seasonal = 3 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, 60)
+    trend = 0.5 * t + rng.normal(0, 1, 60)  # large autocorrelation at every lag, no season
+    assert is_seasonal(seasonal, 12) and _acf_limit_test(seasonal, 12)
+    assert not is_seasonal(trend, 12) and not _acf_limit_test(trend, 12)
+    for k in range(20):  # agrees with the definition on noise, seasonal or not
+        z = rng.normal(size=40) + (k % 2) * np.tile([1.0, -1.0, 0.5, 0.0], 10)
+        assert is_seasonal(z, 4) == _acf_limit_test(z, 4)
+    assert not is_seasonal(seasonal[:35], 12)  # fewer than three seasons
+    assert not is_seasonal(np.ones(60), 12) and not is_seasonal(seasonal, 1)
+
+
+def _seasonal_and_flat_panel(n=48):
+    t = np.arange(n)
+    rng = np.random.default_rng(3)
+    ds = pd.period_range("2001-01", periods=n, freq="M")
+    a = 100 * np.exp(0.3 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.02, n))  # seasonal
+    b = 50 * np.exp(np.cumsum(rng.normal(0, 0.1, n)))  # random walk in log, noisier
+    return pd.DataFrame({
+        "unique_id": np.repeat(["a", "b"], n), "ds": np.tile(ds, 2), "y": np.r_[a, b],
+    })
+
+
+def test_deseasonalize_auto_adjusts_only_the_seasonal_series():
+    df = _seasonal_and_flat_panel()
+    f = RNNForecaster(horizon=6, deseasonalize="auto", **FAST).fit(df)
+    assert f.seasonal_.to_dict() == {"a": True, "b": False}
+    assert f._stats["b"].seasonal is None
+    # the seasonal series' indices: the log-sine pattern, peak in April (month index 3)
+    assert np.argmax(f._stats["a"].seasonal) == 3
+    fc = f.predict()
+    a = fc[fc["unique_id"] == "a"]["yhat"].to_numpy()  # forecasts from 2005-01
+    assert a[3] > a[0]  # the April peak comes back on top of the network's forecast
+    f_off = RNNForecaster(horizon=6, **FAST).fit(df)
+    assert not f_off.seasonal_.any()
+
+
+def test_log_panel_shares_one_scale_the_median_of_the_series_scales():
+    df = _seasonal_and_flat_panel()
+    per_series = [
+        np.sqrt(np.mean(np.diff(np.log(g["y"].to_numpy())) ** 2)) for _, g in df.groupby("unique_id")
+    ]
+    f = RNNForecaster(horizon=6, **FAST).fit(df)  # scale='auto' + log -> shared
+    assert f.log_ and f.scale_ == pytest.approx(np.median(per_series), rel=1e-12)
+    assert all(st.scale == f.scale_ for st in f._stats.values())
+    f.update(df[df["unique_id"] == "a"])  # the fitted scale is kept for a new history
+    assert f._stats["a"].scale == f.scale_
+    g = RNNForecaster(horizon=6, scale="series", **FAST).fit(df)
+    assert g.scale_ is None
+    assert [g._stats[u].scale for u in ("a", "b")] == pytest.approx(per_series, rel=1e-12)
+    shifted = df.assign(y=df["y"] - 60)  # not positive: no log, per-series scales
+    assert RNNForecaster(horizon=6, **FAST).fit(shifted).scale_ is None
+    assert RNNForecaster(horizon=6, scale="global", **FAST).fit(shifted).scale_ > 0
+
+
+def test_loss_is_passed_to_the_networks():
+    f = RNNForecaster(horizon=3, loss="absolute_error", n_models=2, **FAST).fit(_monthly())
+    assert [e.loss for e in f.estimators_] == ["absolute_error"] * 2
+    assert RNNForecaster(horizon=3, **FAST).fit(_monthly()).estimators_[0].loss == "squared_error"
+
+
+@pytest.mark.parametrize("param,value,message", [
+    ("scale", "median", "scale must be one of"),
+    ("deseasonalize", "yes", "deseasonalize must be 'auto', True or False"),
+    ("loss", "huber", "loss must be one of"),
+])
+def test_invalid_transform_options(param, value, message):
+    with pytest.raises(ValueError, match=message):
+        RNNForecaster(horizon=3, **{param: value}, **FAST).fit(_monthly())
 
 
 def test_update_moves_the_origin_without_refitting():

@@ -113,6 +113,15 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         help="model log(y): 'auto' does it when all values are positive (default: auto)",
     )
     group.add_argument(
+        "--deseasonalize", choices=["no", "auto", "yes"], default="no",
+        help="remove seasonal indices: 'auto' only from series with significant seasonality "
+             "(default: no)",
+    )
+    group.add_argument(
+        "--loss", choices=["squared_error", "absolute_error"], default="squared_error",
+        help="training loss; absolute_error targets the median (default: squared_error)",
+    )
+    group.add_argument(
         "--hidden-size", type=_positive_int, default=32, metavar="N",
         help="units of the recurrent layer (default: 32)",
     )
@@ -355,6 +364,8 @@ def _forecaster(args):
     return RNNForecaster(
         cell=args.cell, window=args.window, horizon=args.horizon, strategy=args.strategy,
         log={"auto": "auto", "yes": True, "no": False}[args.log], freq=args.freq,
+        deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
+        loss=args.loss,
         fill_method=args.fill_method, n_models=args.n_models, hidden_size=args.hidden_size,
         max_iter=args.max_iter, random_state=args.seed, verbose=args.verbose,
     )
