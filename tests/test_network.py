@@ -219,12 +219,12 @@ def test_rowwise_matmul_equals_a_row_by_row_dot_product():
     from tsrnn import _kernels as K
 
     rng = np.random.default_rng(6)
-    A, W = rng.normal(size=(7, 5)), rng.normal(size=(4, 5))
+    A, W = rng.normal(size=(7, 9)), rng.normal(size=(4, 9))  # row and k tails
     out = np.empty((7, 4))
     K.rowwise_matmul(A, np.ascontiguousarray(W.T), out)
     for i in range(7):
         for j in range(4):
             acc = 0.0
-            for k in range(5):  # ascending k, product rounded before the add
+            for k in range(9):  # ascending k, product rounded before the add
                 acc += A[i, k] * W[j, k]
             assert out[i, j] == acc
