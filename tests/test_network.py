@@ -210,7 +210,7 @@ def test_predictions_are_batch_invariant(cell, dtype):
     for lo, hi in [(0, 1), (7, 10), (101, 106), (299, 300)]:
         np.testing.assert_array_equal(net.predict(spec, theta, X[lo:hi]), full[lo:hi])
     # and it agrees with the BLAS forward pass used in training to round-off
-    blas = net.forward(spec, theta, X)[0]
+    blas = net.forward(spec, theta, X, keep_cache=True)[0]
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(full, blas, rtol=tol, atol=tol)
 

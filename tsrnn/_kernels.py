@@ -16,10 +16,11 @@ The fast formulation: one GEMM projects the inputs of all time steps
 fused element-wise gate math; after the backward sweep the weight gradients
 are one GEMM each over all time steps.
 
-The forward kernels take a trailing ``batch_invariant`` flag (default False,
-the BLAS path for training); inference sets it so that a sample's prediction
-is bit-identical whatever other samples share its batch (see
-:func:`rowwise_matmul`). The GPU twins have no such flag.
+Inference has its own fused kernels (``*_infer``, CPU only: the GPU predicts
+with its forward twins): per time step and block of four rows, the input and
+recurrent products (:func:`accumulate_rows`), the gate math and the state
+update run while the block is in L1, no gate activations are stored, and a
+sample's prediction is bit-identical whatever other samples share its batch.
 
 ``H`` holds ``T + 1`` states, ``H[0]`` being the initial state (zero unless the
 caller sets it), so ``H[t]`` is ``h_{t-1}`` for the step ``t`` (0-based) and
@@ -108,90 +109,80 @@ def _ol_sigmoid(x):
 
 
 @_jit
-def rowwise_matmul(A, Wt, out):
-    """out = A Wt with the same arithmetic for every row: batch-invariant.
+def accumulate_rows(A, i, r, Wt, acc):
+    """acc[q] += A[i + q] Wt for q < r (r <= 4), with the same arithmetic for every row.
 
-    A (M, K), Wt (K, N) (a weight matrix's transpose, contiguous), out (M, N).
-    Every element is accumulated as ``((a_0 w_0 + a_1 w_1) + a_2 w_2) + ...``
-    in ascending k, each product rounded before the add (no FMA contraction),
-    whether its row is computed in a block of four or alone and whether k is
-    in an unrolled group of four or the tail. So a row's result depends only
-    on that row, never on its position or on the other rows. Optimised BLAS
-    kernels do not give that guarantee: edge rows of a tile and small shapes
-    take other code paths, and float32 results then differ in the last bits
-    with the batch's composition. Blocks of 4 rows × 4 k keep the output rows
-    in L1 and cut their loads and stores fourfold; about half BLAS speed.
+    A (M, K), Wt (K, N) (a weight matrix's transpose, contiguous), acc (>= r, N).
+    Every element is accumulated as ``((acc + a_0 w_0) + a_1 w_1) + ...`` in
+    ascending k, each product rounded before its add (no FMA contraction),
+    whether its row is in a block of four or alone and whether k is in an
+    unrolled group of four or the tail. So a row's result depends only on that
+    row, never on its position or on the other rows: batch-invariant. Optimised
+    BLAS kernels do not give that guarantee: edge rows of a tile and small
+    shapes take other code paths, and float32 results then differ in the last
+    bits with the batch's composition. Blocks of 4 rows × 4 k keep the rows in
+    L1 and cut their loads and stores fourfold; about half BLAS speed.
     """
-    M, K = A.shape
+    K = A.shape[1]
     N = Wt.shape[1]
+    k = 0
+    while k + 4 <= K:
+        w0, w1, w2, w3 = Wt[k], Wt[k + 1], Wt[k + 2], Wt[k + 3]
+        if r == 4:
+            o0, o1, o2, o3 = acc[0], acc[1], acc[2], acc[3]
+            a0, a1, a2, a3 = A[i], A[i + 1], A[i + 2], A[i + 3]
+            a00, a01, a02, a03 = a0[k], a0[k + 1], a0[k + 2], a0[k + 3]
+            a10, a11, a12, a13 = a1[k], a1[k + 1], a1[k + 2], a1[k + 3]
+            a20, a21, a22, a23 = a2[k], a2[k + 1], a2[k + 2], a2[k + 3]
+            a30, a31, a32, a33 = a3[k], a3[k + 1], a3[k + 2], a3[k + 3]
+            for j in range(N):
+                x0, x1, x2, x3 = w0[j], w1[j], w2[j], w3[j]
+                o0[j] = (((o0[j] + a00 * x0) + a01 * x1) + a02 * x2) + a03 * x3
+                o1[j] = (((o1[j] + a10 * x0) + a11 * x1) + a12 * x2) + a13 * x3
+                o2[j] = (((o2[j] + a20 * x0) + a21 * x1) + a22 * x2) + a23 * x3
+                o3[j] = (((o3[j] + a30 * x0) + a31 * x1) + a32 * x2) + a33 * x3
+        else:
+            for q in range(r):
+                o = acc[q]
+                a = A[i + q]
+                b0, b1, b2, b3 = a[k], a[k + 1], a[k + 2], a[k + 3]
+                for j in range(N):
+                    o[j] = (((o[j] + b0 * w0[j]) + b1 * w1[j]) + b2 * w2[j]) + b3 * w3[j]
+        k += 4
+    while k < K:
+        w = Wt[k]
+        for q in range(r):
+            o = acc[q]
+            b = A[i + q, k]
+            for j in range(N):
+                o[j] += b * w[j]
+        k += 1
+
+
+@_jit
+def rowwise_matmul(A, Wt, out):
+    """out = A Wt, batch-invariant (see :func:`accumulate_rows`).
+
+    A (M, K), Wt (K, N) contiguous, out (M, N).
+    """
+    M = A.shape[0]
     for i in range(0, M, 4):
         r = min(4, M - i)
-        for q in range(r):
-            o = out[i + q]
-            for j in range(N):
-                o[j] = 0.0
-        k = 0
-        while k + 4 <= K:
-            w0, w1, w2, w3 = Wt[k], Wt[k + 1], Wt[k + 2], Wt[k + 3]
-            if r == 4:
-                o0, o1, o2, o3 = out[i], out[i + 1], out[i + 2], out[i + 3]
-                a0, a1, a2, a3 = A[i], A[i + 1], A[i + 2], A[i + 3]
-                a00, a01, a02, a03 = a0[k], a0[k + 1], a0[k + 2], a0[k + 3]
-                a10, a11, a12, a13 = a1[k], a1[k + 1], a1[k + 2], a1[k + 3]
-                a20, a21, a22, a23 = a2[k], a2[k + 1], a2[k + 2], a2[k + 3]
-                a30, a31, a32, a33 = a3[k], a3[k + 1], a3[k + 2], a3[k + 3]
-                for j in range(N):
-                    x0, x1, x2, x3 = w0[j], w1[j], w2[j], w3[j]
-                    o0[j] = (((o0[j] + a00 * x0) + a01 * x1) + a02 * x2) + a03 * x3
-                    o1[j] = (((o1[j] + a10 * x0) + a11 * x1) + a12 * x2) + a13 * x3
-                    o2[j] = (((o2[j] + a20 * x0) + a21 * x1) + a22 * x2) + a23 * x3
-                    o3[j] = (((o3[j] + a30 * x0) + a31 * x1) + a32 * x2) + a33 * x3
-            else:
-                for q in range(r):
-                    o = out[i + q]
-                    a = A[i + q]
-                    b0, b1, b2, b3 = a[k], a[k + 1], a[k + 2], a[k + 3]
-                    for j in range(N):
-                        o[j] = (((o[j] + b0 * w0[j]) + b1 * w1[j]) + b2 * w2[j]) + b3 * w3[j]
-            k += 4
-        while k < K:
-            w = Wt[k]
-            for q in range(r):
-                o = out[i + q]
-                b = A[i + q, k]
-                for j in range(N):
-                    o[j] += b * w[j]
-            k += 1
+        block = out[i : i + r]
+        block[:] = 0.0
+        accumulate_rows(A, i, r, Wt, block)
 
 
 @_jit
-def matmul_nt(A, W, Wt, out, batch_invariant):
-    """out = A Wᵀ: BLAS, or :func:`rowwise_matmul` with Wt = Wᵀ (contiguous)."""
-    if batch_invariant:
-        rowwise_matmul(A, Wt, out)
-    else:
-        np.dot(A, W.T, out)
-
-
-@_jit
-def transposed(W, batch_invariant):
-    """Wᵀ as a contiguous array when the batch-invariant product needs it."""
-    if batch_invariant:
-        return np.ascontiguousarray(W.T)
-    return np.empty((0, 0), dtype=W.dtype)
-
-
-@_jit
-def input_projection(X, W_ih, b, A, batch_invariant=False):
+def input_projection(X, W_ih, b, A):
     """A[t] = X[t] W_ihᵀ + b for all steps at once (one GEMM over T*B rows).
 
     X (T, B, D), W_ih (GN, D), b (GN,), A (T, B, GN) written.
-    ``batch_invariant``: see :func:`rowwise_matmul` (inference uses it).
     """
     T, B, D = X.shape
     GN = W_ih.shape[0]
     A2 = A.reshape(T * B, GN)
-    matmul_nt(X.reshape(T * B, D), W_ih, transposed(W_ih, batch_invariant), A2, batch_invariant)
+    np.dot(X.reshape(T * B, D), W_ih.T, A2)
     for r in range(T * B):
         for j in range(GN):
             A2[r, j] += b[j]
@@ -239,7 +230,7 @@ def input_gradient(dA, W_ih, dX):
 
 
 @_jit
-def rnn_forward(X, W_ih, W_hh, b, H, A, batch_invariant=False):
+def rnn_forward(X, W_ih, W_hh, b, H, A):
     """Forward sweep of one Elman layer.
 
     A (T, B, N) receives the input projections and is then unused (the
@@ -247,11 +238,10 @@ def rnn_forward(X, W_ih, W_hh, b, H, A, batch_invariant=False):
     """
     T, B, _ = X.shape
     N = W_hh.shape[1]
-    input_projection(X, W_ih, b, A, batch_invariant)
+    input_projection(X, W_ih, b, A)
     rec = np.empty((B, N), dtype=X.dtype)
-    W_hhT = transposed(W_hh, batch_invariant)
     for t in range(T):
-        matmul_nt(H[t], W_hh, W_hhT, rec, batch_invariant)
+        np.dot(H[t], W_hh.T, rec)
         at = A[t]
         ht = H[t + 1]
         for s in range(B):
@@ -307,7 +297,7 @@ def gate_coefficients(G, N, tanh_from, tanh_to, dtype_like):
 
 
 @_jit
-def lstm_forward(X, W_ih, W_hh, b, H, C, A, batch_invariant=False):
+def lstm_forward(X, W_ih, W_hh, b, H, C, A):
     """Forward sweep of one LSTM layer.
 
     H, C (T+1, B, N) receive hidden and cell states (index 0 = initial state);
@@ -315,12 +305,11 @@ def lstm_forward(X, W_ih, W_hh, b, H, C, A, batch_invariant=False):
     """
     T, B, _ = X.shape
     N = W_hh.shape[1]
-    input_projection(X, W_ih, b, A, batch_invariant)
+    input_projection(X, W_ih, b, A)
     rec = np.empty((B, 4 * N), dtype=X.dtype)
-    W_hhT = transposed(W_hh, batch_invariant)
     off, scale = gate_coefficients(4, N, 2 * N, 3 * N, X)
     for t in range(T):
-        matmul_nt(H[t], W_hh, W_hhT, rec, batch_invariant)
+        np.dot(H[t], W_hh.T, rec)
         at = A[t]
         cp = C[t]
         ct = C[t + 1]
@@ -393,7 +382,7 @@ def lstm_backward(W_hh, C, A, dH, dA):
 
 
 @_jit
-def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, batch_invariant=False):
+def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN):
     """Forward sweep of one GRU layer (reset-after form).
 
     A (T, B, 3N) receives the activations r, z, n; HN (T, B, N) receives the
@@ -401,12 +390,11 @@ def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, batch_invariant=False):
     """
     T, B, _ = X.shape
     N = W_hh.shape[1]
-    input_projection(X, W_ih, b_ih, A, batch_invariant)
+    input_projection(X, W_ih, b_ih, A)
     rec = np.empty((B, 3 * N), dtype=X.dtype)
-    W_hhT = transposed(W_hh, batch_invariant)
     for t in range(T):
         hp = H[t]
-        matmul_nt(hp, W_hh, W_hhT, rec, batch_invariant)
+        np.dot(hp, W_hh.T, rec)
         at = A[t]
         hnt = HN[t]
         ht = H[t + 1]
@@ -483,14 +471,116 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
 
 
 # --------------------------------------------------------------------------
+# inference: fused, batch-invariant forward sweeps (no activations kept)
+#
+# Per time step and block of four rows: the gate pre-activations start from
+# the bias, accumulate x_t W_ihᵀ and h_{t-1} W_hhᵀ row by row
+# (:func:`accumulate_rows`), and the element-wise gate math and state update
+# run while the block is still in L1.  H (T+1, B, N) receives the states
+# (H[0] the initial state) for the next layer; nothing else is stored.
+# --------------------------------------------------------------------------
+
+
+@_jit
+def rnn_infer(X, W_ih, W_hh, b, H):
+    """Inference sweep of one Elman layer: H[t+1] = tanh(b + X[t] W_ihᵀ + H[t] W_hhᵀ)."""
+    T, B, _ = X.shape
+    N = W_hh.shape[1]
+    W_ihT = np.ascontiguousarray(W_ih.T)
+    W_hhT = np.ascontiguousarray(W_hh.T)
+    acc = np.empty((4, N), dtype=X.dtype)
+    for t in range(T):
+        xt, hp, ht = X[t], H[t], H[t + 1]
+        for i in range(0, B, 4):
+            r = min(4, B - i)
+            for q in range(r):
+                acc[q] = b
+            accumulate_rows(xt, i, r, W_ihT, acc)
+            accumulate_rows(hp, i, r, W_hhT, acc)
+            for q in range(r):
+                a = acc[q]
+                h = ht[i + q]
+                for j in range(N):
+                    h[j] = tanh(a[j])
+
+
+@_jit
+def lstm_infer(X, W_ih, W_hh, b, H):
+    """Inference sweep of one LSTM layer (gates i, f, g, o; the cell state kept per row)."""
+    T, B, _ = X.shape
+    N = W_hh.shape[1]
+    G = 4 * N
+    W_ihT = np.ascontiguousarray(W_ih.T)
+    W_hhT = np.ascontiguousarray(W_hh.T)
+    off, scale = gate_coefficients(4, N, 2 * N, 3 * N, X)
+    C = np.zeros((B, N), dtype=X.dtype)
+    acc = np.empty((4, G), dtype=X.dtype)
+    for t in range(T):
+        xt, hp, ht = X[t], H[t], H[t + 1]
+        for i in range(0, B, 4):
+            r = min(4, B - i)
+            for q in range(r):
+                acc[q] = b
+            accumulate_rows(xt, i, r, W_ihT, acc)
+            accumulate_rows(hp, i, r, W_hhT, acc)
+            for q in range(r):
+                a = acc[q]
+                for j in range(G):  # i, f, o = sigmoid, g = tanh
+                    a[j] = off[j] + scale[j] * tanh(scale[j] * a[j])
+                c = C[i + q]
+                for j in range(N):  # c_t = f ⊙ c_{t-1} + i ⊙ g
+                    c[j] = a[N + j] * c[j] + a[j] * a[2 * N + j]
+                h = ht[i + q]
+                for j in range(N):  # h_t = o ⊙ tanh(c_t)
+                    h[j] = a[3 * N + j] * tanh(c[j])
+
+
+@_jit
+def gru_infer(X, W_ih, W_hh, b_ih, b_hh, H):
+    """Inference sweep of one GRU layer (reset-after form, as :func:`gru_forward`)."""
+    T, B, _ = X.shape
+    N = W_hh.shape[1]
+    W_ihT = np.ascontiguousarray(W_ih.T)
+    W_hhT = np.ascontiguousarray(W_hh.T)
+    gi = np.empty((4, 3 * N), dtype=X.dtype)
+    gh = np.empty((4, 3 * N), dtype=X.dtype)
+    for t in range(T):
+        xt, hp, ht = X[t], H[t], H[t + 1]
+        for i in range(0, B, 4):
+            r = min(4, B - i)
+            for q in range(r):
+                gi[q] = b_ih
+                gh[q] = b_hh
+            accumulate_rows(xt, i, r, W_ihT, gi)
+            accumulate_rows(hp, i, r, W_hhT, gh)
+            for q in range(r):
+                a = gi[q]
+                g = gh[q]
+                for j in range(2 * N):  # r, z
+                    a[j] = sigmoid(a[j] + g[j])
+                h = ht[i + q]
+                h0 = hp[i + q]
+                for j in range(N):  # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+                    n = tanh(a[2 * N + j] + a[j] * g[2 * N + j])
+                    z = a[N + j]
+                    h[j] = (1.0 - z) * n + z * h0[j]
+
+
+# --------------------------------------------------------------------------
 # output head o = c + V z and losses
 # --------------------------------------------------------------------------
 
 
 @_jit
 def head_forward(Z, V, c, out, batch_invariant=False):
-    """out = Z Vᵀ + c.  Z (B, F), V (O, F), c (O,), out (B, O)."""
-    matmul_nt(Z, V, transposed(V, batch_invariant), out, batch_invariant)
+    """out = Z Vᵀ + c.  Z (B, F), V (O, F), c (O,), out (B, O).
+
+    ``batch_invariant``: the product by :func:`rowwise_matmul` (inference).
+    """
+    if batch_invariant:
+        rowwise_matmul(Z, np.ascontiguousarray(V.T), out)
+    else:
+        np.dot(Z, V.T, out)
     B, O = out.shape
     for s in range(B):
         for k in range(O):

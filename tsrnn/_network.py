@@ -149,26 +149,36 @@ def init_params(spec, rng, dtype=np.float64):
 # --------------------------------------------------------------------------
 
 
-def _layer_forward(spec, P, k, sfx, X, batch_invariant=False):
-    """Run one layer in one direction on time-major X (own time order)."""
+def _layer_forward(spec, P, k, sfx, X, keep_cache=True):
+    """Run one layer in one direction on time-major X (own time order).
+
+    Without ``keep_cache`` the fused inference kernels run and only H is kept.
+    """
     T, B, _ = X.shape
     N, GN = spec.hidden_size, spec.gates * spec.hidden_size
     dtype = X.dtype
     W_ih, W_hh = P[f"weight_ih_l{k}{sfx}"], P[f"weight_hh_l{k}{sfx}"]
     H = np.zeros((T + 1, B, N), dtype=dtype)
+    if not keep_cache:
+        if spec.cell == "rnn":
+            K.rnn_infer(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H)
+        elif spec.cell == "lstm":
+            K.lstm_infer(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H)
+        else:
+            K.gru_infer(X, W_ih, W_hh, P[f"bias_ih_l{k}{sfx}"], P[f"bias_hh_l{k}{sfx}"], H)
+        return {"H": H}
     A = np.empty((T, B, GN), dtype=dtype)
     cache = {"X": X, "H": H, "A": A}
     if spec.cell == "rnn":
-        K.rnn_forward(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H, A, batch_invariant)
+        K.rnn_forward(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H, A)
     elif spec.cell == "lstm":
         C = np.zeros((T + 1, B, N), dtype=dtype)
-        K.lstm_forward(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H, C, A, batch_invariant)
+        K.lstm_forward(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H, C, A)
         cache["C"] = C
     else:
         HN = np.empty((T, B, N), dtype=dtype)
         K.gru_forward(
-            X, W_ih, W_hh, P[f"bias_ih_l{k}{sfx}"], P[f"bias_hh_l{k}{sfx}"], H, A, HN,
-            batch_invariant,
+            X, W_ih, W_hh, P[f"bias_ih_l{k}{sfx}"], P[f"bias_hh_l{k}{sfx}"], H, A, HN
         )
         cache["HN"] = HN
     return cache
@@ -206,7 +216,7 @@ def to_time_major(X, dtype):
     return np.ascontiguousarray(np.transpose(X, (1, 0, 2)), dtype=dtype)
 
 
-def forward(spec, theta, X, keep_cache=False, batch_invariant=False):
+def forward(spec, theta, X, keep_cache=False):
     """Network output o = c + V z for a batch.
 
     Parameters
@@ -216,12 +226,11 @@ def forward(spec, theta, X, keep_cache=False, batch_invariant=False):
     X : ndarray of shape (B, T, D)
         Batch in the user layout; converted to time-major in theta's dtype.
     keep_cache : bool
-        Keep what the backward sweep needs.
-    batch_invariant : bool
-        Compute every sample with the same arithmetic, so its output does not
-        depend on the other samples of the batch or its position (used by
-        :func:`predict`; about half the GEMM speed of BLAS, see
-        :func:`tsrnn._kernels.rowwise_matmul`).
+        Keep what the backward sweep needs (the training path, BLAS products).
+        Without it the fused inference kernels run: nothing but the states is
+        stored, and every sample is computed with the same arithmetic, so its
+        output does not depend on the other samples of the batch or on its
+        position (see :func:`tsrnn._kernels.accumulate_rows`).
 
     Returns
     -------
@@ -237,7 +246,7 @@ def forward(spec, theta, X, keep_cache=False, batch_invariant=False):
         caches = []
         for d, sfx in enumerate(spec.suffixes()):
             x_in = inp if d == 0 else np.ascontiguousarray(inp[::-1])
-            caches.append(_layer_forward(spec, P, k, sfx, x_in, batch_invariant))
+            caches.append(_layer_forward(spec, P, k, sfx, x_in, keep_cache))
         layers.append(caches)
         if spec.bidirectional:
             inp = np.empty((T, B, 2 * N), dtype=theta.dtype)
@@ -250,7 +259,7 @@ def forward(spec, theta, X, keep_cache=False, batch_invariant=False):
     for d, c in enumerate(layers[-1]):
         Z[:, d * N : (d + 1) * N] = c["H"][T]
     out = np.empty((B, spec.n_outputs), dtype=theta.dtype)
-    K.head_forward(Z, P["head.weight"], P["head.bias"], out, batch_invariant)
+    K.head_forward(Z, P["head.weight"], P["head.bias"], out, not keep_cache)
     if not keep_cache:
         return out, None
     return out, {"layers": layers, "Z": Z}
@@ -374,7 +383,7 @@ def predict(spec, theta, X, executor=None):
     out = np.empty((X.shape[0], spec.n_outputs), dtype=theta.dtype)
 
     def run(c):
-        out[c[0] : c[1]] = forward(spec, theta, X[c[0] : c[1]], batch_invariant=True)[0]
+        out[c[0] : c[1]] = forward(spec, theta, X[c[0] : c[1]])[0]
 
     _map(executor, run, _row_chunks(X.shape[0], PREDICT_CHUNK_ROWS))
     return out
