@@ -482,6 +482,15 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
 
 
 @_jit
+def pre_activations(xt, hp, i, r, b, W_ihT, W_hhT, acc):
+    """acc[q] = b + xt[i + q] W_ihᵀ + hp[i + q] W_hhᵀ for the block's r rows, in that order."""
+    for q in range(r):
+        acc[q] = b
+    accumulate_rows(xt, i, r, W_ihT, acc)
+    accumulate_rows(hp, i, r, W_hhT, acc)
+
+
+@_jit
 def rnn_infer(X, W_ih, W_hh, b, H):
     """Inference sweep of one Elman layer: H[t+1] = tanh(b + X[t] W_ihᵀ + H[t] W_hhᵀ)."""
     T, B, _ = X.shape
@@ -493,10 +502,7 @@ def rnn_infer(X, W_ih, W_hh, b, H):
         xt, hp, ht = X[t], H[t], H[t + 1]
         for i in range(0, B, 4):
             r = min(4, B - i)
-            for q in range(r):
-                acc[q] = b
-            accumulate_rows(xt, i, r, W_ihT, acc)
-            accumulate_rows(hp, i, r, W_hhT, acc)
+            pre_activations(xt, hp, i, r, b, W_ihT, W_hhT, acc)
             for q in range(r):
                 a = acc[q]
                 h = ht[i + q]
@@ -519,10 +525,7 @@ def lstm_infer(X, W_ih, W_hh, b, H):
         xt, hp, ht = X[t], H[t], H[t + 1]
         for i in range(0, B, 4):
             r = min(4, B - i)
-            for q in range(r):
-                acc[q] = b
-            accumulate_rows(xt, i, r, W_ihT, acc)
-            accumulate_rows(hp, i, r, W_hhT, acc)
+            pre_activations(xt, hp, i, r, b, W_ihT, W_hhT, acc)
             for q in range(r):
                 a = acc[q]
                 for j in range(G):  # i, f, o = sigmoid, g = tanh
