@@ -288,6 +288,8 @@ def test_deseasonalize_auto_adjusts_only_the_seasonal_series():
     assert a[3] > a[0]  # the April peak comes back on top of the network's forecast
     f_off = RNNForecaster(horizon=6, **FAST).fit(df)
     assert not f_off.seasonal_.any()
+    f_all = RNNForecaster(horizon=6, deseasonalize=np.True_, **FAST).fit(df)  # a grid's bool
+    assert f_all.seasonal_.all()
 
 
 def test_log_panel_shares_one_scale_the_median_of_the_series_scales():

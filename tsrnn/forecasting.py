@@ -917,14 +917,16 @@ class RNNForecaster(_BaseForecaster):
         """Seasonal indices, location and scale of one transformed series."""
         m = self.season_length_
         seasonal = None
-        if self.deseasonalize is True and m > 1:
+        # 'auto', or a truth value (numpy booleans from a parameter grid included)
+        mode = "auto" if isinstance(self.deseasonalize, str) else bool(self.deseasonalize)
+        if mode is True and m > 1:
             if len(z) < 2 * m:
                 raise ValueError(
                     f"series {uid!r}: deseasonalize needs at least 2 * season_length = "
                     f"{2 * m} observations, got {len(z)}"
                 )
             seasonal = _seasonal_indices(z, m)
-        elif self.deseasonalize == "auto" and m > 1 and is_seasonal(z, m):
+        elif mode == "auto" and m > 1 and is_seasonal(z, m):
             seasonal = _seasonal_indices(z, m)
         d = z if seasonal is None else z - seasonal[np.arange(len(z)) % m]
         if self.normalize == "series":
