@@ -943,14 +943,15 @@ class RNNForecaster(_BaseForecaster):
             scale = self.scale_
         return _Stats(seasonal, loc, scale)
 
-    def _resolve_scale(self, panel: _Panel) -> None:
-        """Fit ``scale_``: the median of the per-series scales when one scale is shared."""
-        self.scale_ = None
+    def _share_scale(self, prepared) -> None:
+        """Fit ``scale_`` (the median of the per-series scales) when one scale is shared,
+        and give it to every series' statistics."""
         shared = self.scale == "global" or (self.scale == "auto" and self.log_)
         if not shared or self.normalize is None:
             return
-        scales = [self._fit_stats(self._to_z(s.y, s.uid), s.uid).scale for s in panel.series]
-        self.scale_ = float(np.median(scales))
+        self.scale_ = float(np.median([stats.scale for _, stats, *_ in prepared]))
+        for _, stats, *_ in prepared:
+            stats.scale = self.scale_
 
     def _deseason(self, z, stats: _Stats, start=0):
         if stats.seasonal is None:
@@ -1026,8 +1027,9 @@ class RNNForecaster(_BaseForecaster):
     def _fit(self, y, X):
         panel = self._parse(y, X)
         self._setup(panel)
-        self._resolve_scale(panel)
+        self.scale_ = None  # per-series scales first; _share_scale may replace them
         prepared = self._prepare(panel)
+        self._share_scale(prepared)
         self._check_lengths(panel)
         seeds = self._member_seeds()
         train, val, calib = self._split_windows(prepared)
