@@ -29,7 +29,8 @@ from sklearn.utils.validation import (
 )
 
 from . import _network as net
-from ._training import SGD, Adam, CpuTrainer, predict as _cpu_predict
+from ._backend import make_optimizer, make_trainer, resolve_device
+from ._backend import predict as _backend_predict
 
 __all__ = [
     "RNNRegressor",
@@ -41,33 +42,6 @@ __all__ = [
 ]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
-
-
-def _resolve_device(device):
-    """'cpu' or 'cuda' for the requested device; clear error if CUDA is unusable."""
-    if device == "cpu":
-        return "cpu"
-    try:
-        from .cuda import cuda_available
-
-        available = cuda_available()
-    except ImportError:
-        available = False
-    if device == "cuda" and not available:
-        raise RuntimeError(
-            "device='cuda' was requested but no usable CUDA GPU was found. Install "
-            "the optional extra (pip install 'tsrnn[cuda]') on a machine with an "
-            "NVIDIA GPU and driver, or use device='cpu' / 'auto'."
-        )
-    return "cuda" if available else "cpu"
-
-
-def _make_trainer(device, *args, **kwargs):
-    if device == "cuda":
-        from .cuda import CudaTrainer
-
-        return CudaTrainer(*args, **kwargs)
-    return CpuTrainer(*args, **kwargs)
 
 
 class BaseRecurrent(BaseEstimator):
@@ -239,9 +213,11 @@ class BaseRecurrent(BaseEstimator):
         return min(self.batch_size, n)
 
     def _optimizer(self):
-        if self.solver == "adam":
-            return Adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
-        return SGD(self.learning_rate_init, self.momentum, self.nesterovs_momentum)
+        return make_optimizer(
+            self.solver, self.learning_rate_init, momentum=self.momentum,
+            nesterov=self.nesterovs_momentum, beta_1=self.beta_1, beta_2=self.beta_2,
+            epsilon=self.epsilon,
+        )
 
     def _spec(self, n_features, n_outputs):
         return net.NetworkSpec(
@@ -272,16 +248,25 @@ class BaseRecurrent(BaseEstimator):
             and self.coefs_.dtype == np.dtype(self.dtype)
         )
 
-    def _fit(self, X, Y, incremental):
-        """Run the epochs on validated X (n, T, D) and encoded targets Y."""
+    def _fit(self, X, Y, incremental, validation=None):
+        """Run the epochs on validated X (n, T, D) and encoded targets Y.
+
+        ``validation=(X_val, Y_val)`` (validated, encoded) is used for early
+        stopping instead of the last ``validation_fraction`` of the rows.
+        """
         n_outputs = self._n_outputs(Y)
         spec = self._spec(X.shape[2], n_outputs)
         rng = self._rng()
         continuing = (self.warm_start or incremental) and self._can_continue(spec)
         if not continuing:
             self._initialize(spec, rng)
-        early_stopping = self.early_stopping and not incremental
-        if early_stopping:
+        early_stopping = (self.early_stopping or validation is not None) and not incremental
+        if validation is not None and not incremental:
+            X_val, Y_val = validation
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+        elif early_stopping:
             n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
             n_train = X.shape[0] - n_val
             if n_val < 1 or n_train < 1:
@@ -299,8 +284,8 @@ class BaseRecurrent(BaseEstimator):
             self.best_loss_ = np.inf
         n = X.shape[0]
         batch_size = self._resolved_batch_size(n)
-        device = _resolve_device(self.device)
-        trainer = _make_trainer(
+        device = resolve_device(self.device)
+        trainer = make_trainer(
             device, spec, self.coefs_, self._optimizer(), self._loss, self.alpha,
             self.clip_grad_norm, self._optimizer_state,
         )
@@ -366,7 +351,7 @@ class BaseRecurrent(BaseEstimator):
         theta = self.coefs_
         if not theta.flags.writeable or not theta.flags.c_contiguous:
             theta = np.array(theta)  # e.g. a read-only memmap from joblib
-        return _cpu_predict(self.network_, theta, X)
+        return _backend_predict(self.network_, theta, X)
 
     # ------------------------------------------------------------------
     # weight exchange
@@ -526,6 +511,20 @@ class _RegressorMixin(RegressorMixin):
         Y = self._encode_y(y, reset=True)
         self.n_outputs_ = Y.shape[1]
         return self._fit(X, Y, incremental=False)
+
+    def _fit_with_validation(self, X, y, X_val, y_val):
+        """Fit on (X, y) with early stopping on the explicit set (X_val, y_val).
+
+        For the forecasting layer, which holds out each series' latest
+        windows itself; ``validation_fraction`` is not used.
+        """
+        self._validate_params()
+        X, y = self._validate_X(X, y, reset=True, min_samples=1)
+        Y = self._encode_y(y, reset=True)
+        self.n_outputs_ = Y.shape[1]
+        X_val, y_val = self._validate_X(X_val, y_val, reset=False, min_samples=1)
+        Y_val = self._encode_y(y_val, reset=False)
+        return self._fit(X, Y, incremental=False, validation=(X_val, Y_val))
 
     def partial_fit(self, X, y):
         """One epoch of updates on (X, y), keeping weights and optimiser state.
