@@ -33,6 +33,8 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
+from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
+
 # error_model="numpy": a division by zero gives inf/nan like NumPy instead of
 # raising inside the kernel; the training loop checks the loss for finiteness.
 # No fastmath: NaN/inf semantics are kept.
