@@ -1,31 +1,63 @@
-"""Smoke test of the speed benchmark (tsrnn._bench, experiments/bench_speed.py).
+"""The speed benchmark lives in experiments/, outside the package, and still runs.
 
-Tiny sizes, no subprocess checks, PyTorch optional.  No speed assertion:
-speed targets are evaluated by the benchmark itself, never in unit tests.
+Smoke tests of experiments/bench_speed.py (imported by path, tiny sizes, no subprocess
+checks, PyTorch optional) and of the package tree: no benchmark module inside tsrnn/ and no
+module of tsrnn importing torch when it is imported. No speed assertion: speed targets are
+evaluated by the benchmark itself, never in unit tests.
 """
 
+import ast
+import importlib.util
 import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tsrnn import _bench
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = ROOT / "experiments"
+PACKAGE = ROOT / "tsrnn"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """experiments/bench_speed.py as a module (its helpers are imported from its folder)."""
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_speed", EXPERIMENTS / "bench_speed.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
 
 
 def _positive(x):
     return isinstance(x, float) and math.isfinite(x) and x > 0
 
 
-def test_forward_flops_formula():
+def test_forward_flops_formula(bench):
     # 2·G·N·(D+N) per step; LSTM G = 4; second layer of a bidirectional net sees 2N inputs
-    assert _bench.forward_flops_per_sample("lstm", 8, 1, 10) == 2 * 4 * 8 * 9 * 10
-    assert _bench.forward_flops_per_sample("gru", 4, 2, 1, num_layers=2, bidirectional=True) == (
+    assert bench.forward_flops_per_sample("lstm", 8, 1, 10) == 2 * 4 * 8 * 9 * 10
+    assert bench.forward_flops_per_sample("gru", 4, 2, 1, num_layers=2, bidirectional=True) == (
         2 * (2 * 3 * 4 * (2 + 4)) + 2 * (2 * 3 * 4 * (8 + 4))
     )
 
 
-def test_quick_run_has_expected_keys_and_positive_numbers():
-    result = _bench.run_benchmark(
+def test_make_data_windows_are_the_shifted_series(bench):
+    X, Y = bench.make_data(5, 4, 2, 3, "float32", seed=0)
+    assert X.shape == (5, 4, 2) and Y.shape == (5, 3) and X.dtype == Y.dtype == "float32"
+    # window i+1 is window i moved one step; feature 1 is feature 0 one step later;
+    # the targets are the values that follow the window of feature 0
+    assert (X[1:, :-1, 0] == X[:-1, 1:, 0]).all()
+    assert (X[:-1, :, 1] == X[1:, :, 0]).all()
+    assert Y[0, 0] == X[1, -1, 0] and Y[1, 0] == X[2, -1, 0]
+
+
+def test_quick_run_has_expected_keys_and_positive_numbers(bench):
+    result = bench.run_benchmark(
         cells=("lstm",), hidden=(4,), n_windows=64, n_steps=6, epochs=1, repeats=1,
         predict_windows=64, extras=True, extra_hidden=4, threads=1, checks=(),
         gemm_size=128,
@@ -50,12 +82,12 @@ def test_quick_run_has_expected_keys_and_positive_numbers():
     statuses = {t["status"] for t in result["targets"]}
     assert statuses <= {"PASS", "FAIL", "SKIP"}
     json.dumps(result)  # serialisable as --json writes it
-    report = _bench.format_report(result)
+    report = bench.format_report(result)
     assert "Targets" in report and "lstm" in report
 
 
-def test_command_line_options_parse():
-    args = _bench.build_parser().parse_args(
+def test_command_line_options_parse(bench):
+    args = bench.build_parser().parse_args(
         ["--quick", "--cells", "rnn,gru", "--hidden", "8,16", "--threads", "1",
          "--skip", "memory,startup", "--json", "out.json"]
     )
@@ -64,6 +96,56 @@ def test_command_line_options_parse():
 
 
 @pytest.mark.parametrize("argv", [["--cells", "bogus", "--skip", "all"]])
-def test_unknown_cell_is_rejected(argv):
-    with pytest.raises(SystemExit):
-        _bench.main(argv)
+def test_unknown_cell_is_rejected(bench, argv):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(argv)
+    assert "unknown cell(s) ['bogus']" in str(exc.value.code)
+
+
+def test_child_script_reports_a_result_line(tmp_path):
+    """The subprocess checks are a real script; a bad mode is a usage error."""
+    child = EXPERIMENTS / "_bench_child.py"
+    proc = subprocess.run([sys.executable, str(child), "nope"], capture_output=True, text=True,
+                          timeout=60, cwd=tmp_path)
+    assert proc.returncode != 0 and "usage: _bench_child.py" in proc.stderr
+
+
+def test_no_benchmark_code_in_the_package():
+    """The wheel packs tsrnn/: the benchmark must not be there, nor code run from strings."""
+    assert not (PACKAGE / "_bench.py").exists()
+    names = [p.relative_to(PACKAGE).as_posix() for p in PACKAGE.rglob("*.py")]
+    assert not [n for n in names if "bench" in n], names
+    assert (EXPERIMENTS / "bench_speed.py").is_file()
+
+
+def _module_level_imports(tree):
+    """Top-level modules imported when the module is imported (not inside functions)."""
+    found = []
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Import):
+            found += [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append(node.module.split(".")[0])
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                todo += getattr(node, field, [])
+        elif isinstance(node, ast.ExceptHandler):
+            todo += node.body
+    return found
+
+
+def test_module_level_import_walker_sees_nested_imports():
+    tree = ast.parse("import os\ntry:\n    import torch\nexcept ImportError:\n    import a.b\n"
+                     "def f():\n    import numba\n")
+    assert sorted(_module_level_imports(tree)) == ["a", "os", "torch"]
+
+
+def test_no_module_of_the_package_imports_torch_at_import_time():
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        if "torch" in _module_level_imports(tree):
+            offenders.append(path.relative_to(ROOT).as_posix())
+    assert offenders == []

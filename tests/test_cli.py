@@ -154,3 +154,84 @@ def test_model_options_reach_the_forecaster():
         ["forecast", "--dataset", "air_passengers", "--horizon", "6"]
     )).get_params()
     assert defaults["deseasonalize"] is False and defaults["loss"] == "squared_error"
+
+
+# --------------------------------------------------------------------------------------------
+# a fast start: lazy imports, and the benchmark outside the package
+# --------------------------------------------------------------------------------------------
+
+HEAVY = ("sklearn", "pandas", "numba", "torch", "matplotlib")
+
+
+def _imported_modules(*args):
+    """Names of the modules a fresh ``python -X importtime ARGS`` imported."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run([sys.executable, "-X", "importtime", *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    names = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and line.count("|") == 2]
+    assert "tsrnn.cli" in names  # the parsing above found the modules
+    return proc.stdout, names
+
+
+@pytest.mark.parametrize("option, expected", [("--help", "tsrnn forecast --dataset"),
+                                              ("--version", "tsrnn 0.1.0")])
+def test_help_and_version_import_no_heavy_library(option, expected):
+    out, names = _imported_modules("-m", "tsrnn", option)
+    assert expected in out
+    heavy = sorted({n for n in names if n.split(".")[0] in HEAVY})
+    assert heavy == []
+    assert not [n for n in names if "bench" in n]
+
+
+def test_building_the_parser_imports_no_benchmark_code():
+    code = ("import sys, tsrnn.cli; tsrnn.cli.build_parser(); "
+            "assert not [m for m in sys.modules if 'bench' in m], sys.modules")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_public_names_are_lazy_but_complete():
+    import tsrnn
+    from tsrnn import estimators, forecasting
+
+    assert set(tsrnn.__all__) <= set(dir(tsrnn))
+    assert tsrnn.LSTMRegressor is estimators.LSTMRegressor
+    assert tsrnn.SeasonalNaiveForecaster is forecasting.SeasonalNaiveForecaster
+    assert tsrnn.metrics.__name__ == "tsrnn.metrics"  # submodules as attributes
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        tsrnn.nope  # noqa: B018
+
+
+def test_pickled_estimator_loads_in_a_fresh_process():
+    import pickle
+
+    from tsrnn import GRUClassifier
+
+    blob = pickle.dumps(GRUClassifier(hidden_size=7, random_state=3)).hex()
+    code = ("import pickle, sys, tsrnn\n"
+            "assert 'sklearn' not in sys.modules  # import tsrnn alone is light\n"
+            "est = pickle.loads(bytes.fromhex(sys.argv[1]))\n"
+            "print(type(est).__name__, est.get_params()['hidden_size'], est.random_state)\n")
+    proc = subprocess.run([sys.executable, "-c", code, blob], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["GRUClassifier", "7", "3"]
+
+
+def test_bench_runs_the_script_of_the_checkout(capfd):
+    assert main(["bench", "--help"]) == 0
+    out = capfd.readouterr().out
+    assert "usage: bench_speed.py" in out and "--quick" in out and "--json" in out
+
+
+def test_bench_outside_a_checkout_is_one_clear_line(monkeypatch, capsys):
+    import tsrnn.cli
+
+    monkeypatch.setattr(tsrnn.cli, "_bench_script", lambda: None)
+    assert main(["bench", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tsrnn: error: ") and err.count("\n") == 1
+    assert "python experiments/bench_speed.py" in err and "clone of the repository" in err

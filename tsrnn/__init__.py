@@ -8,17 +8,14 @@ The public surface:
 - :mod:`tsrnn.forecasting`: ``RNNForecaster`` for pandas series, one or many.
 - :mod:`tsrnn.model_selection`: splitters, ``backtest``, ``evaluate``.
 - :mod:`tsrnn.datasets`, :mod:`tsrnn.plotting`, :mod:`tsrnn.metrics`.
+
+The names above are imported on first use (PEP 562), so ``import tsrnn`` and the ``tsrnn``
+command's ``--help`` load neither scikit-learn, pandas nor Numba; ``from tsrnn import
+LSTMRegressor`` imports :mod:`tsrnn.estimators` then.
 """
 
-from .estimators import (
-    GRUClassifier,
-    GRURegressor,
-    LSTMClassifier,
-    LSTMRegressor,
-    RNNClassifier,
-    RNNRegressor,
-)
-from .forecasting import RNNForecaster, SeasonalNaiveForecaster
+from importlib import import_module
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -33,3 +30,48 @@ __all__ = [
     "SeasonalNaiveForecaster",
     "__version__",
 ]
+
+# public name -> the submodule that defines it
+_LAZY = {
+    "RNNRegressor": "estimators",
+    "LSTMRegressor": "estimators",
+    "GRURegressor": "estimators",
+    "RNNClassifier": "estimators",
+    "LSTMClassifier": "estimators",
+    "GRUClassifier": "estimators",
+    "RNNForecaster": "forecasting",
+    "SeasonalNaiveForecaster": "forecasting",
+}
+
+# submodules reachable as attributes (``tsrnn.metrics``) after a bare ``import tsrnn``
+_SUBMODULES = frozenset({
+    "cli", "cuda", "datasets", "diagnostics", "estimators", "forecasting", "metrics",
+    "model_selection", "plotting",
+})
+
+if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
+    from .estimators import (
+        GRUClassifier,
+        GRURegressor,
+        LSTMClassifier,
+        LSTMRegressor,
+        RNNClassifier,
+        RNNRegressor,
+    )
+    from .forecasting import RNNForecaster, SeasonalNaiveForecaster
+
+
+def __getattr__(name):
+    """Import a public name, or a submodule, on first access (PEP 562)."""
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)

@@ -2,16 +2,24 @@
 
 Run ``tsrnn --help`` (or ``python -m tsrnn --help``) for usage. The command is a thin layer over
 :class:`tsrnn.forecasting.RNNForecaster` and :func:`tsrnn.model_selection.backtest`.
+
+Building the parser imports nothing beyond the standard library, so ``tsrnn --help`` and
+``tsrnn --version`` are fast: NumPy, pandas, scikit-learn and Numba are imported inside the
+sub-command that runs. ``tsrnn bench`` runs ``experiments/bench_speed.py`` of a source checkout
+(the benchmark is not part of the installed package).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["main"]
 
@@ -248,14 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "datasets", help="list the bundled datasets", description="List the bundled datasets."
     )
-    from . import _bench
-
-    _bench.add_arguments(
-        sub.add_parser(
-            "bench",
-            help="training/inference speed vs PyTorch, compile time, memory",
-            description="Benchmark tsrnn against PyTorch on the CPU (torch from the 'bench' extra).",
-        )
+    # listed here for the help; main() hands every argument after "bench" to the script,
+    # whose own --help lists its options
+    sub.add_parser(
+        "bench", add_help=False,
+        help="training/inference speed vs PyTorch, compile time, memory (source checkout only)",
+        description="Run experiments/bench_speed.py of a source checkout with these arguments.",
     )
     return parser
 
@@ -267,6 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _load(args):
     """Return ``(y, time_name, id_name)``: a Series or long DataFrame and the output names."""
+    import pandas as pd
+
     if args.csv and args.dataset:
         raise _CliError("give either a CSV file or --dataset, not both")
     if args.dataset:
@@ -283,6 +291,8 @@ def _load(args):
 
 
 def _load_dataset(args):
+    import pandas as pd
+
     from .datasets import list_datasets, load_dataset
 
     if args.dataset not in list_datasets():
@@ -310,6 +320,9 @@ def _load_dataset(args):
 
 
 def _from_frame(frame: pd.DataFrame, args):
+    import numpy as np
+    import pandas as pd
+
     columns = list(frame.columns)
     if not columns:
         raise _CliError(f"{args.csv} has no columns")
@@ -373,6 +386,8 @@ def _forecaster(args):
 
 def _table(forecast, time_name, id_name) -> pd.DataFrame:
     """The forecast as a flat table with the user's column names."""
+    import pandas as pd
+
     if isinstance(forecast, pd.Series):
         forecast = forecast.to_frame("yhat")
     if "unique_id" in forecast.columns:
@@ -391,6 +406,7 @@ def _save_figure(ax, path: str) -> None:
 
 def _plot_forecast(y, forecast, path, levels) -> None:
     import matplotlib
+    import pandas as pd
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -409,6 +425,8 @@ def _plot_forecast(y, forecast, path, levels) -> None:
 
 
 def _run_forecast(args, out) -> None:
+    import pandas as pd
+
     y, time_name, id_name = _load(args)
     model = _forecaster(args)
     start = time.perf_counter()
@@ -434,6 +452,8 @@ def _run_forecast(args, out) -> None:
 
 
 def _run_backtest(args, out) -> None:
+    import pandas as pd
+
     from .forecasting import SeasonalNaiveForecaster
     from .model_selection import _season_length, backtest, evaluate_backtest
 
@@ -489,6 +509,8 @@ def _run_backtest(args, out) -> None:
 
 
 def _run_datasets(out) -> None:
+    import pandas as pd
+
     from .datasets import list_datasets, load_dataset
 
     for name in list_datasets():
@@ -496,6 +518,34 @@ def _run_datasets(out) -> None:
         what = "series" if isinstance(data, pd.Series) else f"{data.shape[1]} columns"
         freq = getattr(data.index, "freqstr", "?")
         print(f"{name:16s} {len(data):5d} observations, {what}, frequency {freq}", file=out)
+
+
+def _bench_script() -> str | None:
+    """Path of the speed benchmark script, or None when there is none.
+
+    ``experiments/bench_speed.py`` of the source checkout tsrnn is imported from (an editable
+    install), else of the current directory; None for tsrnn installed from a wheel outside
+    a clone.
+    """
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for root in (package_parent, os.getcwd()):
+        path = os.path.join(root, "experiments", "bench_speed.py")
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _run_bench(bench_args) -> int:
+    """``tsrnn bench ARGS``: run the benchmark script with ARGS; its exit status."""
+    script = _bench_script()
+    if script is None:
+        print(
+            "tsrnn: error: the speed benchmark is not part of the installed package; run "
+            "'python experiments/bench_speed.py' from a clone of the repository",
+            file=sys.stderr,
+        )
+        return 2
+    return subprocess.run([sys.executable, script, *bench_args], check=False).returncode
 
 
 def main(argv=None) -> int:
@@ -512,6 +562,9 @@ def main(argv=None) -> int:
         Exit status: 0 on success, 2 on a usage or data error (reported on stderr as one
         ``tsrnn: error: ...`` line).
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        return _run_bench(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -523,10 +576,6 @@ def main(argv=None) -> int:
             _run_forecast(args, out)
         elif args.command == "backtest":
             _run_backtest(args, out)
-        elif args.command == "bench":
-            from . import _bench
-
-            return _bench.run_from_args(args)
         else:
             _run_datasets(out)
     except (_CliError, ValueError) as exc:
