@@ -224,7 +224,7 @@ def main(argv=None):
     parser.add_argument("--gpu", action="store_true", help="add the CUDA devices and libraries")
     parser.add_argument("--gemm", action="store_true", help="measure the float32 GEMM peak")
     args = parser.parse_args(argv)
-    modules = ("numpy", "numba", "sklearn", "pandas", "threadpoolctl", "torch", "tsrnn")
+    modules = ("numpy", "numba", "sklearn", "pandas", "threadpoolctl", "torch", "pytest", "tsrnn")
     info = environment(modules, gemm=args.gemm)
     if args.gpu:
         info["gpu"] = gpu_environment()

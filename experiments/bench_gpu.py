@@ -40,9 +40,10 @@ import subprocess
 import sys
 import time
 
+import _env  # the environment report; puts the checkout on sys.path if tsrnn is not installed
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = _env.ROOT
 GRID = [(cell, n, 64, 48) for cell in ("rnn", "lstm", "gru") for n in (16, 64, 128, 256)]
 TARGET = [(cell, 256, 1024, 48) for cell in ("rnn", "lstm", "gru")]
 LARGE = [(cell, 512, 1024, 96) for cell in ("rnn", "lstm", "gru")]
@@ -51,21 +52,11 @@ CPU_TARGET, CUDNN_TARGET = 10.0, 2.0
 
 
 def _import_tsrnn_core():
-    """tsrnn's network, training and CUDA modules.
+    """The network and training modules of tsrnn.
 
-    Falls back to importing them without ``tsrnn/__init__.py`` when the
-    estimator layer's dependencies (scikit-learn, pandas) are absent, as on a
-    bare GPU machine.
+    They need NumPy and Numba only (``import tsrnn`` is lazy), so a bare GPU machine without
+    scikit-learn or pandas runs them.
     """
-    sys.path.insert(0, ROOT)
-    try:
-        import tsrnn  # noqa: F401
-    except ImportError:
-        import types
-
-        pkg = types.ModuleType("tsrnn")
-        pkg.__path__ = [os.path.join(ROOT, "tsrnn")]
-        sys.modules["tsrnn"] = pkg
     from tsrnn import _network as net
     from tsrnn import _training as tr
 
@@ -93,7 +84,7 @@ def _time_epochs(run_epoch, repeats):
 
 
 def _parse_variant(text):
-    """'gemm=64,64,16,4,4;step=...' -> {'gemm': (64, 64, 16, 4, 4), ...}"""
+    """Parse ``'gemm=64,64,16,4,4;step=...'`` into ``{'gemm': (64, 64, 16, 4, 4), ...}``."""
     out = {}
     for part in filter(None, text.split(";")):
         key, _, value = part.partition("=")
@@ -171,39 +162,11 @@ def bench_torch(cell, hidden, batch, steps, n_batches, repeats, tf32):
 
 
 def environment():
-    info = {"python": platform.python_version(), "machine": platform.machine(),
-            "cpu_count": os.cpu_count(), "numpy": np.__version__}
-    try:
-        import numba
-
-        info["numba"] = numba.__version__
-    except Exception as exc:  # pragma: no cover
-        info["numba"] = repr(exc)
-    try:
-        from importlib.metadata import version
-
-        info["numba_cuda"] = version("numba-cuda")
-    except Exception:
-        info["numba_cuda"] = None
-    try:
-        from numba import cuda
-
-        info["cuda_implementation"] = getattr(cuda, "implementation", None)
-        if cuda.is_available():
-            dev = cuda.get_current_device()
-            info["gpu"] = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
-            info["compute_capability"] = list(dev.compute_capability)
-    except Exception as exc:
-        info["cuda_error"] = repr(exc)
-    try:
-        import torch
-
-        info["torch"] = torch.__version__
-        info["torch_cuda"] = torch.cuda.is_available()
-        if torch.cuda.is_available():
-            info["cudnn"] = torch.backends.cudnn.version()
-    except Exception:
-        info["torch"] = None
+    """The shared report of ``_env.py`` with flat version keys, plus the CUDA side."""
+    info = _env.environment(("numpy", "numba", "tsrnn"))
+    info.update(info.pop("versions"))
+    info["machine"] = platform.machine()
+    info.update(_env.gpu_environment())
     return info
 
 
@@ -346,7 +309,7 @@ def main(argv=None):
         results["check"] = ("passed: " if ok else "FAILED: ") + summary
     cpu_ref = _cpu_reference(args.cpu_json)
     results["cpu_source"] = (
-        f"measured here, 2 cores ({platform.processor() or platform.machine()})"
+        f"measured here, 2 cores ({_env.cpu_model()})"
         if "cpu" in devices else (f"from {args.cpu_json}" if cpu_ref else "not measured")
     )
     if "cpu" in devices:

@@ -24,22 +24,8 @@ elapsed() { echo $(( $(date +%s) - START )); }
 
 echo "== versions ($(elapsed) s)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 | tee "$OUT/nvidia_smi.txt"
-"$PY" - <<'EOF' 2>&1 | tee "$OUT/versions.txt"
-import platform, importlib.metadata as md
-print("python", platform.python_version())
-for pkg in ("numpy", "numba", "numba-cuda", "cuda-bindings", "torch", "pytest", "threadpoolctl",
-            "scikit-learn", "pandas"):
-    try:
-        print(pkg, md.version(pkg))
-    except md.PackageNotFoundError:
-        print(pkg, "-- not installed")
-from numba import cuda
-print("numba.cuda.implementation =", getattr(cuda, "implementation", "(attribute absent: built-in target)"))
-print("numba.cuda.is_available() =", cuda.is_available())
-if cuda.is_available():
-    d = cuda.get_current_device()
-    print("device", d.name, "cc", d.compute_capability, "SMs", d.MULTIPROCESSOR_COUNT)
-EOF
+# the environment report shared by the experiments (versions, CPU, GPU, numba-cuda, cuDNN)
+"$PY" experiments/_env.py --gpu 2>&1 | tee "$OUT/versions.txt"
 
 # pure-Python test dependencies from carried wheels when missing (no internet here)
 for mod in pytest threadpoolctl; do
@@ -48,19 +34,9 @@ for mod in pytest threadpoolctl; do
   fi
 done
 
-# tsrnn from the working tree.  Without scikit-learn/pandas the package
-# __init__ (estimators) cannot import; the kernels, network, trainers and the
-# CUDA backend do not need them, so a sitecustomize registers a bare package.
-BOOT="$OUT/_boot"
-mkdir -p "$BOOT"
-cat > "$BOOT/sitecustomize.py" <<EOF
-import importlib.util, sys, types
-if importlib.util.find_spec("sklearn") is None or importlib.util.find_spec("pandas") is None:
-    _pkg = types.ModuleType("tsrnn")
-    _pkg.__path__ = ["$PWD/tsrnn"]
-    sys.modules["tsrnn"] = _pkg
-EOF
-export PYTHONPATH="$BOOT:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+# tsrnn from the working tree.  ``import tsrnn`` is lazy, so the kernels, network, trainers
+# and the CUDA backend import without scikit-learn or pandas (absent on a bare GPU machine).
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 "$PY" -c "import tsrnn._network, tsrnn._training, tsrnn.cuda as c; print('tsrnn imports; cuda_available =', c.cuda_available(), c.cuda_unavailable_reason())" 2>&1 | tee -a "$OUT/versions.txt"
 
 echo "== parity tests on the GPU ($(elapsed) s)"

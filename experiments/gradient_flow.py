@@ -38,31 +38,15 @@ to ``--out`` (default ``experiments/results``)::
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 import warnings
 
+import _env  # the environment report; puts the checkout on sys.path if tsrnn is not installed
 import numpy as np
-
-
-def _ensure_tsrnn_importable():
-    try:
-        import tsrnn  # noqa: F401
-    except ImportError:  # running from a checkout without `pip install -e .`
-        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-_ensure_tsrnn_importable()
-
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
-import tsrnn
 from tsrnn import GRURegressor, LSTMRegressor, RNNRegressor
 from tsrnn import _network as net
 from tsrnn.diagnostics import input_gradient_norms
@@ -220,6 +204,11 @@ def markdown_report(results, args, lags):
 
 def plot(results, args, path):
     """Gradient norm vs lag at init and after training, and the training loss."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.4))
     lags = np.arange(args.T)
     baseline = np.median([r["baseline_mse"] for r in results])
@@ -344,12 +333,9 @@ def main(argv=None):
         "selected_lags": lags,
         "results": results,
         "total_seconds": time.perf_counter() - t0,
-        "versions": {
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "tsrnn": tsrnn.__version__,
-        },
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "versions": _env.versions(("numpy", "tsrnn")),
+        "load_average": _env.loadavg(),
+        "environment": _env.environment(("numpy", "numba", "sklearn", "tsrnn")),
     }
     with open(stem + ".json", "w") as f:
         json.dump(payload, f, indent=1)

