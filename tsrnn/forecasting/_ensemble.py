@@ -1,0 +1,157 @@
+"""Stage 6 of the data flow: the seed ensemble of networks, trained in two stages.
+
+Stage 1 trains every member on the training windows with early stopping on the held-out
+windows of :func:`~tsrnn.forecasting._windows.split_windows` and keeps its best epoch.
+Stage 2 (``refit_full``) retrains every member on all windows for that many epochs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ..estimators import GRURegressor, LSTMRegressor, RNNRegressor
+from ._windows import WindowSet
+
+_ESTIMATORS = {"rnn": RNNRegressor, "lstm": LSTMRegressor, "gru": GRURegressor}
+
+# Parameters handed to every network unchanged (the forecaster documents them).
+PASS_THROUGH = (
+    "hidden_size",
+    "num_layers",
+    "bidirectional",
+    "batch_size",
+    "solver",
+    "learning_rate_init",
+    "momentum",
+    "alpha",
+    "clip_grad_norm",
+    "shuffle",
+    "n_iter_no_change",
+    "tol",
+    "loss",
+    "verbose",
+    "dtype",
+    "device",
+)
+
+
+def member_seeds(random_state, n_models: int) -> list:
+    """One seed per ensemble member, derived deterministically from ``random_state``."""
+    rs = random_state
+    if n_models == 1:
+        return [rs]
+    if rs is None:
+        return [None] * n_models
+    if isinstance(rs, (int, np.integer)):
+        states = np.random.SeedSequence(int(rs)).generate_state(n_models)
+        return [int(s) for s in states]
+    return [int(s) for s in rs.randint(np.iinfo(np.int32).max, size=n_models)]
+
+
+@dataclass(frozen=True)
+class NetworkFactory:
+    """Builds the ensemble's networks: the cell and the parameters passed through."""
+
+    cell: str
+    params: dict
+    max_iter: int
+
+    def build(self, seed: int, early_stopping: bool, max_iter=None):
+        """A fresh network with ``seed``; ``max_iter`` overrides the epoch budget."""
+        return _ESTIMATORS[self.cell](
+            **self.params,
+            max_iter=self.max_iter if max_iter is None else max(1, int(max_iter)),
+            early_stopping=early_stopping,
+            validation_fraction=0.1,
+            random_state=seed,
+        )
+
+
+@dataclass
+class EnsembleFit:
+    """The members of one training stage and what the stage measured."""
+
+    estimators: list
+    best_epochs: list
+    loss_curve: list
+    validation_scores: list | None = field(default=None)
+
+
+def _quietly(fit, *args):
+    """Fit without the ConvergenceWarning of reaching ``max_iter``.
+
+    Stopping at ``max_iter`` is the expected outcome of the stage-2 refit (its epoch budget is
+    the best stage-1 epoch), and in stage 1 the best weights are kept anyway.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit(*args)
+
+
+def _best_epoch(est) -> int:
+    """The epoch with the best finite validation score (1-based), else the epochs run."""
+    scores = np.asarray(est.validation_scores_, dtype=float)
+    finite = np.isfinite(scores)
+    if not finite.any():
+        return est.n_iter_
+    return int(np.argmax(np.where(finite, scores, -np.inf))) + 1
+
+
+def _ceil_fraction(k: int, n: int) -> float:
+    """A fraction f with ``ceil(f * n) == k``, robust to floating-point rounding."""
+    f = k / n
+    for _ in range(4):
+        c = math.ceil(f * n)
+        if c == k:
+            return f
+        f = np.nextafter(f, 0.0) if c > k else np.nextafter(f, 1.0)
+    return float(f)
+
+
+def fit_stage1(
+    factory: NetworkFactory, seeds, train: WindowSet, val: WindowSet, early_stopping: bool
+) -> EnsembleFit:
+    """Train every member on ``train``; early stopping on the windows ``val``."""
+    members, best = [], []
+    for seed in seeds:
+        est = factory.build(seed, early_stopping=early_stopping)
+        if early_stopping:
+            X = np.concatenate([train.X, val.X])
+            Y = np.concatenate([train.Y, val.Y])
+            est.set_params(validation_fraction=_ceil_fraction(len(val.X), len(X)))
+            _quietly(est.fit, X, Y)
+            best.append(_best_epoch(est))
+        else:
+            _quietly(est.fit, train.X, train.Y)
+            best.append(est.n_iter_)
+        members.append(est)
+    first = members[0]
+    scores = first.validation_scores_
+    return EnsembleFit(
+        members, best, list(first.loss_curve_), list(scores) if scores is not None else None
+    )
+
+
+def fit_stage2(factory: NetworkFactory, seeds, full: WindowSet, epochs=None) -> EnsembleFit:
+    """Train every member on all windows, for ``epochs[k]`` epochs (``max_iter`` if None)."""
+    members = []
+    for k, seed in enumerate(seeds):
+        budget = epochs[k] if epochs else factory.max_iter
+        est = factory.build(seed, early_stopping=False, max_iter=budget)
+        _quietly(est.fit, full.X, full.Y)
+        members.append(est)
+    return EnsembleFit(members, [e.n_iter_ for e in members], list(members[0].loss_curve_))
+
+
+def ensemble_predict(estimators, X: np.ndarray) -> np.ndarray:
+    """The members' mean prediction for ``X``, shape (len(X), n_outputs)."""
+    out = estimators[0].predict(X)
+    for est in estimators[1:]:
+        out = out + est.predict(X)
+    out = out / len(estimators)
+    return out.reshape(len(X), -1)

@@ -1,0 +1,279 @@
+"""Stage 2 of the data flow: the input (a Series or a long DataFrame, and covariates) as a panel.
+
+:func:`parse_panel` validates ``y`` (and ``X``) into a :class:`_Panel` of regular series: every
+series on the complete grid of its frequency, values as float64, gaps either reported (with the
+series' ``unique_id`` and the timestamps) or filled by ``fill_method``. :func:`future_exog`
+does the same for the known-future covariates of the forecast period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._time import _check_order, _fmt, _future_index, _grid, _index_kind, _infer_freq, _ordinals
+
+_LONG_COLUMNS = ("unique_id", "ds", "y")
+_FILL_METHODS = (None, "ffill", "interpolate", "zero")
+
+
+@dataclass
+class _Series:
+    """One regular series: its index, target values and covariates on that index."""
+
+    uid: object
+    index: pd.Index
+    y: np.ndarray
+    exog: np.ndarray  # (n_obs, n_exog), raw covariate values
+
+
+@dataclass
+class _Panel:
+    """Validated input: the series, their common index kind and frequency."""
+
+    series: list
+    kind: str
+    freq: object
+    input_type: str  # 'series' or 'long'
+    name: object = None
+    index_name: object = None
+    exog_columns: list = field(default_factory=list)
+
+    def by_id(self):
+        """The series by ``unique_id``."""
+        return {s.uid: s for s in self.series}
+
+
+def _fill(values: np.ndarray, method: str) -> np.ndarray:
+    """Fill NaNs in a 1-D or 2-D (time first) array with ``method``."""
+    frame = pd.DataFrame(values.reshape(len(values), -1))
+    if method == "ffill":
+        frame = frame.ffill().bfill()
+    elif method == "interpolate":
+        frame = frame.interpolate(method="linear", limit_direction="both")
+    else:  # zero
+        frame = frame.fillna(0.0)
+    return frame.to_numpy(dtype=np.float64).reshape(values.shape)
+
+
+def _split_target(y):
+    """``(raw, input_type, name, index_name)``: ``raw`` lists (uid, index, values) per series."""
+    if isinstance(y, pd.Series):
+        if len(y) == 0:
+            raise ValueError("y is empty")
+        uid = y.name if y.name is not None else "y"
+        return [(uid, y.index, y)], "series", y.name, y.index.name
+    if isinstance(y, pd.DataFrame):
+        missing = [c for c in _LONG_COLUMNS if c not in y.columns]
+        if missing:
+            raise ValueError(
+                f"y is missing column(s) {missing}; a DataFrame y must be in long format "
+                f"with columns {list(_LONG_COLUMNS)} (one row per series and timestamp)"
+            )
+        extra = [c for c in y.columns if c not in _LONG_COLUMNS]
+        if extra:
+            raise ValueError(
+                f"y has unexpected column(s) {extra}; pass exogenous data as X (a long "
+                "DataFrame with unique_id, ds and the covariate columns)"
+            )
+        if len(y) == 0:
+            raise ValueError("y is empty")
+        raw = [
+            (uid, pd.Index(group["ds"].to_numpy(), name="ds"), group["y"])
+            for uid, group in y.groupby("unique_id", sort=False)
+        ]
+        return raw, "long", None, "ds"
+    raise TypeError(
+        "y must be a pandas Series (one series) or a long DataFrame with columns "
+        f"unique_id, ds, y; got {type(y).__name__}"
+    )
+
+
+def _exog_frames(X, input_type, first_uid, what):
+    """Per-series covariate frames indexed by time, from a Series-style or long ``X``."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"{what} must be a pandas DataFrame, got {type(X).__name__}")
+    if input_type == "series":
+        return list(X.columns), {first_uid: X}
+    missing = [c for c in ("unique_id", "ds") if c not in X.columns]
+    if missing:
+        if what == "X":
+            raise ValueError(
+                f"X is missing column(s) {missing}; with long-format y, X must be a long "
+                "DataFrame with columns unique_id, ds and the covariates"
+            )
+        raise ValueError(f"{what} is missing column(s) {missing}")
+    cols = [c for c in X.columns if c not in ("unique_id", "ds")]
+    frames = {
+        uid: g.drop(columns=["unique_id"]).set_index("ds")
+        for uid, g in X.groupby("unique_id", sort=False)
+    }
+    return cols, frames
+
+
+def _parse_exog(X, input_type, raw):
+    """Split ``X`` into per-series covariate frames indexed by time."""
+    if X is None:
+        return [], {}
+    cols, frames = _exog_frames(X, input_type, raw[0][0], "X")
+    if not cols:
+        raise ValueError("X has no covariate columns")
+    for col in cols:
+        dtype = X[col].dtype
+        if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
+            raise ValueError(f"X column {col!r} must be numeric, got dtype {dtype}")
+    return [str(c) for c in cols], frames
+
+
+def _align_exog(frame, grid, cols, uid, what, fill_method) -> np.ndarray:
+    """Covariates of one series reindexed on ``grid``; raise on gaps unless filling."""
+    if frame is None:
+        raise ValueError(f"series {uid!r}: {what} has no rows for this series")
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} is missing covariate column(s) {missing}")
+    idx = pd.Index(frame.index)
+    _check_order(idx, uid, what)
+    values = frame[cols].astype(np.float64)
+    values.index = idx
+    try:
+        out = values.reindex(grid).to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"series {uid!r}: {what} timestamps cannot be matched with the series' "
+            f"timestamps ({exc})"
+        ) from None
+    if np.isnan(out).any():
+        rows = np.isnan(out).any(axis=1)
+        if fill_method is None or what == "X_future":
+            bad_cols = [c for c, m in zip(cols, np.isnan(out).any(axis=0)) if m]
+            raise ValueError(
+                f"series {uid!r}: {what} does not cover {int(rows.sum())} timestamp(s) "
+                f"{_fmt(grid[rows])} in column(s) {bad_cols} (rows absent or NaN)"
+            )
+        out = _fill(out, fill_method)
+    return out
+
+
+def _regular_values(uid, index, values, kind, f, index_name, fill_method):
+    """The grid of one series and its values on it (gaps filled or reported)."""
+    grid = _grid(index[0], index[-1], kind, f, name=index_name)
+    if len(grid) == len(index):
+        aligned = grid.equals(index) or np.array_equal(
+            _ordinals(grid, kind), _ordinals(index, kind)
+        )
+    else:
+        aligned = False
+    if not aligned:
+        off_grid = index.difference(grid)
+        if len(off_grid):
+            raise ValueError(
+                f"series {uid!r}: timestamps {_fmt(off_grid)} do not fall on the "
+                f"{f} grid starting at {index[0]}; pass the right freq="
+            )
+    vals = pd.Series(values.to_numpy(dtype=np.float64, na_value=np.nan), index=index)
+    arr = vals.reindex(grid).to_numpy(dtype=np.float64)
+    if np.isinf(arr).any():
+        raise ValueError(f"series {uid!r}: infinite values at {_fmt(grid[np.isinf(arr)])}")
+    if np.isnan(arr).any():
+        if fill_method is None:
+            bad = grid[np.isnan(arr)]
+            raise ValueError(
+                f"series {uid!r}: {len(bad)} missing value(s) (NaN, or timestamps "
+                f"missing from the regular grid) at {_fmt(bad)}; fill them, or pass "
+                "fill_method='ffill', 'interpolate' or 'zero'"
+            )
+        if np.isnan(arr).all():
+            raise ValueError(f"series {uid!r}: all values are missing")
+        arr = _fill(arr, fill_method)
+    return grid, arr
+
+
+def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
+    """Validate ``y`` (and ``X``) into a :class:`_Panel` of regular series.
+
+    Parameters
+    ----------
+    y : pandas.Series or pandas.DataFrame
+        One series, or a long DataFrame with columns ``unique_id``, ``ds``, ``y``.
+    X : pandas.DataFrame, optional
+        Covariates covering every timestamp of ``y`` (indexed like ``y``, or long).
+    freq : str, pandas offset, int or None, default=None
+        Frequency of the series; None infers it from each series' index.
+    kind : {'period', 'datetime', 'int'} or None, default=None
+        The index kind the series must have (that of the fitted data), or None for any.
+    fill_method : {None, 'ffill', 'interpolate', 'zero'}, default=None
+        How gaps are filled; None reports them as an error.
+
+    Returns
+    -------
+    _Panel
+        The regular series, their index kind, frequency and the input format.
+    """
+    raw, input_type, name, index_name = _split_target(y)
+    exog_cols, exog_by_id = _parse_exog(X, input_type, raw)
+    series, kinds, freqs = [], set(), []
+    for uid, index, values in raw:
+        k = _index_kind(index)
+        if kind is not None and k != kind:
+            raise ValueError(
+                f"series {uid!r}: its index is {k} but the forecaster was fitted on {kind} "
+                "timestamps"
+            )
+        kinds.add(k)
+        if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            raise ValueError(f"series {uid!r}: values must be numeric, got dtype {values.dtype}")
+        _check_order(index, uid, "y")
+        f = _infer_freq(index, k, freq, uid)
+        freqs.append((uid, f))
+        grid, arr = _regular_values(uid, index, values, k, f, index_name, fill_method)
+        exog = np.zeros((len(grid), len(exog_cols)))
+        if exog_cols:
+            exog = _align_exog(exog_by_id.get(uid), grid, exog_cols, uid, "X", fill_method)
+        series.append(_Series(uid, grid, arr, exog))
+    if len(kinds) > 1:
+        raise ValueError(f"all series must use the same kind of timestamps, got {sorted(kinds)}")
+    freq_ = freqs[0][1]
+    for uid, f in freqs[1:]:
+        if f != freq_:
+            raise ValueError(
+                f"series {uid!r} has frequency {f} but series {freqs[0][0]!r} has {freq_}; "
+                "all series must share one frequency (pass freq= to choose it)"
+            )
+    return _Panel(series, kinds.pop(), freq_, input_type, name, index_name, exog_cols)
+
+
+def future_exog(X_future, panel: _Panel, freq, h: int, columns) -> dict:
+    """The covariates ``columns`` of every series over its next ``h`` timestamps.
+
+    Parameters
+    ----------
+    X_future : pandas.DataFrame
+        Indexed by the future timestamps (Series input) or long (``unique_id``, ``ds``, ...).
+    panel : _Panel
+        The history the forecasts start from.
+    freq : pandas offset or int
+        The fitted frequency.
+    h : int
+        Number of future steps that must be covered.
+    columns : list of str
+        The covariate columns to read.
+
+    Returns
+    -------
+    dict
+        ``{unique_id: array of shape (h, len(columns))}``.
+    """
+    _, frames = _exog_frames(X_future, panel.input_type, panel.series[0].uid, "X_future")
+    out = {}
+    for s in panel.series:
+        grid = _future_index(s.index[-1], h, panel.kind, freq)
+        frame = frames.get(s.uid)
+        if frame is None:
+            raise ValueError(f"series {s.uid!r}: X_future has no rows for this series")
+        out[s.uid] = _align_exog(frame, grid, columns, s.uid, "X_future", None)
+    return out

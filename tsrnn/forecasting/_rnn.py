@@ -1,0 +1,494 @@
+"""The recurrent-network forecaster: a thin orchestrator of the data-flow stages.
+
+``fit``: parse (:mod:`._panel`) -> transforms (:mod:`._transforms`) and features
+(:mod:`._features`) -> windows and the hold-out split (:mod:`._windows`) -> the seed ensemble,
+stage 1 and stage 2 (:mod:`._ensemble`) -> conformal calibration (:mod:`._rollout`).
+``predict``: the same transforms on the history -> roll-out (:mod:`._rollout`) -> inverse
+transforms -> output frame (:mod:`._output`).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from numbers import Real
+
+import pandas as pd
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+from ..estimators import RNNRegressor
+from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
+from ._ensemble import (
+    _ESTIMATORS,
+    PASS_THROUGH,
+    NetworkFactory,
+    ensemble_predict,
+    fit_stage1,
+    fit_stage2,
+    member_seeds,
+)
+from ._features import Covariates
+from ._output import SeriesForecast, forecast_columns
+from ._panel import _Panel
+from ._rollout import calibrate, check_levels, half_width, origins_at_end, padded_steps, roll_out
+from ._time import season_length_from_freq
+from ._transforms import SeriesTransform, shared_scale, shares_scale
+from ._windows import (
+    WindowLayout,
+    all_windows,
+    check_lengths,
+    default_window,
+    prepare,
+    split_windows,
+)
+
+
+class RNNForecaster(BaseForecaster):
+    """Forecast one or many series with a recurrent network (RNN, LSTM or GRU).
+
+    ``fit`` takes a :class:`pandas.Series` with a DatetimeIndex, PeriodIndex or integer index,
+    or a long DataFrame with columns ``unique_id``, ``ds`` and ``y`` holding many series (they
+    share one *global* network). ``predict`` returns the next ``horizon`` values with their
+    future timestamps, optionally with conformal prediction intervals.
+
+    The defaults are meant to be used without tuning; each is explained below.
+
+    Parameters
+    ----------
+    cell : {'lstm', 'gru', 'rnn'}, default='lstm'
+        Recurrent cell of the network.
+    window : int or None, default=None
+        Number of past observations the network reads (the *input window*). None derives it
+        from the data: ``max(2 * season_length, horizon)``, i.e. two full seasons (so the
+        network sees the seasonal pattern twice) and at least as much history as it must
+        forecast; shrunk when the shortest series could not otherwise give at least
+        10 training windows.
+    horizon : int, default=1
+        Number of steps the model forecasts. ``predict(h)`` may ask for fewer steps, or for
+        more (the forecast is then extended block by block, feeding forecasts back as inputs).
+    strategy : {'direct', 'recursive'}, default='direct'
+        'direct': one network output per horizon step (multi-output head), trained on the
+        whole horizon at once; forecast errors do not compound. 'recursive': a one-step model
+        applied repeatedly, each forecast fed back as the next input.
+    normalize : {'window', 'series', None}, default='window'
+        'window': each input window is shifted by its mean level and divided by the series'
+        scale (standard deviation of its first differences); forecasts are shifted back. It
+        makes the model level-free, so it extrapolates trends and serves series of any scale.
+        'series': standardise each series by its mean and standard deviation over the
+        training data. None: raw values.
+    scale : {'auto', 'series', 'global'}, default='auto'
+        The divisor of the normalisation. 'series': each series' own scale (the RMS of its
+        first differences for ``normalize='window'``, its standard deviation for 'series').
+        'global': one scale for all series, the median of the per-series scales, fitted once
+        and kept by :meth:`update`. 'auto': 'global' when the log transform applies, else
+        'series'. On the log scale a difference is a relative change, so one shared scale keeps
+        the training loss a relative error for every series; per-series scales would weight
+        the errors of smooth series up to thousands of times more than those of noisy ones.
+        With ``normalize=None`` there is no scaling.
+    log : {'auto', True, False}, default='auto'
+        Model ``log(y)`` and exponentiate the forecasts. 'auto' applies it when every value of
+        every series is strictly positive, which turns the multiplicative seasonality and
+        growth typical of positive data (sales, passengers, M3/M4 series) into additive
+        patterns. True raises an error for non-positive values.
+    deseasonalize : {False, 'auto', True}, default=False
+        Remove classical seasonal indices (centred moving average, computed on the log scale
+        when ``log`` applies) from a series before normalising, and add them back to its
+        forecasts. True adjusts every series (each needs at least two full seasons). 'auto'
+        adjusts only the series whose seasonality is significant (see :func:`is_seasonal`: at
+        least three full seasons and a lag-``season_length`` autocorrelation beyond the 90 %
+        limit used by the Theta method and the M4 competition's benchmarks); the others are
+        modelled as they are. Deseasonalising helps most where series are short and the network
+        has few seasons to learn from: on the M3 monthly panel 'auto' lowers the sMAPE by
+        about 1 point, while on the single, long air passengers series the network learns the
+        season better itself (see ``experiments/``). The decision per series is in
+        ``seasonal_``.
+    season_length : int or None, default=None
+        Seasonal period ``m``; None derives it from the frequency (12 monthly, 4 quarterly,
+        7 daily, 24 hourly, 52 weekly, 1 yearly or integer index).
+    calendar : {'auto', False}, default='auto'
+        'auto' adds calendar features that fit the frequency, encoded as sine/cosine pairs:
+        month (monthly), quarter (quarterly), week of year (weekly), day of week and day of year
+        (daily), hour and day of week (hourly)... None for yearly or integer-indexed data.
+    past_covariates : list of str or None, default=None
+        Columns of ``X`` observed only up to the forecast origin (they are fed on the input
+        window only). Every other column of ``X`` is a *known-future* covariate: it must also be
+        passed for the forecast period as ``X_future`` in ``predict``.
+    freq : str, pandas offset, int or None, default=None
+        Frequency of the series. None takes it from the index (a PeriodIndex's frequency, a
+        DatetimeIndex's ``freq`` or :func:`pandas.infer_freq`, a RangeIndex's step). Give it
+        when timestamps have gaps to fill.
+    fill_method : {None, 'ffill', 'interpolate', 'zero'}, default=None
+        What to do with missing values (NaN, or timestamps missing from the regular grid) in
+        ``y`` and ``X``. None raises an error naming the series and the timestamps.
+    n_models : int, default=1
+        Size of a seed ensemble: ``n_models`` networks trained from different random seeds
+        (derived from ``random_state``), their forecasts averaged. Averaging reduces the
+        variance of the forecasts at ``n_models`` times the training cost.
+    refit_full : bool, default=True
+        Training happens in two stages. Stage 1 holds out the latest windows of every series
+        (``validation_fraction``), trains with early stopping on them, and measures the
+        held-out residuals that calibrate the prediction intervals. With ``refit_full=True``
+        stage 2 retrains from the same initial weights on *all* windows, for the number of
+        epochs stage 1 found best, so the final model has seen the most recent data (this
+        matters for trending series). False keeps the stage-1 model (half the cost).
+    loss : {'squared_error', 'absolute_error'}, default='squared_error'
+        Training loss on the normalised targets. The squared error fits the conditional mean;
+        the absolute error fits the conditional median, the point forecast that sMAPE, MAE
+        and MASE reward, and is robust to outliers.
+    hidden_size : int, default=32
+        Units per recurrent layer.
+    num_layers : int, default=1
+        Stacked recurrent layers.
+    bidirectional : bool, default=False
+        Whether every layer also reads the window backwards.
+    batch_size : int or 'auto', default=32
+        Windows per gradient step. Small batches give many updates per epoch, which short
+        series need.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    solver : {'adam', 'sgd'}, default='adam'
+        Optimiser.
+    learning_rate_init : float, default=0.01
+        Step size.
+    momentum : float, default=0.9
+        Momentum for ``solver='sgd'``.
+    alpha : float, default=0.0
+        L2 penalty on the weight matrices.
+    clip_grad_norm : float or None, default=1.0
+        Clip the gradient's global norm; guards against exploding gradients through time.
+    shuffle : bool, default=True
+        Shuffle the training windows every epoch.
+    early_stopping : bool, default=True
+        Stop stage 1 when the score on the held-out latest windows has not improved for
+        ``n_iter_no_change`` epochs, and keep the best epoch's weights.
+    validation_fraction : float, default=0.1
+        Share of each series' windows, the latest ones, held out in stage 1 for early stopping
+        and interval calibration. Windows whose targets overlap the held-out targets are left
+        out of stage-1 training, so the held-out residuals are honest. 0 disables the hold-out
+        (then ``early_stopping`` must be False and no intervals are available).
+    n_iter_no_change : int, default=50
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the validation score (R² of the normalised targets).
+    random_state : int, RandomState instance or None, default=None
+        Seed of the weight initialisation and shuffling. An int makes ``fit`` and ``predict``
+        bit-for-bit reproducible.
+    verbose : bool, default=False
+        Print the estimator's progress.
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of the network.
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where the network is trained.
+
+    Attributes
+    ----------
+    estimators_ : list of estimator
+        The fitted networks (one per ensemble member), from :mod:`tsrnn.estimators`.
+    window_ : int
+        The input window used.
+    season_length_ : int
+        The seasonal period used.
+    freq_ : pandas offset or int
+        The frequency of the series (an integer step for integer indexes).
+    log_ : bool
+        Whether the log transform was applied.
+    scale_ : float or None
+        The shared scale with ``scale='global'`` (or 'auto' resolving to it), else None.
+    seasonal_ : pandas.Series of bool
+        Whether each series (indexed by ``unique_id``; the Series' name for Series input) is
+        deseasonalised, for the history of the last ``fit`` or ``update``.
+    cutoff_ : scalar or pandas.Series
+        The last timestamp of the training data: a scalar for Series input, a Series indexed by
+        ``unique_id`` for long input.
+    calendar_features_ : list of str
+        Names of the calendar features used.
+    past_covariates_, future_covariates_ : list of str
+        The covariate columns by role.
+    conformal_scores_ : numpy.ndarray of shape (n_windows, horizon) or None
+        Held-out absolute residuals in normalised units (``|z - ẑ| / scale``), one row per
+        held-out forecast origin; None without a hold-out.
+    loss_curve_, validation_scores_ : list of float
+        Training loss and validation score per epoch of the first ensemble member's stage 1
+        (for :func:`tsrnn.plotting.plot_loss_curve`).
+    best_epochs_ : list of int
+        Epochs kept by stage 1 for each member (the stage-2 epoch budget).
+
+    See Also
+    --------
+    tsrnn.model_selection.backtest : rolling-origin evaluation.
+    tsrnn.model_selection.make_windows : the windowing used here, as a function.
+
+    Notes
+    -----
+    Prediction intervals are split-conformal: residuals of the held-out windows, in normalised
+    units, are divided per horizon step by their root mean square ``s_j``, pooled over steps,
+    and their ``level`` quantile ``q`` (with the finite-sample correction) gives the interval
+    ``ẑ_j ± q s_j`` which is mapped back through the inverse transforms (so it is asymmetric
+    around the forecast after a log transform). ``s_j`` is made non-decreasing in ``j``; steps
+    beyond ``horizon`` (``predict(h)`` with ``h > horizon``) widen like a random walk,
+    ``s_H sqrt(j / H)``, an extrapolation rather than a calibrated interval.
+
+    Training and prediction run with the BLAS thread pool limited to one thread: the networks
+    are small, multi-threaded BLAS only adds synchronisation overhead, and a fixed thread
+    count keeps results bit-identical across runs, joblib workers and Dask workers.
+
+    The defaults were checked on the bundled air passengers series (last 24 months held out):
+    the default LSTM reaches an sMAPE of about 4 (seeds 0-4: 2.9 to 4.6) against 17.0 for the
+    seasonal naive forecast.
+
+    Examples
+    --------
+    >>> from tsrnn.datasets import load_air_passengers
+    >>> from tsrnn.forecasting import RNNForecaster
+    >>> y = load_air_passengers()
+    >>> f = RNNForecaster(horizon=12, hidden_size=8, max_iter=5, random_state=0).fit(y)
+    >>> fc = f.predict(level=[80])
+    >>> list(fc.columns), str(fc.index[0])
+    (['yhat', 'yhat_lo_80', 'yhat_hi_80'], '1961-01')
+    """
+
+    _parameter_constraints: dict = {
+        "cell": [StrOptions(set(_ESTIMATORS))],
+        "window": [POSITIVE_INT, None],
+        "horizon": [POSITIVE_INT],
+        "strategy": [StrOptions({"direct", "recursive"})],
+        "normalize": [StrOptions({"window", "series"}), None],
+        "scale": [StrOptions({"auto", "series", "global"})],
+        "log": [Options(object, {"auto", True, False})],
+        "deseasonalize": [Options(object, {"auto", True, False})],
+        "season_length": [POSITIVE_INT, None],
+        "calendar": [Options(object, {"auto", False, None})],
+        "past_covariates": [list, tuple, None],
+        "freq": FREQ,
+        "fill_method": FILL_METHOD,
+        "n_models": [POSITIVE_INT],
+        "refit_full": ["boolean"],
+        "max_iter": [POSITIVE_INT],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "random_state": ["random_state"],
+        # the networks' own parameters, checked before any work is done
+        **{name: RNNRegressor._parameter_constraints[name] for name in PASS_THROUGH},
+    }
+
+    def __init__(
+        self,
+        cell="lstm",
+        window=None,
+        horizon=1,
+        *,
+        strategy="direct",
+        normalize="window",
+        scale="auto",
+        log="auto",
+        deseasonalize=False,
+        season_length=None,
+        calendar="auto",
+        past_covariates=None,
+        freq=None,
+        fill_method=None,
+        n_models=1,
+        refit_full=True,
+        loss="squared_error",
+        hidden_size=32,
+        num_layers=1,
+        bidirectional=False,
+        batch_size=32,
+        max_iter=200,
+        solver="adam",
+        learning_rate_init=1e-2,
+        momentum=0.9,
+        alpha=0.0,
+        clip_grad_norm=1.0,
+        shuffle=True,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=50,
+        tol=1e-4,
+        random_state=None,
+        verbose=False,
+        dtype="float32",
+        device="auto",
+    ):
+        self.cell = cell
+        self.window = window
+        self.horizon = horizon
+        self.strategy = strategy
+        self.normalize = normalize
+        self.scale = scale
+        self.log = log
+        self.deseasonalize = deseasonalize
+        self.season_length = season_length
+        self.calendar = calendar
+        self.past_covariates = past_covariates
+        self.freq = freq
+        self.fill_method = fill_method
+        self.n_models = n_models
+        self.refit_full = refit_full
+        self.loss = loss
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.alpha = alpha
+        self.clip_grad_norm = clip_grad_norm
+        self.shuffle = shuffle
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+        self.dtype = dtype
+        self.device = device
+
+    def _check_params(self) -> None:
+        if self.early_stopping and self.validation_fraction == 0:
+            raise ValueError("early_stopping=True needs validation_fraction > 0")
+        if self.past_covariates is not None and not all(
+            isinstance(c, str) for c in self.past_covariates
+        ):
+            raise ValueError(
+                f"past_covariates must be a list of column names, got {self.past_covariates!r}"
+            )
+
+    def __setstate__(self, state):
+        # pickles of the single-module forecaster kept the feature configuration flat
+        if "_past_idx_" in state and "_covariates_" not in state:
+            state["_covariates_"] = Covariates(
+                state["exog_columns_"], state.pop("_past_idx_"), state.pop("_future_idx_"),
+                state.pop("_exog_mean_"), state.pop("_exog_std_"), state.pop("_calendar_spec_"),
+            )
+            state.pop("_out_len", None)
+            state.pop("_extension", None)
+        super().__setstate__(state)
+
+    # ----------------------------------------------------------------------------------------
+    # the stages' configuration, from the fitted attributes
+    # ----------------------------------------------------------------------------------------
+
+    def _transform(self) -> SeriesTransform:
+        return SeriesTransform(
+            self.log_, self.season_length_, self.deseasonalize, self.normalize, self.scale_
+        )
+
+    def _layout(self) -> WindowLayout:
+        out_len = self.horizon if self.strategy == "direct" else 1
+        extension = out_len if self._covariates_.future_idx else 0
+        return WindowLayout(self.window_, out_len, self.horizon, extension, self._transform())
+
+    def _remember(self, prepared) -> None:
+        """Keep the transform statistics predict needs, and which series are deseasonalised."""
+        self._stats = {p.series.uid: p.stats for p in prepared}
+        self.seasonal_ = pd.Series(
+            [p.stats.seasonal is not None for p in prepared],
+            index=pd.Index([p.series.uid for p in prepared], name="unique_id"),
+            name="seasonal",
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # fit, update, predict
+    # ----------------------------------------------------------------------------------------
+
+    def _fit(self, panel: _Panel) -> None:
+        self._configure(panel)
+        self.scale_ = None  # per-series scales first; one shared scale may replace them
+        prepared = prepare(panel, self._transform(), self._covariates_)
+        if shares_scale(self.scale, self.log_, self.normalize):
+            self.scale_ = shared_scale([p.stats for p in prepared])
+            for p in prepared:
+                p.stats.scale = self.scale_
+        check_lengths(panel, self.window_, self.horizon)
+        layout = self._layout()
+        seeds = member_seeds(self.random_state, self.n_models)
+        split = split_windows(
+            prepared, layout, panel.kind, self.validation_fraction, self.early_stopping
+        )
+        factory = NetworkFactory(
+            self.cell, {name: getattr(self, name) for name in PASS_THROUGH}, self.max_iter
+        )
+        stage1 = stage2 = None
+        self.conformal_scores_ = None
+        if split.val is not None:
+            stage1 = fit_stage1(factory, seeds, split.train, split.val, self.early_stopping)
+            predict = partial(ensemble_predict, stage1.estimators)
+            self.conformal_scores_ = calibrate(layout, prepared, split.calib, predict)
+        if stage1 is None or self.refit_full:
+            full = all_windows(prepared, layout, panel.kind)
+            stage2 = fit_stage2(factory, seeds, full, stage1.best_epochs if stage1 else None)
+        report = stage1 or stage2  # the learning curves of stage 1 when there was one
+        self.estimators_ = (stage2 or stage1).estimators
+        self.best_epochs_ = report.best_epochs
+        self.loss_curve_ = report.loss_curve
+        self.validation_scores_ = report.validation_scores
+        self._remember(prepared)
+
+    def _configure(self, panel: _Panel) -> None:
+        """Derive the fitted configuration: season, covariates, log, window."""
+        self.season_length_ = (
+            int(self.season_length)
+            if self.season_length is not None
+            else season_length_from_freq(None if panel.kind == "int" else panel.freq)
+        )
+        self._covariates_ = cov = Covariates.fit(panel, self.past_covariates, self.calendar)
+        self.calendar_features_ = cov.calendar_names
+        self.exog_columns_ = cov.columns
+        self.past_covariates_ = cov.past_names
+        self.future_covariates_ = cov.future_names
+        if self.strategy == "recursive" and self.past_covariates_:
+            raise ValueError(
+                "strategy='recursive' cannot use past_covariates: their values after the "
+                "forecast origin are unknown; use strategy='direct'"
+            )
+        if self.log == "auto":
+            self.log_ = all((s.y > 0).all() for s in panel.series)
+        else:
+            self.log_ = bool(self.log)
+        self.window_ = (
+            int(self.window) if self.window is not None
+            else default_window(panel, self.season_length_, self.horizon)
+        )
+
+    def _update(self, panel: _Panel) -> None:
+        if panel.exog_columns != self.exog_columns_:
+            raise ValueError(
+                f"X has columns {panel.exog_columns} but the forecaster was fitted with "
+                f"{self.exog_columns_}"
+            )
+        for s in panel.series:
+            if len(s.y) < self.window_:
+                raise ValueError(
+                    f"series {s.uid!r} has {len(s.y)} observations, fewer than window = "
+                    f"{self.window_}"
+                )
+        self._remember(prepare(panel, self._transform(), self._covariates_))
+
+    def _predict(self, h: int, X_future, level):
+        levels = check_levels(level, self.conformal_scores_ is not None)
+        if h > self.horizon and self.past_covariates_ and self.strategy == "direct":
+            raise ValueError(
+                f"h={h} exceeds horizon={self.horizon}, which needs past covariates after the "
+                "forecast origin; refit with a longer horizon"
+            )
+        layout = self._layout()
+        h_pad = padded_steps(h, layout.out_len)
+        exog = self._covariates_.future_exog(X_future, self._panel, self.freq_, h_pad)
+        start = origins_at_end(
+            layout, self._covariates_, self._panel, self._stats, self.freq_, h, exog
+        )
+        predict = partial(ensemble_predict, self.estimators_)
+        pred = roll_out(
+            layout, predict, start.dbuf, start.past, start.future, start.loc, start.scale, h
+        )
+        results = []
+        for i, s in enumerate(self._panel.series):
+            halves = {
+                lv: half_width(self.conformal_scores_, lv, h) * start.scale[i] for lv in levels
+            }
+            invert = partial(layout.transform.invert, stats=self._stats[s.uid], start=len(s.y))
+            cols = forecast_columns(pred[i], halves, invert)
+            results.append(SeriesForecast(s.uid, start.indexes[i], cols))
+        return results, bool(levels)

@@ -1,0 +1,179 @@
+"""Stage 1 of the data flow: time indexes and frequencies.
+
+What a series' timestamps say: the kind of index (period, datetime or integer), its frequency,
+the seasonal period that frequency implies, the regular grid between two timestamps and the
+timestamps that follow the last one. Pure pandas, no network.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+_SHOW = 5  # how many offending timestamps an error message lists
+
+# Seasonal period and calendar features by pandas offset class. Calendar features are
+# (attribute, period) pairs encoded as sin/cos of 2*pi*value/period.
+_OFFSET_TABLE = {
+    "Year": (1, ()),
+    "Quarter": (4, (("quarter", 4),)),
+    "Month": (12, (("month", 12),)),
+    "Week": (52, (("week", 52),)),
+    "BusinessDay": (5, (("day_of_week", 7),)),
+    "Day": (7, (("day_of_week", 7), ("day_of_year", 365.25))),
+    "Hour": (24, (("hour", 24), ("day_of_week", 7))),
+    "Minute": (60, (("minute", 60), ("hour", 24))),
+    "Second": (60, (("second", 60), ("minute", 60))),
+}
+
+
+def _offset_family(freq) -> str | None:
+    """Name the calendar family of a pandas offset ('Month', 'Day', ...) or None."""
+    name = type(freq).__name__
+    if name.startswith(("BusinessMonth", "SemiMonth")):
+        return "Month"
+    for family in ("Year", "Quarter", "Month", "Week", "BusinessDay", "Hour", "Minute", "Second"):
+        if family in name:
+            return family
+    if name in ("Day", "CalendarDay"):
+        return "Day"
+    return None
+
+
+def season_length_from_freq(freq) -> int:
+    """Seasonal period implied by a frequency: 12 for monthly data, 7 for daily, ...
+
+    Parameters
+    ----------
+    freq : str, pandas offset or int or None
+        A pandas frequency (``'M'``, ``'MS'``, ``'D'``, ``'h'``...) or offset; an integer step
+        or None (integer-indexed data) gives 1.
+
+    Returns
+    -------
+    int
+        1 for yearly or unknown frequencies, 4 quarterly, 12 monthly, 52 weekly, 7 daily,
+        5 business-daily, 24 hourly, 60 for minutes and seconds. A multiple of a base
+        frequency divides the period when it can (``'6h'`` -> 4).
+
+    Examples
+    --------
+    >>> season_length_from_freq("MS"), season_length_from_freq("6h"), season_length_from_freq(None)
+    (12, 4, 1)
+    """
+    if freq is None or isinstance(freq, (int, np.integer)):
+        return 1
+    offset = pd.tseries.frequencies.to_offset(freq)
+    family = _offset_family(offset)
+    if family is None:
+        return 1
+    period = _OFFSET_TABLE[family][0]
+    n = abs(int(getattr(offset, "n", 1) or 1))
+    if n > 1 and period % n == 0:
+        period //= n
+    return max(1, period)
+
+
+def _index_kind(index: pd.Index) -> str:
+    """'period', 'datetime' or 'int' for a supported index; raise otherwise."""
+    if isinstance(index, pd.PeriodIndex):
+        return "period"
+    if isinstance(index, pd.DatetimeIndex):
+        return "datetime"
+    if pd.api.types.is_integer_dtype(index.dtype):
+        return "int"
+    raise ValueError(
+        f"unsupported time index of type {type(index).__name__} (dtype {index.dtype}); use a "
+        "DatetimeIndex, PeriodIndex or integer (RangeIndex) index, e.g. convert date strings "
+        "with pd.to_datetime"
+    )
+
+
+def _fmt(values) -> str:
+    """Format the first few timestamps for an error message."""
+    values = list(values)
+    shown = ", ".join(str(v) for v in values[:_SHOW])
+    return shown + (f", ... ({len(values)} in all)" if len(values) > _SHOW else "")
+
+
+def _infer_freq(index: pd.Index, kind: str, freq, uid):
+    """Frequency of one series: a pandas offset (datetime/period) or an int step (int)."""
+    if kind == "period":
+        return index.freq
+    if kind == "int":
+        if freq is not None:
+            if not isinstance(freq, (int, np.integer)) or freq < 1:
+                raise ValueError(
+                    f"freq must be a positive integer step for an integer index, got {freq!r}"
+                )
+            return int(freq)
+        if isinstance(index, pd.RangeIndex):
+            return int(index.step)
+        if len(index) < 2:
+            return 1
+        return int(np.diff(index.to_numpy()).min())
+    if freq is not None:
+        try:
+            return pd.tseries.frequencies.to_offset(freq)
+        except ValueError as exc:
+            raise ValueError(f"invalid freq {freq!r}: {exc}") from None
+    if index.freq is not None:
+        return index.freq
+    inferred = None
+    if len(index) >= 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            inferred = pd.infer_freq(index)
+    if inferred is None:
+        raise ValueError(
+            f"series {uid!r}: cannot infer the frequency of its timestamps (fewer than 3, "
+            "irregular spacing, or missing timestamps); pass freq= (e.g. freq='D' or 'MS') "
+            "and, for gaps, fill_method="
+        )
+    return pd.tseries.frequencies.to_offset(inferred)
+
+
+def _grid(first, last, kind: str, freq, name=None) -> pd.Index:
+    """The regular index from ``first`` to ``last`` (both included)."""
+    if kind == "period":
+        return pd.period_range(first, last, freq=freq, name=name)
+    if kind == "datetime":
+        return pd.date_range(first, last, freq=freq, name=name)
+    return pd.RangeIndex(int(first), int(last) + 1, freq, name=name)
+
+
+def _future_index(last, h: int, kind: str, freq, name=None) -> pd.Index:
+    """The ``h`` timestamps following ``last``."""
+    if kind == "period":
+        return pd.period_range(last + 1, periods=h, freq=freq, name=name)
+    if kind == "datetime":
+        return pd.date_range(last, periods=h + 1, freq=freq, name=name)[1:]
+    return pd.RangeIndex(int(last) + freq, int(last) + freq * (h + 1), freq, name=name)
+
+
+def _ordinals(index: pd.Index, kind: str) -> np.ndarray:
+    """int64 positions comparable across series of the same kind (for time ordering)."""
+    if kind == "period":
+        return index.asi8.astype(np.int64)
+    if kind == "datetime":
+        return index.as_unit("ns").asi8.astype(np.int64)
+    return index.to_numpy(dtype=np.int64)
+
+
+def _check_order(index: pd.Index, uid, what: str) -> None:
+    """Raise if ``index`` has duplicated or unsorted timestamps."""
+    if index.has_duplicates:
+        dup = index[index.duplicated()].unique()
+        raise ValueError(
+            f"series {uid!r}: {what} has duplicated timestamps: {_fmt(dup)}; each timestamp "
+            "must appear once (aggregate or drop duplicates first)"
+        )
+    if not index.is_monotonic_increasing:
+        pos = int(np.flatnonzero(np.asarray(index[1:] < index[:-1]))[0]) + 1
+        raise ValueError(
+            f"series {uid!r}: {what} timestamps are not sorted ({index[pos]} comes after "
+            f"{index[pos - 1]}); sort them first, e.g. y.sort_index() or "
+            "df.sort_values(['unique_id', 'ds'])"
+        )

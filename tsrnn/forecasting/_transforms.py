@@ -1,0 +1,200 @@
+"""Stage 3 of the data flow: the per-series transforms, fitted, applied and inverted.
+
+Every series goes through the same chain, and its forecasts through the inverse::
+
+    y --log--> z --deseasonalise--> d --location/scale--> network inputs and targets
+
+* ``log`` (when it applies): ``z = log(y)``; multiplicative seasonality and growth turn additive.
+* deseasonalise: subtract classical seasonal indices of ``z`` (:func:`_seasonal_indices`), for
+  every series or only for those that pass :func:`is_seasonal`.
+* location/scale: ``normalize='window'`` shifts each window by its own mean level
+  (:meth:`SeriesTransform.window_loc`) and divides by the RMS of the series' first differences;
+  ``'series'`` standardises by the series' mean and standard deviation; None leaves the values.
+  A log-transformed panel shares one scale (:func:`shared_scale`).
+
+:class:`SeriesTransform` holds the fitted configuration (the same for every series);
+:class:`_Stats` the statistics of one series. Pure NumPy, no network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class _Stats:
+    """Per-series transform statistics, fitted on that series' history."""
+
+    seasonal: np.ndarray | None  # (m,) indices of z, or None
+    loc: float  # series mean of the deseasonalised z (normalize='series')
+    scale: float  # divisor of the normalised target
+
+
+def is_seasonal(z, m: int) -> bool:
+    """Whether ``z`` has significant seasonality of period ``m`` (90 % autocorrelation test).
+
+    The test of the Theta method and of the M4 competition's benchmarks: the lag-``m``
+    autocorrelation ``r_m`` must exceed ``1.645 * sqrt((1 + 2 * sum_{k<m} r_k^2) / n)`` in
+    absolute value (Bartlett's standard error of ``r_m`` when the autocorrelations beyond lag
+    ``m - 1`` are zero). Series shorter than three seasons, and constant ones, are not
+    seasonal.
+
+    Parameters
+    ----------
+    z : array-like of shape (n,)
+        The series, on the scale it is modelled on (after the log transform, if any).
+    m : int
+        Seasonal period.
+
+    Returns
+    -------
+    bool
+    """
+    z = np.asarray(z, dtype=float)
+    n = len(z)
+    if m < 2 or n < 3 * m:
+        return False
+    x = z - z.mean()
+    denom = float(np.dot(x, x))
+    if not denom > 0:
+        return False
+    r = np.array([np.dot(x[: n - k], x[k:]) / denom for k in range(1, m + 1)])
+    limit = 1.645 * math.sqrt((1.0 + 2.0 * np.sum(r[:-1] ** 2)) / n)
+    return bool(abs(r[-1]) > limit)
+
+
+def _seasonal_indices(z: np.ndarray, m: int) -> np.ndarray:
+    """Classical additive seasonal indices of ``z`` (centred moving average), summing to 0."""
+    n = len(z)
+    if m % 2 == 0:
+        weights = np.r_[0.5, np.ones(m - 1), 0.5] / m
+    else:
+        weights = np.ones(m) / m
+    trend = np.convolve(z, weights, mode="valid")
+    offset = (len(weights) - 1) // 2
+    detrended = z[offset : offset + len(trend)] - trend
+    positions = (np.arange(len(trend)) + offset) % m
+    idx = np.array(
+        [detrended[positions == j].mean() if (positions == j).any() else 0.0 for j in range(m)]
+    )
+    if n < 2 * m:
+        idx = np.zeros(m)
+    return idx - idx.mean()
+
+
+def shares_scale(scale: str, log: bool, normalize) -> bool:
+    """Whether one scale is shared by all series (``scale='global'``, or 'auto' with log)."""
+    return normalize is not None and (scale == "global" or (scale == "auto" and log))
+
+
+def shared_scale(stats) -> float:
+    """The shared scale of a panel: the median of the per-series scales."""
+    return float(np.median([st.scale for st in stats]))
+
+
+@dataclass(frozen=True)
+class SeriesTransform:
+    """The fitted transform chain: log, deseasonalisation, location and scale.
+
+    Parameters
+    ----------
+    log : bool
+        Whether ``z = log(y)``.
+    season_length : int
+        Seasonal period ``m``.
+    deseasonalize : {'auto', True, False}
+        Which series are deseasonalised (a truth value, or 'auto' for those passing
+        :func:`is_seasonal`).
+    normalize : {'window', 'series', None}
+        The location/scale normalisation.
+    scale : float or None, default=None
+        The shared scale given to every series, or None for per-series scales.
+    """
+
+    log: bool
+    season_length: int
+    deseasonalize: object
+    normalize: str | None
+    scale: float | None = None
+
+    def to_z(self, y: np.ndarray, uid) -> np.ndarray:
+        """Apply the log transform (if any) to raw values."""
+        if not self.log:
+            return y
+        if (y <= 0).any():
+            raise ValueError(
+                f"series {uid!r}: log transform needs strictly positive values, found "
+                f"{int((y <= 0).sum())} value(s) <= 0; set log=False"
+            )
+        return np.log(y)
+
+    def from_z(self, z: np.ndarray) -> np.ndarray:
+        """Invert the log transform (if any)."""
+        return np.exp(z) if self.log else z
+
+    def fit(self, z: np.ndarray, uid) -> _Stats:
+        """Seasonal indices, location and scale of one log-transformed series ``z``."""
+        m = self.season_length
+        seasonal = None
+        # 'auto', or a truth value (numpy booleans from a parameter grid included)
+        mode = "auto" if isinstance(self.deseasonalize, str) else bool(self.deseasonalize)
+        if mode is True and m > 1:
+            if len(z) < 2 * m:
+                raise ValueError(
+                    f"series {uid!r}: deseasonalize needs at least 2 * season_length = "
+                    f"{2 * m} observations, got {len(z)}"
+                )
+            seasonal = _seasonal_indices(z, m)
+        elif mode == "auto" and m > 1 and is_seasonal(z, m):
+            seasonal = _seasonal_indices(z, m)
+        d = z if seasonal is None else z - seasonal[np.arange(len(z)) % m]
+        if self.normalize == "series":
+            loc, scale = float(d.mean()), float(d.std())
+        elif self.normalize == "window":
+            loc = 0.0
+            diffs = np.diff(d)
+            scale = float(np.sqrt(np.mean(diffs**2))) if diffs.size else 0.0
+        else:
+            loc, scale = 0.0, 1.0
+        if not scale > 0 or not math.isfinite(scale):
+            scale = float(np.abs(d).mean()) or 1.0
+        if self.scale is not None:
+            scale = self.scale
+        return _Stats(seasonal, loc, scale)
+
+    def deseason(self, z: np.ndarray, stats: _Stats, start: int = 0) -> np.ndarray:
+        """Subtract the seasonal indices from ``z``, whose first value is at ``start``."""
+        if stats.seasonal is None:
+            return z
+        m = len(stats.seasonal)
+        return z - stats.seasonal[(start + np.arange(len(z))) % m]
+
+    def reseason(self, d: np.ndarray, stats: _Stats, start: int) -> np.ndarray:
+        """Add the seasonal indices back to ``d`` (last axis: time from position ``start``)."""
+        if stats.seasonal is None:
+            return d
+        m = len(stats.seasonal)
+        return d + stats.seasonal[(start + np.arange(d.shape[-1])) % m]
+
+    def fit_apply(self, y: np.ndarray, uid) -> tuple[_Stats, np.ndarray]:
+        """Fit the statistics of raw series ``y`` and return them with its deseasonalised ``d``."""
+        z = self.to_z(y, uid)
+        stats = self.fit(z, uid)
+        return stats, self.deseason(z, stats)
+
+    def apply(self, y: np.ndarray, stats: _Stats, uid) -> np.ndarray:
+        """The deseasonalised ``d`` of raw series ``y`` with fitted ``stats``."""
+        return self.deseason(self.to_z(y, uid), stats)
+
+    def invert(self, d: np.ndarray, stats: _Stats, start: int) -> np.ndarray:
+        """Raw values from deseasonalised ``d`` whose first step is at position ``start``."""
+        return self.from_z(self.reseason(d, stats, start))
+
+    def window_loc(self, target: np.ndarray, fixed_loc: np.ndarray) -> np.ndarray:
+        """Location of each window (rows of ``target``): its mean ('window') or ``fixed_loc``."""
+        if self.normalize == "window":
+            return target.mean(axis=1)
+        return fixed_loc

@@ -1,0 +1,448 @@
+"""Stage 5 of the data flow: sliding windows, and the train / validation / calibration split.
+
+A *window* is ``window`` consecutive observations (the network's input); its *origin* is the
+position of its last observation, and its targets are the ``horizon`` observations that follow
+the origin::
+
+    series    y0 y1 y2 y3 y4 y5 y6 y7
+    window=3, horizon=2, origin=4:
+    input           y2 y3 y4
+    target                   y5 y6
+
+The estimators take ``X`` of shape ``(n_samples, n_timesteps, n_features)`` and ``y`` of shape
+``(n_samples, n_outputs)``. The generic tools (:func:`window_origins`, :func:`gather_windows`,
+:func:`assemble_inputs`, :func:`make_windows`) are pure NumPy. The forecaster's windows
+(:func:`split_windows`, :func:`all_windows`) are cut from :class:`PreparedSeries` (the output
+of the transform and feature stages) and normalised by :class:`WindowLayout`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._features import Covariates
+from ._panel import _Panel, _Series
+from ._time import _ordinals
+from ._transforms import SeriesTransform, _Stats
+
+__all__ = ["make_windows", "window_origins"]
+
+
+def window_origins(n_obs: int, window: int, horizon: int = 1, step: int = 1) -> np.ndarray:
+    """Positions of the last input observation of every complete window.
+
+    Parameters
+    ----------
+    n_obs : int
+        Length of the series.
+    window : int
+        Number of input observations per window.
+    horizon : int, default=1
+        Number of target observations that must follow each window.
+    step : int, default=1
+        Distance between consecutive origins. The *latest* window is always included, so the
+        windows end as close to the end of the series as possible.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Origins in increasing order, from ``window - 1`` to ``n_obs - 1 - horizon``; empty
+        when the series is shorter than ``window + horizon``.
+
+    Examples
+    --------
+    >>> window_origins(8, window=3, horizon=2)
+    array([2, 3, 4, 5])
+    >>> window_origins(8, window=3, horizon=2, step=2)
+    array([3, 5])
+    """
+    last = n_obs - 1 - horizon
+    first = window - 1
+    if last < first:
+        return np.empty(0, dtype=np.int64)
+    return np.arange(last, first - 1, -step, dtype=np.int64)[::-1].copy()
+
+
+def gather_windows(values: np.ndarray, starts: np.ndarray, length: int) -> np.ndarray:
+    """Copy the windows ``values[s:s + length]`` for every start ``s``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray of shape (n_obs,) or (n_obs, n_features)
+        The series, time along the first axis.
+    starts : numpy.ndarray of int
+        First position of each window; every window must lie inside ``values``.
+    length : int
+        Window length.
+
+    Returns
+    -------
+    numpy.ndarray of shape (len(starts), length) or (len(starts), length, n_features)
+        A writable copy.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    if values.ndim == 1:
+        return sliding_window_view(values, length)[starts].copy()
+    view = sliding_window_view(values, length, axis=0)  # (n, n_features, length)
+    return np.ascontiguousarray(np.swapaxes(view[starts], 1, 2))
+
+
+def assemble_inputs(target, past, future, loc, scale, extension):
+    """Build network inputs from target windows and covariate windows.
+
+    Every time step of an input sequence holds, in this order: the normalised target, the
+    past-only covariates, a flag that is 1 on the ``extension`` steps that follow the origin
+    (present only when ``extension > 0``), then the known-future covariates. On extension steps
+    the target and past covariates are unknown and set to 0; the known-future covariates are
+    filled in, so the network reads the future it is asked to forecast.
+
+    Parameters
+    ----------
+    target : numpy.ndarray of shape (n, window)
+        Target values of each input window (already transformed, not yet normalised).
+    past : numpy.ndarray of shape (n, window, n_past)
+        Past-only covariates of the input steps.
+    future : numpy.ndarray of shape (n, window + extension, n_future)
+        Known-future covariates (and calendar features) of the input and extension steps.
+    loc, scale : numpy.ndarray of shape (n,)
+        Normalisation of each window: the target channel is ``(target - loc) / scale``.
+    extension : int
+        Number of steps after the origin appended to the sequence (0 or more).
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, window + extension, n_features), float64
+        ``n_features = 1 + n_past + (extension > 0) + n_future``.
+    """
+    n, window = target.shape
+    n_past, n_future = past.shape[2], future.shape[2]
+    flag = 1 if extension else 0
+    X = np.zeros((n, window + extension, 1 + n_past + flag + n_future), dtype=np.float64)
+    X[:, :window, 0] = (target - loc[:, None]) / scale[:, None]
+    X[:, :window, 1 : 1 + n_past] = past
+    if extension:
+        X[:, window:, 1 + n_past] = 1.0
+    if n_future:
+        X[:, :, 1 + n_past + flag :] = future
+    return X
+
+
+def make_windows(series, window: int, horizon: int = 1, step: int = 1, features=None):
+    """Turn a series into supervised ``(X, y)`` windows for the recurrent estimators.
+
+    No scaling is applied: the values are copied as they are.
+
+    Parameters
+    ----------
+    series : array-like of shape (n_obs,)
+        The target series (a NumPy array, list or pandas Series; the index is ignored).
+    window : int
+        Number of past observations in each input sequence.
+    horizon : int, default=1
+        Number of future observations each window is asked to predict.
+    step : int, default=1
+        Distance between consecutive windows; the latest window is always kept.
+    features : array-like of shape (n_obs, n_features), optional
+        Extra input channels observed alongside the target (covariates). They are appended after
+        the target channel over the input steps only.
+
+    Returns
+    -------
+    X : numpy.ndarray of shape (n_windows, window, 1 + n_features), float64
+        Input sequences; channel 0 is the target.
+    y : numpy.ndarray of shape (n_windows, horizon), float64
+        The ``horizon`` values following each input sequence.
+
+    Raises
+    ------
+    ValueError
+        If ``series`` is not one-dimensional, holds non-finite values, ``features`` has the wrong
+        length, or the series is shorter than ``window + horizon``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = make_windows(np.arange(6.0), window=3, horizon=2)
+    >>> X.shape, y.shape
+    ((2, 3, 1), (2, 2))
+    >>> X[0, :, 0], y[0]
+    (array([0., 1., 2.]), array([3., 4.]))
+    """
+    values = np.asarray(series, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"series must be one-dimensional, got shape {values.shape}")
+    for name, value in (("window", window), ("horizon", horizon), ("step", step)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not np.isfinite(values).all():
+        raise ValueError("series holds missing or infinite values; fill or drop them first")
+    if values.size < window + horizon:
+        raise ValueError(
+            f"series has {values.size} observations, fewer than window + horizon = "
+            f"{window + horizon}"
+        )
+    origins = window_origins(values.size, window, horizon, step)
+    target = gather_windows(values, origins - window + 1, window)[:, :, None]
+    y = gather_windows(values, origins + 1, horizon)
+    if features is None:
+        return target, y
+    feats = np.asarray(features, dtype=np.float64)
+    if feats.ndim == 1:
+        feats = feats[:, None]
+    if feats.ndim != 2 or feats.shape[0] != values.size:
+        raise ValueError(
+            f"features must have shape (n_obs, n_features) = ({values.size}, k), got {feats.shape}"
+        )
+    past = gather_windows(feats, origins - window + 1, window)
+    return np.concatenate([target, past], axis=2), y
+
+
+# --------------------------------------------------------------------------------------------
+# the forecaster's windows
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedSeries:
+    """One series ready for windowing: its transform statistics and feature arrays.
+
+    Attributes
+    ----------
+    series : _Series
+        The regular series.
+    stats : _Stats
+        Its fitted transform statistics.
+    d : numpy.ndarray of shape (n_obs,)
+        The transformed (log, deseasonalised) target, not yet normalised.
+    past : numpy.ndarray of shape (n_obs, n_past)
+        Standardised past-only covariates.
+    future : numpy.ndarray of shape (n_obs, n_future)
+        Standardised known-future covariates and calendar features.
+    """
+
+    series: _Series
+    stats: _Stats
+    d: np.ndarray
+    past: np.ndarray
+    future: np.ndarray
+
+
+def prepare(panel: _Panel, transform: SeriesTransform, covariates: Covariates) -> list:
+    """Fit the transforms of every series of ``panel`` and compute its features.
+
+    Returns
+    -------
+    list of PreparedSeries
+    """
+    prepared = []
+    for s in panel.series:
+        stats, d = transform.fit_apply(s.y, s.uid)
+        past, future = covariates.transform(s.exog, s.index)
+        prepared.append(PreparedSeries(s, stats, d, past, future))
+    return prepared
+
+
+def default_window(panel: _Panel, season_length: int, horizon: int) -> int:
+    """The default input window: ``max(2 * season_length, horizon)``, shrunk for short series.
+
+    Two full seasons (the network sees the seasonal pattern twice) and at least as much history
+    as it must forecast; shrunk when the shortest series could not otherwise give at least 10
+    training windows (but not below 2, unless the series leave no room at all).
+    """
+    n_min = min(len(s.y) for s in panel.series)
+    window = max(2 * season_length, horizon)
+    room = n_min - horizon - 9  # leaves >= 10 windows in the shortest series
+    if room < window:
+        window = max(room, min(window, 2))
+    return max(int(window), 1)
+
+
+def check_lengths(panel: _Panel, window: int, horizon: int) -> None:
+    """Every series must hold at least one window plus the horizon."""
+    need = window + horizon
+    for s in panel.series:
+        if len(s.y) < need:
+            raise ValueError(
+                f"series {s.uid!r} has {len(s.y)} observations, fewer than window + "
+                f"horizon = {window} + {horizon} = {need} needed for one "
+                "training window; use a shorter window or horizon, or drop this series"
+            )
+
+
+@dataclass(frozen=True)
+class WindowLayout:
+    """Shape of the forecaster's windows and their normalisation.
+
+    Attributes
+    ----------
+    window : int
+        Input steps ``L``.
+    out_len : int
+        Network outputs per forecast step ``H``: the horizon (direct) or 1 (recursive).
+    horizon : int
+        The forecaster's horizon (the steps every calibration origin is forecast for).
+    extension : int
+        Steps appended after the origin to carry known-future covariates (0 without them).
+    transform : SeriesTransform
+        The per-series transforms (it gives each window's location).
+    """
+
+    window: int
+    out_len: int
+    horizon: int
+    extension: int
+    transform: SeriesTransform
+
+    def windows(self, p: PreparedSeries, origins: np.ndarray):
+        """Normalised training windows of one series at ``origins``: ``(X, Y)``."""
+        L, H, E = self.window, self.out_len, self.extension
+        starts = origins - L + 1
+        target = gather_windows(p.d, starts, L)
+        loc = self.transform.window_loc(target, np.full(len(origins), p.stats.loc))
+        scale = np.full(len(origins), p.stats.scale)
+        X = assemble_inputs(
+            target,
+            gather_windows(p.past, starts, L),
+            gather_windows(p.future, starts, L + E),
+            loc,
+            scale,
+            E,
+        )
+        Y = (gather_windows(p.d, origins + 1, H) - loc[:, None]) / scale[:, None]
+        return X, Y
+
+
+@dataclass
+class WindowSet:
+    """Stacked windows of a panel, sorted by the time of their last target (stable)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+
+@dataclass
+class CalibrationOrigins:
+    """Held-out forecast origins of one series (positions in its history)."""
+
+    series_pos: int
+    origins: np.ndarray
+
+
+@dataclass
+class WindowSplit:
+    """The stage-1 split: training and held-out windows, and the calibration origins.
+
+    ``train`` and ``val`` are None when nothing can be held out (then ``calib`` is empty).
+    """
+
+    train: WindowSet | None
+    val: WindowSet | None
+    calib: list
+
+
+def _stack_sorted(parts) -> WindowSet | None:
+    """Concatenate (X, Y, end_ordinal) parts and sort the rows by end time (stable)."""
+    if not parts:
+        return None
+    X = np.concatenate([p[0] for p in parts])
+    Y = np.concatenate([p[1] for p in parts])
+    ends = np.concatenate([p[2] for p in parts])
+    order = np.argsort(ends, kind="stable")
+    return WindowSet(X[order], Y[order])
+
+
+def _pad_rows(a: np.ndarray, min_len: int) -> np.ndarray:
+    """Repeat the last row of ``a`` (time first) until it has at least ``min_len`` rows."""
+    missing = min_len - len(a)
+    if missing <= 0:
+        return a
+    if len(a) == 0 or a.shape[1] == 0:
+        return np.zeros((min_len,) + a.shape[1:])
+    return np.concatenate([a, np.repeat(a[-1:], missing, axis=0)])
+
+
+def holdout_counts(prepared, layout: WindowLayout, validation_fraction: float) -> list:
+    """Held-out origins per series: ``ceil(validation_fraction * n)``, at least 1 each.
+
+    ``n`` counts the series' origins that have a whole horizon after them; two windows are held
+    out when that makes the validation R² computable and the first series allows it.
+    """
+    L, Hc = layout.window, layout.horizon
+    n_cal = [len(window_origins(len(p.d), L, Hc)) for p in prepared]
+    ks = [max(1, math.ceil(validation_fraction * n)) for n in n_cal]
+    if sum(ks) < 2 and n_cal[0] > 2:
+        ks[0] = 2  # the validation R² needs two windows
+    return ks
+
+
+def split_windows(
+    prepared, layout: WindowLayout, kind: str, validation_fraction: float, early_stopping: bool
+) -> WindowSplit:
+    """Stage-1 training and held-out windows of a panel, and the calibration origins.
+
+    The latest ``ceil(validation_fraction * n)`` forecast origins of every series are held out;
+    training windows whose targets overlap the held-out period are dropped, so the held-out
+    residuals are honest. Windows are sorted by the time of their last target.
+
+    Parameters
+    ----------
+    prepared : list of PreparedSeries
+        The panel after the transform and feature stages.
+    layout : WindowLayout
+        Window shape and normalisation.
+    kind : str
+        The index kind, to order windows in time across series.
+    validation_fraction : float
+        Share of each series' latest origins held out; 0 holds nothing out.
+    early_stopping : bool
+        Whether the hold-out is required (then series too short for it are an error).
+
+    Returns
+    -------
+    WindowSplit
+    """
+    if validation_fraction == 0:
+        return WindowSplit(None, None, [])
+    L, H, Hc = layout.window, layout.out_len, layout.horizon
+    parts = {"train": [], "val": []}
+    calib = []
+    ks = holdout_counts(prepared, layout, validation_fraction)
+    for pos, p in enumerate(prepared):
+        n = len(p.d)
+        origins = window_origins(n, L, H)
+        cal_origins = window_origins(n, L, Hc)
+        first_val = cal_origins[-ks[pos]]
+        val_o = origins[origins >= first_val]
+        train_o = origins[origins + H <= first_val]
+        calib.append(CalibrationOrigins(pos, cal_origins[-ks[pos] :]))
+        ords = _ordinals(p.series.index, kind)
+        for key, o in (("train", train_o), ("val", val_o)):
+            if len(o):
+                X, Y = layout.windows(p, o)
+                parts[key].append((X, Y, ords[o + H]))
+    if not parts["train"]:
+        if early_stopping:
+            raise ValueError(
+                "the series are too short to hold out their latest windows for early "
+                f"stopping (window={L}, horizon={Hc}); use a shorter window, or set "
+                "early_stopping=False and validation_fraction=0"
+            )
+        return WindowSplit(None, None, [])
+    return WindowSplit(_stack_sorted(parts["train"]), _stack_sorted(parts["val"]), calib)
+
+
+def all_windows(prepared, layout: WindowLayout, kind: str) -> WindowSet:
+    """Every training window of every series, sorted by the time of its last target."""
+    parts = []
+    for p in prepared:
+        origins = window_origins(len(p.d), layout.window, layout.out_len)
+        X, Y = layout.windows(p, origins)
+        parts.append((X, Y, _ordinals(p.series.index, kind)[origins + layout.out_len]))
+    return _stack_sorted(parts)
