@@ -1,13 +1,12 @@
 """Stage 6 of the data flow: the seed ensemble of networks, trained in two stages.
 
-Stage 1 trains every member on the training windows with early stopping on the held-out
-windows of :func:`~tsrnn.forecasting._windows.split_windows` and keeps its best epoch.
+Stage 1 trains every member on the training windows with early stopping on the explicit
+held-out windows of :func:`~tsrnn.forecasting._windows.split_windows` and keeps its best epoch.
 Stage 2 (``refit_full``) retrains every member on all windows for that many epochs.
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -102,29 +101,15 @@ def _best_epoch(est) -> int:
     return int(np.argmax(np.where(finite, scores, -np.inf))) + 1
 
 
-def _ceil_fraction(k: int, n: int) -> float:
-    """A fraction f with ``ceil(f * n) == k``, robust to floating-point rounding."""
-    f = k / n
-    for _ in range(4):
-        c = math.ceil(f * n)
-        if c == k:
-            return f
-        f = np.nextafter(f, 0.0) if c > k else np.nextafter(f, 1.0)
-    return float(f)
-
-
 def fit_stage1(
     factory: NetworkFactory, seeds, train: WindowSet, val: WindowSet, early_stopping: bool
 ) -> EnsembleFit:
-    """Train every member on ``train``; early stopping on the windows ``val``."""
+    """Train every member on ``train``; early stopping on exactly the windows ``val``."""
     members, best = [], []
     for seed in seeds:
         est = factory.build(seed, early_stopping=early_stopping)
         if early_stopping:
-            X = np.concatenate([train.X, val.X])
-            Y = np.concatenate([train.Y, val.Y])
-            est.set_params(validation_fraction=_ceil_fraction(len(val.X), len(X)))
-            _quietly(est.fit, X, Y)
+            _quietly(est._fit_with_validation, train.X, train.Y, val.X, val.Y)
             best.append(_best_epoch(est))
         else:
             _quietly(est.fit, train.X, train.Y)
