@@ -149,3 +149,14 @@ def test_no_module_of_the_package_imports_torch_at_import_time():
         if "torch" in _module_level_imports(tree):
             offenders.append(path.relative_to(ROOT).as_posix())
     assert offenders == []
+
+
+def test_every_subpackage_goes_into_the_wheel():
+    """The wheel holds exactly the packages listed in pyproject.toml: each folder of tsrnn/
+    with an __init__.py must be listed (else the installed package lacks it)."""
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")}
+    assert on_disk - listed == set()
+    assert not [name for name in listed if "bench" in name or "experiments" in name]
