@@ -295,7 +295,8 @@ def test_deseasonalize_auto_adjusts_only_the_seasonal_series():
 def test_log_panel_shares_one_scale_the_median_of_the_series_scales():
     df = _seasonal_and_flat_panel()
     per_series = [
-        np.sqrt(np.mean(np.diff(np.log(g["y"].to_numpy())) ** 2)) for _, g in df.groupby("unique_id")
+        np.sqrt(np.mean(np.diff(np.log(g["y"].to_numpy())) ** 2))
+        for _, g in df.groupby("unique_id")
     ]
     f = RNNForecaster(horizon=6, **FAST).fit(df)  # scale='auto' + log -> shared
     assert f.log_ and f.scale_ == pytest.approx(np.median(per_series), rel=1e-12)
@@ -326,6 +327,29 @@ def test_invalid_transform_options(param, value, message):
         RNNForecaster(horizon=3, **{param: value}, **FAST).fit(_monthly())
 
 
+def test_stage1_stops_early_on_exactly_the_held_out_windows(monkeypatch):
+    from tsrnn.estimators import LSTMRegressor
+
+    seen = []
+    original = LSTMRegressor._fit_with_validation
+
+    def spy(self, X, y, X_val, y_val):
+        seen.append((np.array(X), np.array(y), np.array(X_val), np.array(y_val)))
+        return original(self, X, y, X_val, y_val)
+
+    monkeypatch.setattr(LSTMRegressor, "_fit_with_validation", spy)
+    y = pd.Series(np.arange(20.0))
+    RNNForecaster(window=3, horizon=2, normalize=None, log=False, validation_fraction=0.2,
+                  **FAST).fit(y)
+    ((X, Y, X_val, Y_val),) = seen
+    # origins 2..17 (16 windows); ceil(0.2 * 16) = 4 latest held out: origins 14..17
+    np.testing.assert_array_equal(Y_val, [[15, 16], [16, 17], [17, 18], [18, 19]])
+    np.testing.assert_array_equal(X_val[:, :, 0], [[12, 13, 14], [13, 14, 15], [14, 15, 16],
+                                                   [15, 16, 17]])
+    # training windows end their targets before the first held-out target: origins 2..12
+    assert len(Y) == 11 and Y[-1].tolist() == [13, 14] and X[0, :, 0].tolist() == [0, 1, 2]
+
+
 def test_update_moves_the_origin_without_refitting():
     y = _monthly(n=72)
     f = RNNForecaster(horizon=6, **FAST).fit(y.iloc[:60])
@@ -344,6 +368,18 @@ def test_score_is_negative_smape_of_the_next_values():
     assert f.score(y.iloc[60:]) == pytest.approx(expected)
     naive = SeasonalNaiveForecaster(horizon=6).fit(y.iloc[:60])
     np.testing.assert_array_equal(naive.predict().to_numpy(), y.iloc[48:54].to_numpy())
+
+
+def test_seasonal_naive_scores_and_rejects_a_zero_season():
+    y = _monthly(n=66)
+    naive = SeasonalNaiveForecaster(horizon=6).fit(y.iloc[:60])
+    # the forecast repeats months 49-54; the score is the negative sMAPE against months 61-66
+    expected = -smape(y.iloc[60:].to_numpy(), y.iloc[48:54].to_numpy())
+    assert naive.score(y.iloc[60:]) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="season_length must be a positive integer or None"):
+        SeasonalNaiveForecaster(season_length=0).fit(y)
+    with pytest.raises(ValueError, match="horizon must be a positive integer, got 0"):
+        SeasonalNaiveForecaster(horizon=0).fit(y)
 
 
 # --------------------------------------------------------------------------------------------
