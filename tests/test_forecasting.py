@@ -163,6 +163,32 @@ def test_same_random_state_gives_bit_identical_forecasts():
     assert not np.array_equal(a["yhat"].to_numpy(), c.to_numpy())
 
 
+def test_stage2_starts_from_the_stage1_initial_weights_without_a_random_state(monkeypatch):
+    # with a vanishing learning rate the fitted weights are the initial weights; the refit of
+    # each member must start where its stage 1 started, also with random_state=None
+    from tsrnn.estimators import LSTMRegressor
+
+    weights = []
+
+    def recording(method):
+        def wrapper(self, *args):
+            out = method(self, *args)
+            weights.append(np.array(self.coefs_, dtype=np.float64))
+            return out
+        return wrapper
+
+    monkeypatch.setattr(LSTMRegressor, "fit", recording(LSTMRegressor.fit))
+    monkeypatch.setattr(LSTMRegressor, "_fit_with_validation",
+                        recording(LSTMRegressor._fit_with_validation))
+    params = {**FAST, "random_state": None, "learning_rate_init": 1e-30, "max_iter": 2}
+    RNNForecaster(horizon=3, n_models=2, **params).fit(_monthly())
+    stage1, stage2 = weights[:2], weights[2:]
+    assert len(stage2) == 2
+    assert np.abs(stage1[0] - stage1[1]).max() > 1e-3  # the members differ
+    for first, refit in zip(stage1, stage2):
+        np.testing.assert_allclose(refit, first, rtol=0, atol=1e-20)
+
+
 def test_seed_ensemble_averages_members():
     y = _monthly()
     f = RNNForecaster(horizon=4, n_models=3, **FAST).fit(y)

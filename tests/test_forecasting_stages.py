@@ -321,6 +321,11 @@ def test_member_seeds_are_concrete_integers():
     rs = np.random.RandomState(0)
     assert member_seeds(np.random.RandomState(0), 2) == [int(v) for v in rs.randint(
         np.iinfo(np.int32).max, size=2)]
+    drawn = member_seeds(None, 2)  # drawn from the global generator, once
+    assert all(type(s) is int for s in drawn) and len(drawn) == 2
+    assert member_seeds(np.random.RandomState(3), 1) == [
+        int(np.random.RandomState(3).randint(np.iinfo(np.int32).max))
+    ]
 
 
 def test_parameter_descriptions():

@@ -2,7 +2,9 @@
 
 Stage 1 trains every member on the training windows with early stopping on the explicit
 held-out windows of :func:`~tsrnn.forecasting._windows.split_windows` and keeps its best epoch.
-Stage 2 (``refit_full``) retrains every member on all windows for that many epochs.
+Stage 2 (``refit_full``) retrains every member from the *same* initial weights on all windows
+for that many epochs. Each member has one concrete integer seed, drawn once per ``fit``
+(:func:`member_seeds`), that both stages use.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
 
 from ..estimators import GRURegressor, LSTMRegressor, RNNRegressor
 from ._windows import WindowSet
@@ -40,16 +43,20 @@ PASS_THROUGH = (
 
 
 def member_seeds(random_state, n_models: int) -> list:
-    """One seed per ensemble member, derived deterministically from ``random_state``."""
-    rs = random_state
-    if n_models == 1:
-        return [rs]
-    if rs is None:
-        return [None] * n_models
-    if isinstance(rs, (int, np.integer)):
-        states = np.random.SeedSequence(int(rs)).generate_state(n_models)
+    """One concrete integer seed per ensemble member, drawn once per ``fit``.
+
+    An integer ``random_state`` gives itself (one member) or ``n_models`` seeds of a
+    :class:`numpy.random.SeedSequence`; None (the global generator) or a
+    :class:`numpy.random.RandomState` gives ``n_models`` draws from it. Both training stages
+    of a member use its seed, so stage 2 starts from the initial weights of stage 1.
+    """
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if n_models == 1:
+            return [int(random_state)]
+        states = np.random.SeedSequence(int(random_state)).generate_state(n_models)
         return [int(s) for s in states]
-    return [int(s) for s in rs.randint(np.iinfo(np.int32).max, size=n_models)]
+    rng = check_random_state(random_state)
+    return [int(s) for s in rng.randint(np.iinfo(np.int32).max, size=n_models)]
 
 
 @dataclass(frozen=True)
