@@ -7,6 +7,7 @@ regular file*: creating them fails with NotADirectoryError even for root (the
 tests run as root in CI, and root ignores permission bits).
 """
 
+import ast
 import importlib.metadata
 import json
 import os
@@ -300,3 +301,48 @@ def test_user_cache_dir_per_platform(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
     assert user_cache_dir() == os.path.join(str(tmp_path / "local"), "tsrnn", "Cache")
+
+
+def _first_cached_jit_line(tree):
+    """Line of the first ``cache=True`` keyword or ``{"cache": True}`` entry, or None."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "cache":
+            if isinstance(node.value, ast.Constant) and node.value.value is True:
+                lines.append(node.value.lineno)
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if (isinstance(key, ast.Constant) and key.value == "cache"
+                        and isinstance(value, ast.Constant) and value.value is True):
+                    lines.append(key.lineno)
+    return min(lines, default=None)
+
+
+def _cache_import_line(tree):
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "_cache" for a in node.names):
+            return node.lineno
+        if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("_cache"):
+            return node.lineno
+        if isinstance(node, ast.Import) and any(a.name == "tsrnn._cache" for a in node.names):
+            return node.lineno
+    return None
+
+
+def test_every_module_with_cached_kernels_imports_the_cache_policy_first():
+    """Otherwise its kernels would be decorated before the locator is installed (in-tree cache)."""
+    checked = []
+    for path in sorted(PKG.rglob("*.py")):
+        if path.name == "_cache.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        first = _first_cached_jit_line(tree)
+        if first is None:
+            continue
+        checked.append(path.name)
+        imported = _cache_import_line(tree)
+        assert imported is not None and imported < first, (
+            f"{path.relative_to(PKG)}: cache=True on line {first} but tsrnn._cache is not "
+            "imported at module level before it"
+        )
+    assert "_kernels.py" in checked
