@@ -17,10 +17,8 @@ from tsrnn import (
 # Small networks and few epochs: the checks use tiny data sets and must run fast
 # (as scikit-learn's own suite does with MLPRegressor(max_iter=100)).
 SMALL = dict(hidden_size=8, max_iter=60, learning_rate_init=0.02, random_state=0)
-ESTIMATORS = [
-    cls(**SMALL)
-    for cls in (RNNRegressor, LSTMRegressor, GRURegressor, RNNClassifier, LSTMClassifier, GRUClassifier)
-]
+CLASSES = (RNNRegressor, LSTMRegressor, GRURegressor, RNNClassifier, LSTMClassifier, GRUClassifier)
+ESTIMATORS = [cls(**SMALL) for cls in CLASSES]
 
 
 def expected_failed_checks(estimator):

@@ -198,7 +198,8 @@ def test_early_stopping_uses_the_last_rows_and_restores_best_weights():
     # the held-out rows are the last 20: the restored weights score best there
     from sklearn.metrics import r2_score
 
-    assert r2_score(Y[80:], est.predict(X[80:])) == pytest.approx(est.best_validation_score_, abs=1e-6)
+    best = est.best_validation_score_
+    assert r2_score(Y[80:], est.predict(X[80:])) == pytest.approx(best, abs=1e-6)
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):
@@ -260,7 +261,7 @@ def test_sgd_step_matches_torch_optim_sgd():
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(1, 3, batch_first=True, dtype=torch.float64)
     head = torch.nn.Linear(3, 2, dtype=torch.float64)
-    # tsrnn's LSTM has one bias b (MATH.md); torch's two biases would each take
+    # tsrnn's LSTM has one bias b (docs/math.md); torch's two biases would each take
     # a step and move b twice as far, so torch keeps bias_hh frozen at zero.
     with torch.no_grad():
         lstm.bias_hh_l0.zero_()
@@ -434,7 +435,10 @@ def _plain(obj, seen=None):
 
 def test_pickled_state_holds_only_arrays_and_plain_values():
     X, Y = _sine_windows(n_series=30, window=6)
-    for est in (_small(GRURegressor, max_iter=2).fit(X, Y), _small(RNNClassifier, max_iter=2).fit(X, Y[:, 0] > 0)):
+    for est in (
+        _small(GRURegressor, max_iter=2).fit(X, Y),
+        _small(RNNClassifier, max_iter=2).fit(X, Y[:, 0] > 0),
+    ):
         state = est.__getstate__()
         state.pop("_label_encoder", None)  # a scikit-learn LabelEncoder, itself plain
         bad = [k for k, v in state.items() if not _plain(v)]
@@ -473,3 +477,190 @@ def test_partial_fit_after_an_early_stopping_fit():
     n = est.n_iter_
     est.partial_fit(X, Y)
     assert est.n_iter_ == n + 1 and np.isfinite(est.best_loss_)
+
+
+# --------------------------------------------------------------------------
+# docstring examples
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", REGRESSORS + CLASSIFIERS)
+def test_docstring_example_runs(cls):
+    import doctest
+
+    (test,) = doctest.DocTestFinder(recurse=False).find(cls, cls.__name__, globs={})
+    result = doctest.DocTestRunner().run(test)
+    assert result.attempted >= 6 and result.failed == 0
+
+
+# --------------------------------------------------------------------------
+# an explicit validation set (what the forecaster passes)
+# --------------------------------------------------------------------------
+
+
+def test_fit_with_validation_scores_and_stops_on_exactly_the_given_set():
+    from sklearn.metrics import r2_score
+
+    X, Y = _sine_windows(n_series=40, window=6, horizon=1)
+    Xv, Yv = _sine_windows(n_series=15, window=6, horizon=1, seed=1)
+    yv = -Yv[:, 0]  # the better the model fits (X, y), the worse it scores on this set
+    params = dict(hidden_size=4, learning_rate_init=0.05, tol=0.0, dtype="float64", random_state=0)
+    est = LSTMRegressor(max_iter=40, n_iter_no_change=3, **params)
+    est._fit_with_validation(X, Y[:, 0], Xv, yv)
+    scores = est.validation_scores_
+    assert len(scores) == len(est.loss_curve_) == est.n_iter_ < 40
+    assert est.t_ == 40 * est.n_iter_  # every training row, none held out
+    # the stopping rule by hand: 3 epochs in a row without beating the best score so far
+    best, count, stop = -np.inf, 0, None
+    for epoch, s in enumerate(scores, 1):
+        count = 0 if s > best else count + 1
+        best = max(best, s)
+        if count == 3:
+            stop = epoch
+            break
+    assert stop == est.n_iter_
+    assert est.best_validation_score_ == max(scores)
+    # each epoch's score is the R² on (Xv, yv) of that epoch's weights, which a plain fit
+    # of the same seed stopped after that many epochs reproduces
+    plain = []
+    for k in range(1, est.n_iter_ + 1):
+        p = LSTMRegressor(max_iter=k, n_iter_no_change=k, **params).fit(X, Y[:, 0])
+        assert r2_score(yv, p.predict(Xv)) == pytest.approx(scores[k - 1], abs=1e-12)
+        plain.append(p)
+    # the kept weights are those of the best epoch
+    np.testing.assert_array_equal(est.coefs_, plain[int(np.argmax(scores))].coefs_)
+
+
+def test_fit_with_validation_on_classifiers_and_bad_validation_sets():
+    X, Y = _sine_windows(n_series=30, window=6)
+    y = (Y[:, 0] > 0).astype(int)
+    clf = _small(GRUClassifier, max_iter=4, n_iter_no_change=10)
+    clf._fit_with_validation(X[:20], y[:20], X[20:], y[20:])
+    assert len(clf.validation_scores_) == 4
+    for s in clf.validation_scores_:
+        assert s * 10 == pytest.approx(round(s * 10))  # accuracies on 10 samples
+    with pytest.raises(ValueError, match="labels not seen"):
+        _small(GRUClassifier)._fit_with_validation(X, y, X[:3], [0, 1, 7])
+    with pytest.raises(ValueError, match="y has 12 outputs but the model was fitted with 1"):
+        _small(GRURegressor)._fit_with_validation(X, Y[:, 0], X, Y)
+    with pytest.raises(ValueError, match="expecting 1 features"):
+        _small(GRURegressor)._fit_with_validation(X, Y, np.concatenate([X, X], axis=2), Y)
+    with pytest.raises(ValueError, match="'hidden_size' parameter"):
+        _small(GRURegressor, hidden_size=0)._fit_with_validation(X, Y, X, Y)
+
+
+# --------------------------------------------------------------------------
+# the epoch loop on a trainer double (expected values derived by hand)
+# --------------------------------------------------------------------------
+
+
+class _ScriptedTrainer:
+    """Trainer double: epoch k returns the k-th scripted loss; predict returns the k-th
+    scripted validation score as its only output; the weights are [k]."""
+
+    def __init__(self, losses, scores=None):
+        self.losses, self.scores = list(losses), scores
+        self.epoch = 0
+        self.batches = []
+
+    def train_epoch(self, X, Y, batches):
+        self.batches.append([b.tolist() for b in batches])
+        loss = self.losses[self.epoch]
+        if not np.isfinite(loss):
+            return float("nan"), False
+        self.epoch += 1
+        return loss, True
+
+    def predict(self, X):
+        return np.array([[self.scores[self.epoch - 1]]])
+
+    def get_params(self):
+        return np.array([float(self.epoch)])
+
+
+def _run(trainer, n=4, **kw):
+    from tsrnn._epochs import run_epochs
+
+    X = np.zeros((n, 1, 1))
+    defaults = dict(n_epochs=len(trainer.losses), batch_size=n, shuffle=False,
+                    rng=np.random.default_rng(0))
+    if trainer.scores is not None:
+        defaults.update(validation=(X, None), score=lambda out, Y: float(out[0, 0]))
+    defaults.update(kw)
+    return run_epochs(trainer, X, X[:, 0, 0], **defaults)
+
+
+def test_epoch_loop_stops_on_the_loss_and_tracks_the_best_within_tol():
+    # e1 1.0 < inf: improves; e2 0.5 < 0.9999: improves; e3 0.49995 is not < 0.4999 (count 1)
+    # but is the new best; e4 0.4999 is not < 0.49985 (count 2): stop
+    h = _run(_ScriptedTrainer([1.0, 0.5, 0.49995, 0.4999, 0.1]), tol=1e-4, n_iter_no_change=2)
+    assert h.losses == [1.0, 0.5, 0.49995, 0.4999]
+    assert h.best == 0.4999 and h.n_no_improvement == 2 and h.stop == "no_change"
+    assert h.scores is None and h.best_params is None
+    # without n_iter_no_change nothing stops the loop before n_epochs
+    h = _run(_ScriptedTrainer([1.0, 1.0, 1.0, 1.0]), tol=0.0)
+    assert h.losses == [1.0] * 4 and h.n_no_improvement == 3 and h.stop == "max_iter"
+
+
+def test_epoch_loop_early_stopping_on_the_validation_score():
+    # tol 0.01: e1 0.1 and e2 0.3 improve; e3 0.2999, e4 0.25 do not (count 2);
+    # e5 0.35 > 0.31 improves (count 0, best weights [5]); e6, e7 0.3 do not; 7 epochs ran
+    scores = [0.1, 0.3, 0.2999, 0.25, 0.35, 0.3, 0.3]
+    h = _run(_ScriptedTrainer([1.0] * 7, scores), tol=0.01, n_iter_no_change=3)
+    assert h.scores == scores and h.losses == [1.0] * 7
+    assert h.best == 0.35 and h.best_params.tolist() == [5.0]
+    assert h.n_no_improvement == 2 and h.stop == "max_iter"
+    # a score inside tol is not an improvement but its weights are the best ones:
+    # e1 0.5 improves; e2 0.505 is not > 0.51 (count 1), new best; e3 0.509 (count 2): stop
+    h = _run(_ScriptedTrainer([1.0] * 4, [0.5, 0.505, 0.509, 0.9]), tol=0.01, n_iter_no_change=2)
+    assert h.scores == [0.5, 0.505, 0.509] and h.stop == "no_change"
+    assert h.best == 0.509 and h.best_params.tolist() == [3.0]
+    # a best from before (warm start) that no epoch beats: no best weights
+    h = _run(_ScriptedTrainer([1.0] * 2, [0.5, 0.6]), best=0.9, tol=0.0, n_iter_no_change=5)
+    assert h.best == 0.9 and h.best_params is None and h.n_no_improvement == 2
+
+
+def test_epoch_loop_non_finite_loss_batches_and_verbose(capsys):
+    h = _run(_ScriptedTrainer([1.0, np.nan, 0.5]))
+    assert h.losses == [1.0] and h.stop == "non_finite"
+    # no shuffle: rows in order, last batch the remainder, rng untouched
+    rng = np.random.default_rng(5)
+    t = _ScriptedTrainer([1.0, 1.0])
+    _run(t, n=5, batch_size=2, rng=rng)
+    assert t.batches == [[[0, 1], [2, 3], [4]]] * 2
+    assert rng.integers(1000) == np.random.default_rng(5).integers(1000)
+    # shuffle: one permutation of the rows per epoch, from rng
+    ref = np.random.default_rng(5)
+    expected = [[o[:2].tolist(), o[2:4].tolist(), o[4:].tolist()]
+                for o in (ref.permutation(5), ref.permutation(5))]
+    t = _ScriptedTrainer([1.0, 1.0])
+    _run(t, n=5, batch_size=2, shuffle=True, rng=np.random.default_rng(5))
+    assert t.batches == expected
+    # verbose: epochs numbered from first_epoch, then the stopping line
+    capsys.readouterr()
+    _run(_ScriptedTrainer([2.0, 2.0, 2.0], [0.5, 0.5, 0.5]), first_epoch=4, n_iter_no_change=2,
+         verbose=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert [l.split(", time = ")[0] for l in lines[:3]] == [
+        f"Iteration {k}, loss = 2.00000000, validation score = 0.500000" for k in (4, 5, 6)
+    ]
+    assert all(l.endswith("s") for l in lines[:3])
+    assert lines[3:] == ["No improvement for 2 consecutive epochs: stopping."]
+    with pytest.raises(ValueError, match="score function"):
+        _run(_ScriptedTrainer([1.0]), validation=(np.zeros((1, 1, 1)), None))
+
+
+def test_pickles_that_name_the_old_module_still_load():
+    # before tsrnn.estimators became a package, pickles named the classes tsrnn.estimators.X
+    X, Y = _sine_windows(n_series=20, window=6)
+    for est in (
+        _small(GRURegressor, max_iter=2).fit(X, Y),
+        _small(LSTMClassifier, max_iter=2).fit(X, Y[:, 0] > 0),
+    ):
+        data = pickle.dumps(est, protocol=0)  # text opcodes: module and name end in newlines
+        module = type(est).__module__.encode()
+        assert module != b"tsrnn.estimators" and b"c" + module + b"\n" in data
+        old = data.replace(b"c" + module + b"\n", b"ctsrnn.estimators\n")
+        restored = pickle.loads(old)
+        assert type(restored) is type(est)
+        np.testing.assert_array_equal(restored.predict(X), est.predict(X))

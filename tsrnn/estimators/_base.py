@@ -1,0 +1,428 @@
+"""What the six recurrent estimators share: parameters, input validation, fitting, weights.
+
+:class:`BaseRecurrent` is the scikit-learn adapter: it validates parameters and data, turns
+targets into arrays (through its regression or classification subclass), chooses the
+validation set, and keeps the fitted attributes.  The epochs themselves run in
+:func:`tsrnn._epochs.run_epochs`, on a trainer that :mod:`tsrnn._backend` builds for the chosen
+device; this module knows nothing of kernels, devices or loop indices.
+
+The parameters are declared once, as dataclass fields: :func:`dataclasses.dataclass`
+(``eq=False, repr=False``) writes the explicit ``__init__`` that scikit-learn requires (every
+parameter a named argument with its default, stored unchanged), so the regressors can add
+``loss`` without repeating the other 24 parameters.
+"""
+
+import warnings
+from dataclasses import KW_ONLY, dataclass
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
+
+from .. import _network as net
+from .._backend import make_optimizer, make_trainer, resolve_device
+from .._backend import predict as _backend_predict
+from .._epochs import run_epochs
+
+__all__ = ["BaseRecurrent"]
+
+_FLOAT_DTYPES = (np.float64, np.float32)
+
+
+@dataclass(eq=False, repr=False, match_args=False)
+class BaseRecurrent(BaseEstimator):
+    """Shared machinery of the recurrent regressors and classifiers.
+
+    Not for direct use: see the six public subclasses, whose docstrings describe every
+    parameter.  A subclass sets ``_cell`` ('rnn', 'lstm' or 'gru') and supplies the target
+    handling: ``_y_validation_kwargs``, ``_validate_y_only``, ``_encode_y``, ``_n_outputs``,
+    ``_loss``, ``_score_raw`` and ``_set_outputs_from_import``.
+    """
+
+    hidden_size: int = 32
+    num_layers: int = 1
+    bidirectional: bool = False
+    _: KW_ONLY
+    batch_size: int | str = "auto"
+    max_iter: int = 200
+    solver: str = "adam"
+    learning_rate_init: float = 1e-3
+    momentum: float = 0.9
+    nesterovs_momentum: bool = False
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    epsilon: float = 1e-8
+    alpha: float = 0.0
+    clip_grad_norm: float | None = None
+    shuffle: bool = True
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    random_state: int | np.random.RandomState | None = None
+    warm_start: bool = False
+    verbose: bool | int = False
+    dtype: str = "float32"
+    device: str = "auto"
+
+    _cell = None  # set by subclasses: 'rnn', 'lstm' or 'gru' (not a dataclass field)
+
+    _parameter_constraints = {
+        "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "num_layers": [Interval(Integral, 1, None, closed="left")],
+        "bidirectional": ["boolean"],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "dtype": [StrOptions({"float32", "float64"})],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+    }
+
+    # ------------------------------------------------------------------
+    # input validation
+    # ------------------------------------------------------------------
+
+    def _validate_X(self, X, y=None, reset=True, min_samples=1):
+        """Return X as a C-contiguous (n, T, D) array in the model dtype (and y).
+
+        2-D input is univariate sequences (n_samples, n_timesteps) and goes
+        through scikit-learn's ``validate_data`` (feature names, n_features_in_
+        = n_timesteps).  3-D input (n_samples, n_timesteps, n_features) sets
+        n_features_in_ = n_features; at predict time the number of time steps
+        may differ, the number of features may not.
+        """
+        ndim = getattr(X, "ndim", None)  # arrays, DataFrames, sparse matrices
+        if ndim is None:
+            try:
+                ndim = np.asarray(X).ndim  # nested lists, array-likes
+            except (ValueError, TypeError):
+                ndim = None  # ragged: let check_array report it
+        if ndim == 3:
+            X = check_array(
+                X, allow_nd=True, dtype=_FLOAT_DTYPES, ensure_min_samples=min_samples,
+                input_name="X", estimator=self,
+            )
+            if X.shape[1] < 1 or X.shape[2] < 1:
+                raise ValueError(
+                    f"X has shape {X.shape}: sequences need at least one time step "
+                    "and one feature."
+                )
+            if reset:
+                self.n_features_in_ = X.shape[2]
+                if hasattr(self, "feature_names_in_"):
+                    del self.feature_names_in_
+                self._input_ndim = 3
+            else:
+                self._check_input_layout(3, X.shape[2])
+            if reset and y is None:
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the target y is None."
+                )
+            if y is not None:
+                check_consistent_length(X, y)
+                y = self._validate_y_only(y)
+        else:
+            kwargs = dict(
+                reset=reset, dtype=_FLOAT_DTYPES, ensure_min_samples=min_samples
+            )
+            if y is None and not reset:
+                self._check_input_layout(2, None)
+                X = validate_data(self, X, **kwargs)
+            else:
+                X, y = validate_data(self, X, y, **self._y_validation_kwargs(), **kwargs)
+                self._input_ndim = 2
+            X = X[:, :, np.newaxis]
+        X = np.ascontiguousarray(X, dtype=self.dtype)
+        return X if y is None else (X, y)
+
+    def _check_input_layout(self, ndim, n_features):
+        fitted_ndim = getattr(self, "_input_ndim", 3)
+        if fitted_ndim != ndim:
+            raise ValueError(
+                f"X is {ndim}-D but {type(self).__name__} was fitted on {fitted_ndim}-D "
+                "input; pass sequences in the layout used for fit (2-D "
+                "(n_samples, n_timesteps) or 3-D (n_samples, n_timesteps, n_features))."
+            )
+        if n_features is not None and n_features != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+
+    # ------------------------------------------------------------------
+    # the three ways in: fit, fit on an explicit validation set, partial_fit
+    # ------------------------------------------------------------------
+
+    def _fit_full(self, X, y):
+        """Body of ``fit`` (parameters already validated by ``_fit_context``)."""
+        X, y = self._validate_X(X, y, reset=True, min_samples=2)
+        return self._fit(X, self._encode_y(y, reset=True), incremental=False)
+
+    def _fit_with_validation(self, X, y, X_val, y_val):
+        """Fit on (X, y) with early stopping on the explicit set (X_val, y_val).
+
+        For the forecasting layer, which holds out each series' latest windows
+        itself.  Every epoch is scored on exactly (X_val, y_val) (R² for
+        regressors, accuracy for classifiers) into ``validation_scores_``; the
+        fit stops after ``n_iter_no_change`` epochs without an improvement of
+        ``tol`` and keeps the best-scoring weights, whatever
+        ``early_stopping`` says.  ``validation_fraction`` is not used.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Training sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Training targets (class labels for classifiers).
+        X_val : array-like of shape (n_val, n_timesteps_val, n_features) or (n_val, n_timesteps)
+            Validation sequences, in the layout of X.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs)
+            Validation targets (labels seen in y for classifiers).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y = self._validate_X(X, y, reset=True, min_samples=1)
+        Y = self._encode_y(y, reset=True)
+        X_val, y_val = self._validate_X(X_val, y_val, reset=False, min_samples=1)
+        Y_val = self._encode_y(y_val, reset=False)
+        return self._fit(X, Y, incremental=False, validation=(X_val, Y_val))
+
+    def _partial_fit(self, X, y, **encode_kwargs):
+        """Body of ``partial_fit``: one epoch, continuing from the current state."""
+        first = not hasattr(self, "coefs_")
+        if first:
+            self._validate_params()
+            self._check_first_partial_fit(**encode_kwargs)
+        X, y = self._validate_X(X, y, reset=first, min_samples=1)
+        Y = self._encode_y(y, reset=first, **encode_kwargs)
+        return self._fit(X, Y, incremental=True)
+
+    def _check_first_partial_fit(self, **encode_kwargs):
+        """Raise if the first ``partial_fit`` call lacks what only it can be given."""
+
+    # ------------------------------------------------------------------
+    # fitting
+    # ------------------------------------------------------------------
+
+    def _resolved_batch_size(self, n):
+        if self.batch_size == "auto":
+            return min(64, n)
+        return min(self.batch_size, n)
+
+    def _optimizer(self):
+        return make_optimizer(
+            self.solver, self.learning_rate_init, momentum=self.momentum,
+            nesterov=self.nesterovs_momentum, beta_1=self.beta_1, beta_2=self.beta_2,
+            epsilon=self.epsilon,
+        )
+
+    def _spec(self, n_features, n_outputs):
+        return net.NetworkSpec(
+            self._cell, int(n_features), int(self.hidden_size), int(self.num_layers),
+            bool(self.bidirectional), int(n_outputs),
+        )
+
+    def _initialize(self, spec, rng):
+        self.network_ = spec
+        self.n_params_ = spec.n_params
+        self.coefs_ = net.init_params(spec, rng, dtype=np.dtype(self.dtype))
+        self._optimizer_state = None
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_loss_ = np.inf if not self.early_stopping else None
+        self.best_validation_score_ = -np.inf if self.early_stopping else None
+        self.n_iter_ = 0
+        self.t_ = 0
+
+    def _rng(self):
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return np.random.default_rng(seed)
+
+    def _can_continue(self, spec):
+        return (
+            hasattr(self, "coefs_")
+            and self.network_ == spec
+            and self.coefs_.dtype == np.dtype(self.dtype)
+        )
+
+    def _hold_out_last_rows(self, X, Y):
+        """(X_train, Y_train, (X_val, Y_val)): the last ``validation_fraction`` of the rows."""
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        n_train = X.shape[0] - n_val
+        if n_val < 1 or n_train < 1:
+            raise ValueError(
+                f"early_stopping needs at least one training and one validation "
+                f"sample; with {X.shape[0]} samples and validation_fraction="
+                f"{self.validation_fraction} that is impossible."
+            )
+        # time order: the LAST rows validate, never a shuffled split
+        return X[:n_train], Y[:n_train], (X[n_train:], Y[n_train:])
+
+    def _fit(self, X, Y, incremental, validation=None):
+        """Run the epochs on validated X (n, T, D) and encoded targets Y.
+
+        ``validation=(X_val, Y_val)`` (validated, encoded) is used for early
+        stopping instead of the last ``validation_fraction`` of the rows.
+        ``incremental`` (``partial_fit``) runs one epoch from the current
+        state, without early stopping.
+        """
+        spec = self._spec(X.shape[2], self._n_outputs(Y))
+        rng = self._rng()
+        if not ((self.warm_start or incremental) and self._can_continue(spec)):
+            self._initialize(spec, rng)
+        if incremental:
+            validation = None
+        elif validation is None and self.early_stopping:
+            X, Y, validation = self._hold_out_last_rows(X, Y)
+        if validation is not None and self.validation_scores_ is None:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+        if validation is None and self.best_loss_ is None:  # e.g. partial_fit after early stopping
+            self.best_loss_ = np.inf
+        trainer = make_trainer(
+            resolve_device(self.device), spec, self.coefs_, self._optimizer(), self._loss,
+            self.alpha, self.clip_grad_norm, self._optimizer_state,
+        )
+        history = run_epochs(
+            trainer, X, Y,
+            n_epochs=1 if incremental else self.max_iter,
+            batch_size=self._resolved_batch_size(X.shape[0]),
+            shuffle=self.shuffle,
+            rng=rng,
+            validation=validation,
+            score=self._score_raw,
+            best=self.best_loss_ if validation is None else self.best_validation_score_,
+            tol=self.tol,
+            n_iter_no_change=None if incremental else self.n_iter_no_change,
+            first_epoch=self.n_iter_ + 1,
+            verbose=self.verbose,
+        )
+        n_epochs = len(history.losses)
+        self.n_iter_ += n_epochs
+        self.t_ += n_epochs * X.shape[0]
+        self.loss_curve_.extend(history.losses)
+        if validation is None:
+            self.best_loss_ = history.best
+        else:
+            self.validation_scores_.extend(history.scores)
+            self.best_validation_score_ = history.best
+        self._no_improvement_count = history.n_no_improvement
+        self.coefs_ = (
+            history.best_params if history.best_params is not None else trainer.get_params()
+        )
+        self._optimizer_state = trainer.get_optimizer_state()
+        if history.stop == "non_finite":
+            warnings.warn(
+                f"Training stopped at epoch {self.n_iter_ + 1}: the loss or its "
+                "gradient became non-finite (NaN or inf). The last finite weights "
+                "are kept. Scale the data, lower learning_rate_init or set "
+                "clip_grad_norm.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        elif history.stop == "max_iter" and not incremental:
+            warnings.warn(
+                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _outputs(self, X):
+        """Network outputs (n, O) for raw X, in the model dtype, after the fitted check."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        theta = self.coefs_
+        if not theta.flags.writeable or not theta.flags.c_contiguous:
+            theta = np.array(theta)  # e.g. a read-only memmap from joblib
+        return _backend_predict(self.network_, theta, X)
+
+    # ------------------------------------------------------------------
+    # weight exchange
+    # ------------------------------------------------------------------
+
+    def export_weights(self):
+        """All learnable parameters in PyTorch's ``state_dict`` naming.
+
+        Returns
+        -------
+        state : dict of str to ndarray
+            ``weight_ih_l{k}``, ``weight_hh_l{k}``, ``bias_ih_l{k}``,
+            ``bias_hh_l{k}`` (``_reverse`` for the reverse direction), and
+            ``head.weight``, ``head.bias`` for the output layer.  For RNN and
+            LSTM the single bias is exported as ``bias_ih`` with a zero
+            ``bias_hh``.
+        """
+        check_is_fitted(self)
+        return net.export_state_dict(self.network_, np.asarray(self.coefs_))
+
+    def import_weights(self, state):
+        """Load parameters from a PyTorch-style ``state_dict``.
+
+        The architecture is read from the tensors' shapes and must match
+        ``hidden_size``, ``num_layers`` and ``bidirectional``.  Afterwards the
+        estimator predicts 3-D input with the weights' number of features, and
+        a ``warm_start=True`` fit continues from them.
+
+        Parameters
+        ----------
+        state : dict of str to array-like
+            For example ``{k: v.numpy() for k, v in module.state_dict().items()}``
+            plus ``head.weight`` and ``head.bias``.
+
+        Returns
+        -------
+        self : object
+        """
+        state = {k: np.asarray(v) for k, v in state.items()}
+        for key in ("weight_ih_l0", "head.weight"):
+            if key not in state:
+                raise ValueError(f"state dict has no {key!r} entry")
+        n_features = state["weight_ih_l0"].shape[1]
+        n_outputs = state["head.weight"].shape[0]
+        spec = self._spec(n_features, n_outputs)
+        theta = net.import_state_dict(spec, state, dtype=np.dtype(self.dtype))
+        self._initialize(spec, np.random.default_rng(0))
+        self.coefs_ = theta
+        self.n_features_in_ = n_features
+        self._input_ndim = 3
+        self._set_outputs_from_import(n_outputs)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,524 @@
+"""The recurrent regressors: RNNRegressor, LSTMRegressor, GRURegressor.
+
+They differ only in the cell; everything else is :class:`_RecurrentRegressor` (targets,
+``loss``, R² scoring) on top of :class:`~tsrnn.estimators._base.BaseRecurrent`.
+"""
+
+from dataclasses import KW_ONLY, dataclass
+
+import numpy as np
+from sklearn.base import RegressorMixin, _fit_context
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import _check_y
+
+from ._base import BaseRecurrent
+
+__all__ = ["RNNRegressor", "LSTMRegressor", "GRURegressor"]
+
+# estimator option -> network loss (docs/math.md, section 3)
+_REGRESSION_LOSSES = {"squared_error": "mse", "absolute_error": "mae"}
+
+
+@dataclass(eq=False, repr=False, match_args=False)
+class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
+    """Real-valued targets, one or several outputs, trained on ``loss``."""
+
+    _: KW_ONLY
+    loss: str = "squared_error"
+
+    _parameter_constraints = {
+        **BaseRecurrent._parameter_constraints,
+        "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+    }
+
+    @property
+    def _loss(self):
+        return _REGRESSION_LOSSES[self.loss]
+
+    def _y_validation_kwargs(self):
+        return {"multi_output": True, "y_numeric": True}
+
+    def _validate_y_only(self, y):
+        return _check_y(y, multi_output=True, y_numeric=True, estimator=self)
+
+    def _n_outputs(self, Y):
+        return Y.shape[1]
+
+    def _encode_y(self, y, reset):
+        """Targets as a C-contiguous (n, n_outputs) array in the model dtype."""
+        y = np.asarray(y)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if reset:
+            self._y_ndim = y.ndim
+            self.n_outputs_ = Y.shape[1]
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} outputs but the model was fitted with {self.n_outputs_}."
+            )
+        return np.ascontiguousarray(Y, dtype=self.dtype)
+
+    def _score_raw(self, out, Y):
+        return r2_score(Y, out)
+
+    def _set_outputs_from_import(self, n_outputs):
+        self._y_ndim = 1 if n_outputs == 1 else 2
+        self.n_outputs_ = n_outputs
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Fit the network to sequences X and targets y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Input sequences; 2-D input means univariate sequences.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets; several outputs (e.g. a multi-step horizon) share one head.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit_full(X, y)
+
+    def partial_fit(self, X, y):
+        """One epoch of updates on (X, y), keeping weights and optimiser state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Input sequences, in the layout of the first call.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets, with the number of outputs of the first call.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._partial_fit(X, y)
+
+    def predict(self, X):
+        """Predict targets for sequences X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Input sequences, in the layout used for fit.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions (float64), 1-D when the model was fitted on 1-D y.
+        """
+        out = self._outputs(X).astype(np.float64)
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+class RNNRegressor(_RecurrentRegressor):
+    """Elman RNN regressor: sequences in, one or several real values out.
+
+    Each layer and direction runs the Elman recurrence (``docs/math.md``, section 1)::
+
+        h_t = tanh(b + W h_{t-1} + U x_t)
+
+    with ``U = weight_ih`` (N x D), ``W = weight_hh`` (N x N) and one bias ``b``;
+    h_0 = 0.
+
+    The top layer's final state z (``[h_T ; h_1 of the reverse direction]`` when
+    bidirectional) feeds a linear head o = c + V z with one output per target
+    column, trained on ``loss`` (``docs/math.md``, sections 2 and 3).  Inputs
+    are sequences of shape (n_samples, n_timesteps, n_features), or
+    (n_samples, n_timesteps) for one feature.
+
+    Parameters
+    ----------
+    hidden_size : int, default=32
+        Units per layer and direction (N).
+    num_layers : int, default=1
+        Stacked recurrent layers; each reads the hidden sequence of the one below.
+    bidirectional : bool, default=False
+        Add a reverse direction with its own weights to each layer; the head sees
+        both directions' final states.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size; 'auto' is min(64, n_samples).
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training samples).
+    solver : {'adam', 'sgd'}, default='adam'
+        Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
+    learning_rate_init : float, default=1e-3
+        Step size.
+    momentum : float, default=0.9
+        Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
+    nesterovs_momentum : bool, default=False
+        Nesterov momentum for ``solver='sgd'``.
+    beta_1 : float, default=0.9
+        Adam's decay rate of the first moment.
+    beta_2 : float, default=0.999
+        Adam's decay rate of the second moment.
+    epsilon : float, default=1e-8
+        Adam's denominator term.
+    alpha : float, default=0.0
+        L2 penalty (alpha / 2) * sum(W**2) / batch_size over the weight matrices
+        (not the biases).
+    clip_grad_norm : float or None, default=None
+        Clip the global gradient norm to this value; None disables clipping.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    early_stopping : bool, default=False
+        Hold out the *last* ``validation_fraction`` of the samples (time order,
+        never shuffled), score every epoch on them (R²), stop after
+        ``n_iter_no_change`` epochs without an improvement of at least ``tol``
+        and keep the best-scoring weights.
+    validation_fraction : float, default=0.1
+        Share of the samples held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (of the training loss,
+        or of the validation score with ``early_stopping``) before stopping.
+    tol : float, default=1e-4
+        Minimum improvement that resets the ``n_iter_no_change`` count.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and shuffling; an int gives bit-identical
+        results across runs, processes and thread counts.
+    warm_start : bool, default=False
+        Continue ``fit`` from the current weights and optimiser state when the
+        architecture and dtype are unchanged.
+    verbose : bool or int, default=False
+        Print one line per epoch (loss, validation score, epoch time).
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of weights and computation (``docs/math.md``, section 7).
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where to train; 'auto' uses a CUDA GPU only if one is really usable.
+        Predictions always run on the CPU.
+    loss : {'squared_error', 'absolute_error'}, default='squared_error'
+        Training loss, averaged over samples and outputs: mean squared error, or
+        mean absolute error (robust to outliers; targets the conditional median,
+        which suits forecasts scored by sMAPE or MASE).
+
+    Attributes
+    ----------
+    coefs_ : ndarray of shape (n_params_,)
+        All learnable parameters in one flat vector, in the layout of
+        ``docs/math.md`` section 5 (see :meth:`export_weights`).
+    network_ : NetworkSpec
+        The fitted architecture.
+    n_params_ : int
+        Number of learnable parameters, head included.
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    validation_scores_ : list of float or None
+        Validation R² of each epoch with early stopping, else None.
+    best_loss_ : float or None
+        Lowest training loss (without early stopping), else None.
+    best_validation_score_ : float or None
+        Best validation R² (with early stopping), else None.
+    n_iter_ : int
+        Epochs run, warm starts and ``partial_fit`` calls included.
+    t_ : int
+        Training samples seen: the training rows times the epochs.
+    n_features_in_ : int
+        Number of time steps for 2-D input, number of features for 3-D input.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D DataFrame X; only when X had string column names.
+    n_outputs_ : int
+        Number of outputs (columns of y; 1 for 1-D y).
+
+    See Also
+    --------
+    LSTMRegressor : The same estimator with the LSTM cell.
+    GRURegressor : The same estimator with the GRU cell.
+    RNNClassifier : The classifier with this cell.
+    tsrnn.RNNForecaster : Forecasts pandas series with these regressors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsrnn import RNNRegressor
+    >>> X = np.random.default_rng(0).normal(size=(40, 8, 1))  # 40 sequences of 8 steps
+    >>> y = X[:, -1, 0]  # target: the last value of each sequence
+    >>> model = RNNRegressor(hidden_size=4, max_iter=5, random_state=0).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    >>> model.n_iter_, len(model.loss_curve_)
+    (5, 5)
+    """
+
+    _cell = "rnn"
+
+
+class LSTMRegressor(_RecurrentRegressor):
+    """LSTM regressor: sequences in, one or several real values out.
+
+    Each layer and direction runs the LSTM cell, gates in the order i, f, g, o
+    (``docs/math.md``, section 1)::
+
+        i_t = sigmoid(W_ii x_t + W_hi h_{t-1} + b_i)
+        f_t = sigmoid(W_if x_t + W_hf h_{t-1} + b_f)
+        g_t = tanh(W_ig x_t + W_hg h_{t-1} + b_g)
+        o_t = sigmoid(W_io x_t + W_ho h_{t-1} + b_o)
+        c_t = f_t * c_{t-1} + i_t * g_t
+        h_t = o_t * tanh(c_t)
+
+    with one bias per gate (PyTorch's two biases per gate add up to it); h_0 = c_0 = 0.
+
+    The top layer's final state z (``[h_T ; h_1 of the reverse direction]`` when
+    bidirectional) feeds a linear head o = c + V z with one output per target
+    column, trained on ``loss`` (``docs/math.md``, sections 2 and 3).  Inputs
+    are sequences of shape (n_samples, n_timesteps, n_features), or
+    (n_samples, n_timesteps) for one feature.
+
+    Parameters
+    ----------
+    hidden_size : int, default=32
+        Units per layer and direction (N).
+    num_layers : int, default=1
+        Stacked recurrent layers; each reads the hidden sequence of the one below.
+    bidirectional : bool, default=False
+        Add a reverse direction with its own weights to each layer; the head sees
+        both directions' final states.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size; 'auto' is min(64, n_samples).
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training samples).
+    solver : {'adam', 'sgd'}, default='adam'
+        Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
+    learning_rate_init : float, default=1e-3
+        Step size.
+    momentum : float, default=0.9
+        Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
+    nesterovs_momentum : bool, default=False
+        Nesterov momentum for ``solver='sgd'``.
+    beta_1 : float, default=0.9
+        Adam's decay rate of the first moment.
+    beta_2 : float, default=0.999
+        Adam's decay rate of the second moment.
+    epsilon : float, default=1e-8
+        Adam's denominator term.
+    alpha : float, default=0.0
+        L2 penalty (alpha / 2) * sum(W**2) / batch_size over the weight matrices
+        (not the biases).
+    clip_grad_norm : float or None, default=None
+        Clip the global gradient norm to this value; None disables clipping.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    early_stopping : bool, default=False
+        Hold out the *last* ``validation_fraction`` of the samples (time order,
+        never shuffled), score every epoch on them (R²), stop after
+        ``n_iter_no_change`` epochs without an improvement of at least ``tol``
+        and keep the best-scoring weights.
+    validation_fraction : float, default=0.1
+        Share of the samples held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (of the training loss,
+        or of the validation score with ``early_stopping``) before stopping.
+    tol : float, default=1e-4
+        Minimum improvement that resets the ``n_iter_no_change`` count.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and shuffling; an int gives bit-identical
+        results across runs, processes and thread counts.
+    warm_start : bool, default=False
+        Continue ``fit`` from the current weights and optimiser state when the
+        architecture and dtype are unchanged.
+    verbose : bool or int, default=False
+        Print one line per epoch (loss, validation score, epoch time).
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of weights and computation (``docs/math.md``, section 7).
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where to train; 'auto' uses a CUDA GPU only if one is really usable.
+        Predictions always run on the CPU.
+    loss : {'squared_error', 'absolute_error'}, default='squared_error'
+        Training loss, averaged over samples and outputs: mean squared error, or
+        mean absolute error (robust to outliers; targets the conditional median,
+        which suits forecasts scored by sMAPE or MASE).
+
+    Attributes
+    ----------
+    coefs_ : ndarray of shape (n_params_,)
+        All learnable parameters in one flat vector, in the layout of
+        ``docs/math.md`` section 5 (see :meth:`export_weights`).
+    network_ : NetworkSpec
+        The fitted architecture.
+    n_params_ : int
+        Number of learnable parameters, head included.
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    validation_scores_ : list of float or None
+        Validation R² of each epoch with early stopping, else None.
+    best_loss_ : float or None
+        Lowest training loss (without early stopping), else None.
+    best_validation_score_ : float or None
+        Best validation R² (with early stopping), else None.
+    n_iter_ : int
+        Epochs run, warm starts and ``partial_fit`` calls included.
+    t_ : int
+        Training samples seen: the training rows times the epochs.
+    n_features_in_ : int
+        Number of time steps for 2-D input, number of features for 3-D input.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D DataFrame X; only when X had string column names.
+    n_outputs_ : int
+        Number of outputs (columns of y; 1 for 1-D y).
+
+    See Also
+    --------
+    RNNRegressor : The same estimator with the Elman RNN cell.
+    GRURegressor : The same estimator with the GRU cell.
+    LSTMClassifier : The classifier with this cell.
+    tsrnn.RNNForecaster : Forecasts pandas series with these regressors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsrnn import LSTMRegressor
+    >>> X = np.random.default_rng(0).normal(size=(40, 8, 1))  # 40 sequences of 8 steps
+    >>> y = X[:, -1, 0]  # target: the last value of each sequence
+    >>> model = LSTMRegressor(hidden_size=4, max_iter=5, random_state=0).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    >>> model.n_iter_, len(model.loss_curve_)
+    (5, 5)
+    """
+
+    _cell = "lstm"
+
+
+class GRURegressor(_RecurrentRegressor):
+    """GRU regressor: sequences in, one or several real values out.
+
+    Each layer and direction runs the GRU cell in the "reset-after" form of PyTorch and
+    cuDNN, gates in the order r, z, n (``docs/math.md``, section 1)::
+
+        r_t = sigmoid(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)
+        z_t = sigmoid(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)
+        n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z_t) * n_t + z_t * h_{t-1}
+
+    with both bias vectors, input side and recurrent side; h_0 = 0.
+
+    The top layer's final state z (``[h_T ; h_1 of the reverse direction]`` when
+    bidirectional) feeds a linear head o = c + V z with one output per target
+    column, trained on ``loss`` (``docs/math.md``, sections 2 and 3).  Inputs
+    are sequences of shape (n_samples, n_timesteps, n_features), or
+    (n_samples, n_timesteps) for one feature.
+
+    Parameters
+    ----------
+    hidden_size : int, default=32
+        Units per layer and direction (N).
+    num_layers : int, default=1
+        Stacked recurrent layers; each reads the hidden sequence of the one below.
+    bidirectional : bool, default=False
+        Add a reverse direction with its own weights to each layer; the head sees
+        both directions' final states.
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size; 'auto' is min(64, n_samples).
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training samples).
+    solver : {'adam', 'sgd'}, default='adam'
+        Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
+    learning_rate_init : float, default=1e-3
+        Step size.
+    momentum : float, default=0.9
+        Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
+    nesterovs_momentum : bool, default=False
+        Nesterov momentum for ``solver='sgd'``.
+    beta_1 : float, default=0.9
+        Adam's decay rate of the first moment.
+    beta_2 : float, default=0.999
+        Adam's decay rate of the second moment.
+    epsilon : float, default=1e-8
+        Adam's denominator term.
+    alpha : float, default=0.0
+        L2 penalty (alpha / 2) * sum(W**2) / batch_size over the weight matrices
+        (not the biases).
+    clip_grad_norm : float or None, default=None
+        Clip the global gradient norm to this value; None disables clipping.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch.
+    early_stopping : bool, default=False
+        Hold out the *last* ``validation_fraction`` of the samples (time order,
+        never shuffled), score every epoch on them (R²), stop after
+        ``n_iter_no_change`` epochs without an improvement of at least ``tol``
+        and keep the best-scoring weights.
+    validation_fraction : float, default=0.1
+        Share of the samples held out with ``early_stopping``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` (of the training loss,
+        or of the validation score with ``early_stopping``) before stopping.
+    tol : float, default=1e-4
+        Minimum improvement that resets the ``n_iter_no_change`` count.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and shuffling; an int gives bit-identical
+        results across runs, processes and thread counts.
+    warm_start : bool, default=False
+        Continue ``fit`` from the current weights and optimiser state when the
+        architecture and dtype are unchanged.
+    verbose : bool or int, default=False
+        Print one line per epoch (loss, validation score, epoch time).
+    dtype : {'float32', 'float64'}, default='float32'
+        Precision of weights and computation (``docs/math.md``, section 7).
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where to train; 'auto' uses a CUDA GPU only if one is really usable.
+        Predictions always run on the CPU.
+    loss : {'squared_error', 'absolute_error'}, default='squared_error'
+        Training loss, averaged over samples and outputs: mean squared error, or
+        mean absolute error (robust to outliers; targets the conditional median,
+        which suits forecasts scored by sMAPE or MASE).
+
+    Attributes
+    ----------
+    coefs_ : ndarray of shape (n_params_,)
+        All learnable parameters in one flat vector, in the layout of
+        ``docs/math.md`` section 5 (see :meth:`export_weights`).
+    network_ : NetworkSpec
+        The fitted architecture.
+    n_params_ : int
+        Number of learnable parameters, head included.
+    loss_curve_ : list of float
+        Mean training loss of each epoch.
+    validation_scores_ : list of float or None
+        Validation R² of each epoch with early stopping, else None.
+    best_loss_ : float or None
+        Lowest training loss (without early stopping), else None.
+    best_validation_score_ : float or None
+        Best validation R² (with early stopping), else None.
+    n_iter_ : int
+        Epochs run, warm starts and ``partial_fit`` calls included.
+    t_ : int
+        Training samples seen: the training rows times the epochs.
+    n_features_in_ : int
+        Number of time steps for 2-D input, number of features for 3-D input.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a 2-D DataFrame X; only when X had string column names.
+    n_outputs_ : int
+        Number of outputs (columns of y; 1 for 1-D y).
+
+    See Also
+    --------
+    RNNRegressor : The same estimator with the Elman RNN cell.
+    LSTMRegressor : The same estimator with the LSTM cell.
+    GRUClassifier : The classifier with this cell.
+    tsrnn.RNNForecaster : Forecasts pandas series with these regressors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tsrnn import GRURegressor
+    >>> X = np.random.default_rng(0).normal(size=(40, 8, 1))  # 40 sequences of 8 steps
+    >>> y = X[:, -1, 0]  # target: the last value of each sequence
+    >>> model = GRURegressor(hidden_size=4, max_iter=5, random_state=0).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    >>> model.n_iter_, len(model.loss_curve_)
+    (5, 5)
+    """
+
+    _cell = "gru"
