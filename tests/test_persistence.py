@@ -586,6 +586,66 @@ def test_only_allow_listed_classes_are_built(tmp_path):
         load(bad)
 
 
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"__tsrnn__": "npscalar", "dtype": "<i8", "value": 2**200},
+        {"__tsrnn__": "npscalar", "dtype": "|O", "value": 1},
+        {"__tsrnn__": "tuple", "items": 5},
+        {"__tsrnn__": "ndarray", "entry": "../../etc/passwd"},
+        {"__tsrnn__": "ndarray", "entry": "arrays/99.npy"},
+        {"__tsrnn__": "Generator", "bit_generator": "os", "state": {}},
+        {"__tsrnn__": "DateOffset", "name": "to_offset", "n": 1, "normalize": False, "kwds": {}},
+        {"__tsrnn__": "DateOffset", "name": "__class__", "n": 1, "normalize": False, "kwds": {}},
+        {"__tsrnn__": "class", "name": "builtins.eval"},
+        {"__tsrnn__": "model", "class": "os.system", "params": {}, "state": {}},
+        {"__tsrnn__": "Index", "values": {"__tsrnn__": "nope"}, "name": None},
+        [1, {"__tsrnn__": 3}],
+    ],
+)
+def test_crafted_state_with_a_valid_checksum_is_refused(node, tmp_path):
+    path = save(SeasonalNaiveForecaster(), tmp_path / "m.tsrnn")
+    state = json.loads(_entries(path)["state.json"])
+    doc = {**state, "state": {"x_": node}}
+    bad = _rewrite(path, tmp_path / "c.tsrnn", replace={"state.json": json.dumps(doc).encode()})
+    with pytest.raises(ValueError, match=r"c\.tsrnn: cannot rebuild the model"):
+        load(bad)
+    doc = {**state, "state": {"__class__": 1}}
+    bad = _rewrite(path, tmp_path / "d.tsrnn", replace={"state.json": json.dumps(doc).encode()})
+    with pytest.raises(ValueError, match="bad attribute name '__class__'"):
+        load(bad)
+    bad = _rewrite(path, tmp_path / "e.tsrnn")
+    entries = _entries(bad)
+    meta = json.loads(entries["meta.json"])
+    meta["entries"] = [{"a": 1}]
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, data in {**entries, "meta.json": json.dumps(meta).encode()}.items():
+            zf.writestr(name, data)
+    with pytest.raises(ValueError, match="entries do not match"):
+        load(bad)
+
+
+class ToyForecaster(SeasonalNaiveForecaster):
+    """Stands for a forecaster class added to tsrnn.forecasting later."""
+
+
+def test_a_new_public_forecaster_class_needs_no_new_code(tmp_path, monkeypatch):
+    import tsrnn.forecasting as forecasting
+
+    y = pd.Series(np.arange(20.0) % 4, index=pd.period_range("2020Q1", periods=20, freq="Q"))
+    model = ToyForecaster(horizon=2).fit(y)
+    with pytest.raises(TypeError, match="tsrnn's estimators and forecasters"):
+        save(model, tmp_path / "t.tsrnn")  # not public yet
+    monkeypatch.setattr(forecasting, "ToyForecaster", ToyForecaster, raising=False)
+    monkeypatch.setattr(forecasting, "__all__", [*forecasting.__all__, "ToyForecaster"])
+    loaded = load(save(model, tmp_path / "t.tsrnn"))
+    assert type(loaded) is ToyForecaster
+    pd.testing.assert_series_equal(loaded.predict(), model.predict(), check_exact=True)
+    assert json.loads(_entries(tmp_path / "t.tsrnn")["meta.json"])["class"] == (
+        "tsrnn.forecasting.ToyForecaster"
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # pickle payloads never run
 # --------------------------------------------------------------------------------------------

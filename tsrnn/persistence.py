@@ -916,9 +916,13 @@ def load(path):
             "and older)"
         )
     listed = meta.get("entries")
-    if not isinstance(listed, list) or set(listed) != set(entries):
-        missing = sorted(set(listed or ()) - set(entries)) if isinstance(listed, list) else []
-        extra = sorted(set(entries) - set(listed)) if isinstance(listed, list) else []
+    if (
+        not isinstance(listed, list)
+        or not all(isinstance(n, str) for n in listed)
+        or set(listed) != set(entries)
+    ):
+        listed = [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
+        missing, extra = sorted(set(listed) - set(entries)), sorted(set(entries) - set(listed))
         raise fail(
             f"the archive's entries do not match meta.json (missing {missing}, "
             f"unexpected {extra}): truncated or modified"
@@ -930,7 +934,9 @@ def load(path):
         or not isinstance(checksum.get("value"), str)
     ):
         raise fail("meta.json has no sha256 checksum")
-    if not hmac.compare_digest(checksum["value"], _digest(meta, entries)):
+    if not hmac.compare_digest(
+        checksum["value"].encode("utf-8"), _digest(meta, entries).encode("ascii")
+    ):
         raise fail("checksum mismatch: the file was modified or corrupted")
     if _STATE not in entries:
         raise fail("missing entry state.json")
@@ -941,7 +947,7 @@ def load(path):
     try:
         tree = _parse_json(entries[_STATE], _STATE)
         model = _Decoder(entries).model(tree)
-    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+    except Exception as exc:  # a verified file that does not decode was crafted or is foreign
         what = f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError) else str(exc)
         raise fail(f"cannot rebuild the model ({what})") from None
     if _model_name(type(model)) != meta.get("class"):
