@@ -6,7 +6,7 @@ written into arrays the caller allocates, so the same signatures can be
 mirrored one for one by the CUDA kernels in :mod:`tsrnn.cuda` (``gpu_``
 prefix, same argument order).
 
-Layout (see ``MATH.md``): sequences are *time-major*, ``X`` has shape
+Layout (see ``docs/math.md``): sequences are *time-major*, ``X`` has shape
 ``(T, B, D)``; one layer and one direction is processed per call.  Gate blocks
 are stacked along the last axis in PyTorch's order (LSTM ``i, f, g, o``; GRU
 ``r, z, n``), so ``W_ih`` is ``(G*N, D)`` and ``W_hh`` is ``(G*N, N)``.
@@ -34,6 +34,7 @@ from numba import njit, types
 from numba.extending import overload
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
+from . import _elementwise as E
 
 # error_model="numpy": a division by zero gives inf/nan like NumPy instead of
 # raising inside the kernel; the training loop checks the loss for finiteness.
@@ -42,47 +43,20 @@ _jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
 # --------------------------------------------------------------------------
-# activations
-#
-# llvmlite ships no vector math library, so a scalar math.tanh or math.exp in
-# a loop costs ~15-30 ns and blocks vectorisation.  In float32 the activations
-# are a rational approximation made only of +, *, / and compares, which LLVM
-# vectorises (~1 ns per element), accurate to 4e-7 absolute (a few float32
-# ulps); NaN propagates and ±inf saturate.  float64 keeps libm's tanh and exp,
-# so float64 results stay exact to round-off (PyTorch parity to 1e-10).
+# activations: the per-element math of :mod:`tsrnn._elementwise`, compiled here
+# for the CPU (the CUDA kernels compile the same functions for the device).
+# float32: the vectorisable rational tanh; float64: libm (see that module).
 # --------------------------------------------------------------------------
 
-_F = np.float32
-# Eigen's float tanh: odd rational p(x)/q(x) on [-7.905, 7.905], clamped outside.
-_TA1, _TA3, _TA5, _TA7 = _F(4.89352455891786e-03), _F(6.37261928875436e-04), _F(1.48572235717979e-05), _F(5.12229709037114e-08)
-_TA9, _TA11, _TA13 = _F(-8.60467152213735e-11), _F(2.00018790482477e-13), _F(-2.76076847742355e-16)
-_TB0, _TB2, _TB4, _TB6 = _F(4.89352518554385e-03), _F(2.26843463243900e-03), _F(1.18534705686654e-04), _F(1.19825839466702e-06)
-_TCLAMP = _F(7.90531110763549805)
-_HALF = _F(0.5)
-
-
-@_jit
-def _tanh_f32(x):
-    # written with comparisons (not min/max) so that NaN stays NaN
-    if x > _TCLAMP:
-        x = _TCLAMP
-    if x < -_TCLAMP:
-        x = -_TCLAMP
-    x2 = x * x
-    p = x2 * _TA13 + _TA11
-    p = x2 * p + _TA9
-    p = x2 * p + _TA7
-    p = x2 * p + _TA5
-    p = x2 * p + _TA3
-    p = x2 * p + _TA1
-    q = x2 * _TB6 + _TB4
-    q = x2 * q + _TB2
-    q = x2 * q + _TB0
-    return x * p / q
+# Not cached themselves: they are compiled into (and cached with) the kernels
+# that call them, which inline them.
+_E = E.compile_for(njit(nogil=True, error_model="numpy"))
+_tanh_f32, _sigmoid_f32 = _E.tanh_f32, _E.sigmoid_f32
+_tanh_f64, _sigmoid_f64 = _E.tanh_f64, _E.sigmoid_f64
 
 
 def tanh(x):
-    """tanh for use inside kernels (float32: vectorisable approximation)."""
+    """Hyperbolic tangent for use inside kernels (float32: vectorisable approximation)."""
     return math.tanh(x)
 
 
@@ -95,14 +69,14 @@ def sigmoid(x):
 def _ol_tanh(x):
     if x == types.float32:
         return lambda x: _tanh_f32(x)
-    return lambda x: math.tanh(x)
+    return lambda x: _tanh_f64(x)
 
 
 @overload(sigmoid, jit_options={"cache": True})
 def _ol_sigmoid(x):
     if x == types.float32:
-        return lambda x: _HALF + _HALF * _tanh_f32(_HALF * x)
-    return lambda x: 1.0 / (1.0 + math.exp(-x))
+        return lambda x: _sigmoid_f32(x)
+    return lambda x: _sigmoid_f64(x)
 
 
 # --------------------------------------------------------------------------
@@ -163,7 +137,7 @@ def accumulate_rows(A, i, r, Wt, acc):
 
 @_jit
 def rowwise_matmul(A, Wt, out):
-    """out = A Wt, batch-invariant (see :func:`accumulate_rows`).
+    """Product out = A Wt, batch-invariant (see :func:`accumulate_rows`).
 
     A (M, K), Wt (K, N) contiguous, out (M, N).
     """
@@ -208,7 +182,7 @@ def weight_gradients(X, H, dA, dAh, dW_ih, dW_hh):
 
 @_jit
 def bias_gradient(dA, db):
-    """db = Σ over steps and samples of dA (T, B, GN)."""
+    """Bias gradient db = Σ over steps and samples of dA (T, B, GN)."""
     T, B, GN = dA.shape
     for j in range(GN):
         db[j] = 0.0
@@ -578,7 +552,7 @@ def gru_infer(X, W_ih, W_hh, b_ih, b_hh, H):
 
 @_jit
 def head_forward(Z, V, c, out, batch_invariant=False):
-    """out = Z Vᵀ + c.  Z (B, F), V (O, F), c (O,), out (B, O).
+    """Head output out = Z Vᵀ + c.  Z (B, F), V (O, F), c (O,), out (B, O).
 
     ``batch_invariant``: the product by :func:`rowwise_matmul` (inference).
     """
@@ -605,6 +579,13 @@ def head_backward(Z, V, dO, dV, dc, dZ):
             dc[k] += dO[s, k]
 
 
+_mse_element, _mae_element = _E.mse_element, _E.mae_element
+_softmax_xent_row, _softmax_row = _E.softmax_xent_row, _E.softmax_row
+_l2_element, _clip_coefficient = _E.l2_element, _E.clip_coefficient
+_sgd_element, _adam_element = _E.sgd_element, _E.adam_element
+_adam_corrections = _E.adam_corrections
+
+
 @_jit
 def mse_loss_grad(out, Y, dO, n_total):
     """Mean squared error over all samples and outputs; dO receives dL/do.
@@ -617,9 +598,7 @@ def mse_loss_grad(out, Y, dO, n_total):
     loss = 0.0
     for s in range(B):
         for k in range(O):
-            e = out[s, k] - Y[s, k]
-            loss += e * e
-            dO[s, k] = 2.0 * scale * e
+            loss += _mse_element(out, Y, dO, s, k, scale)
     return loss * scale
 
 
@@ -636,16 +615,7 @@ def mae_loss_grad(out, Y, dO, n_total):
     loss = 0.0
     for s in range(B):
         for k in range(O):
-            e = out[s, k] - Y[s, k]
-            if e > 0.0:
-                loss += e
-                dO[s, k] = scale
-            elif e < 0.0:
-                loss -= e
-                dO[s, k] = -scale
-            else:
-                loss += abs(e)  # 0, or NaN (which the training loop detects)
-                dO[s, k] = 0.0 * e
+            loss += _mae_element(out, Y, dO, s, k, scale)
     return loss * scale
 
 
@@ -658,40 +628,17 @@ def softmax_xent_loss_grad(out, labels, dO, n_total):
     Computed with the max shift, so large logits neither overflow nor lose the
     gradient.
     """
-    B, O = out.shape
     loss = 0.0
-    for s in range(B):
-        m = out[s, 0]
-        for k in range(1, O):
-            if out[s, k] > m:
-                m = out[s, k]
-        tot = 0.0
-        for k in range(O):
-            tot += math.exp(out[s, k] - m)
-        lse = m + math.log(tot)
-        loss += lse - out[s, labels[s]]
-        for k in range(O):
-            dO[s, k] = math.exp(out[s, k] - lse) / n_total
-        dO[s, labels[s]] -= 1.0 / n_total
+    for s in range(out.shape[0]):
+        loss += _softmax_xent_row(out, labels, dO, s, n_total)
     return loss / n_total
 
 
 @_jit
 def softmax(out, proba):
     """Row-wise softmax of out (B, O) into proba."""
-    B, O = out.shape
-    for s in range(B):
-        m = out[s, 0]
-        for k in range(1, O):
-            if out[s, k] > m:
-                m = out[s, k]
-        tot = 0.0
-        for k in range(O):
-            e = math.exp(out[s, k] - m)
-            proba[s, k] = e
-            tot += e
-        for k in range(O):
-            proba[s, k] /= tot
+    for s in range(out.shape[0]):
+        _softmax_row(out, proba, s)
 
 
 # --------------------------------------------------------------------------
@@ -704,10 +651,7 @@ def l2_penalty(theta, mask, grad, scale):
     """Add scale/2·Σ mask·θ² to the loss (returned) and scale·mask·θ to grad."""
     pen = 0.0
     for p in range(theta.shape[0]):
-        if mask[p]:
-            w = theta[p]
-            pen += w * w
-            grad[p] += scale * w
+        pen += _l2_element(theta, mask, grad, p, scale)
     return 0.5 * scale * pen
 
 
@@ -721,7 +665,7 @@ def clip_grad_norm(grad, max_norm):
     for p in range(grad.shape[0]):
         sq += grad[p] * grad[p]
     norm = math.sqrt(sq)
-    coef = max_norm / (norm + 1e-6)
+    coef = _clip_coefficient(norm, max_norm)
     if coef < 1.0:
         for p in range(grad.shape[0]):
             grad[p] *= coef
@@ -737,14 +681,7 @@ def sgd_update(theta, grad, velocity, lr, momentum, nesterov):
     gradient descent.
     """
     for p in range(theta.shape[0]):
-        g = grad[p]
-        if momentum != 0.0:
-            velocity[p] = momentum * velocity[p] + g
-            if nesterov:
-                g = g + momentum * velocity[p]
-            else:
-                g = velocity[p]
-        theta[p] -= lr * g
+        _sgd_element(theta, grad, velocity, p, lr, momentum, nesterov)
 
 
 @_jit
@@ -753,10 +690,6 @@ def adam_update(theta, grad, m, v, lr, beta1, beta2, eps, step):
 
     ``step`` is the 1-based number of this update.
     """
-    bc1 = 1.0 - beta1**step
-    bc2 = 1.0 - beta2**step
+    bc1, bc2 = _adam_corrections(beta1, beta2, step)
     for p in range(theta.shape[0]):
-        g = grad[p]
-        m[p] = beta1 * m[p] + (1.0 - beta1) * g
-        v[p] = beta2 * v[p] + (1.0 - beta2) * g * g
-        theta[p] -= lr * (m[p] / bc1) / (math.sqrt(v[p] / bc2) + eps)
+        _adam_element(theta, grad, m, v, p, lr, beta1, beta2, eps, bc1, bc2)
