@@ -473,6 +473,27 @@ def test_save_errors_and_atomic_replace(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.tsrnn"]  # no temp file
 
 
+def test_a_failure_while_writing_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    path = save(LSTMRegressor(hidden_size=5), tmp_path / "m.tsrnn")
+    good = path.read_bytes()
+    calls = []
+    real = zipfile.ZipFile.writestr
+
+    def failing(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", failing)
+    with pytest.raises(OSError, match="disk full"):
+        save(LSTMRegressor(hidden_size=6), path)
+    monkeypatch.undo()
+    assert len(calls) == 2
+    assert path.read_bytes() == good and load(path).hidden_size == 5
+    assert [p.name for p in tmp_path.iterdir()] == ["m.tsrnn"]
+
+
 def test_load_rejects_non_tsrnn_and_truncated_files(tmp_path):
     X, y = _xy()
     path = save(LSTMRegressor(**TINY).fit(X, y), tmp_path / "m.tsrnn")
