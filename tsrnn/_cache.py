@@ -108,7 +108,7 @@ def _candidates():
         out.append(("the user cache folder", user_cache_dir()))
     except Exception:  # noqa: BLE001  (no home directory at all)
         pass
-    numba_dir = os.environ.get("NUMBA_CACHE_DIR")
+    numba_dir = numba.config.CACHE_DIR or os.environ.get("NUMBA_CACHE_DIR")
     if numba_dir:
         out.append((f"NUMBA_CACHE_DIR={numba_dir}", os.path.join(numba_dir, "tsrnn")))
     return out
