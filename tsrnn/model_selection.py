@@ -30,8 +30,8 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from . import metrics as M
-from ._windows import make_windows
-from .forecasting import _infer_freq, _index_kind, season_length_from_freq
+from .forecasting._time import _index_kind, _infer_freq, season_length_from_freq
+from .forecasting._windows import make_windows
 
 __all__ = [
     "ExpandingWindowSplitter",
