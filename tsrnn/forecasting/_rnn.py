@@ -170,8 +170,9 @@ class RNNForecaster(BaseForecaster):
     tol : float, default=1e-4
         Minimum improvement of the validation score (R² of the normalised targets).
     random_state : int, RandomState instance or None, default=None
-        Seed of the weight initialisation and shuffling. An int makes ``fit`` and ``predict``
-        bit-for-bit reproducible.
+        Seed of the weight initialisation and shuffling. Every ensemble member gets one integer
+        seed, drawn once per ``fit`` (from NumPy's global generator when None) and used by both
+        training stages. An int makes ``fit`` and ``predict`` bit-for-bit reproducible.
     verbose : bool, default=False
         Print the estimator's progress.
     dtype : {'float32', 'float64'}, default='float32'
