@@ -26,6 +26,7 @@ from tsrnn.forecasting._time import (
     _grid,
     _index_kind,
     _infer_freq,
+    resolve_season_length,
     season_length_from_freq,
 )
 from tsrnn.forecasting._transforms import (
@@ -59,6 +60,8 @@ def test_season_lengths_and_future_indexes():
     ]
     assert season_length_from_freq("6h") == 4 and season_length_from_freq("5h") == 24
     assert season_length_from_freq(None) == 1 and season_length_from_freq(3) == 1
+    assert resolve_season_length(None, "period", pd.offsets.MonthEnd()) == 12
+    assert resolve_season_length(None, "int", 1) == 1 and resolve_season_length(5, "int", 1) == 5
     months = pd.period_range("2020-11", periods=2, freq="M")
     assert [str(p) for p in _future_index(months[-1], 3, "period", months.freq)] == [
         "2021-01", "2021-02", "2021-03",

@@ -7,7 +7,7 @@ import numpy as np
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
 from ._output import SeriesForecast
 from ._panel import _Panel
-from ._time import _future_index, season_length_from_freq
+from ._time import _future_index, resolve_season_length
 
 
 class SeasonalNaiveForecaster(BaseForecaster):
@@ -67,11 +67,7 @@ class SeasonalNaiveForecaster(BaseForecaster):
         self.fill_method = fill_method
 
     def _fit(self, panel: _Panel) -> None:
-        self.season_length_ = (
-            int(self.season_length)
-            if self.season_length is not None
-            else season_length_from_freq(None if panel.kind == "int" else panel.freq)
-        )
+        self.season_length_ = resolve_season_length(self.season_length, panel.kind, panel.freq)
         self._check_history(panel)
 
     def _update(self, panel: _Panel) -> None:

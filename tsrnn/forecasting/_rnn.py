@@ -30,7 +30,7 @@ from ._features import Covariates
 from ._output import SeriesForecast, forecast_columns
 from ._panel import _Panel
 from ._rollout import calibrate, check_levels, half_width, origins_at_end, padded_steps, roll_out
-from ._time import season_length_from_freq
+from ._time import resolve_season_length
 from ._transforms import SeriesTransform, shared_scale, shares_scale
 from ._windows import (
     WindowLayout,
@@ -429,11 +429,7 @@ class RNNForecaster(BaseForecaster):
 
     def _configure(self, panel: _Panel) -> None:
         """Derive the fitted configuration: season, covariates, log, window."""
-        self.season_length_ = (
-            int(self.season_length)
-            if self.season_length is not None
-            else season_length_from_freq(None if panel.kind == "int" else panel.freq)
-        )
+        self.season_length_ = resolve_season_length(self.season_length, panel.kind, panel.freq)
         self._covariates_ = cov = Covariates.fit(panel, self.past_covariates, self.calendar)
         self.calendar_features_ = cov.calendar_names
         self.exog_columns_ = cov.columns

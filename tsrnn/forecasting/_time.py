@@ -76,6 +76,13 @@ def season_length_from_freq(freq) -> int:
     return max(1, period)
 
 
+def resolve_season_length(season_length, kind: str, freq) -> int:
+    """The seasonal period: ``season_length`` when given, else the frequency's (1 for ints)."""
+    if season_length is not None:
+        return int(season_length)
+    return season_length_from_freq(None if kind == "int" else freq)
+
+
 def _index_kind(index: pd.Index) -> str:
     """'period', 'datetime' or 'int' for a supported index; raise otherwise."""
     if isinstance(index, pd.PeriodIndex):
