@@ -74,13 +74,22 @@ def _import_tsrnn():
 
 
 def _signatures():
-    """Compiled signatures of every Numba dispatcher in ``tsrnn._kernels``."""
+    """Compiled signatures of every Numba CPU dispatcher defined in tsrnn's loaded modules.
+
+    Keyed by function name for ``tsrnn._kernels`` (as in earlier results) and by
+    ``module.name`` (without the ``tsrnn.`` prefix) elsewhere; CUDA kernels are not counted.
+    """
     from numba.core.registry import CPUDispatcher
 
-    from tsrnn import _kernels
-
-    return {name: len(f.signatures) for name, f in sorted(vars(_kernels).items())
-            if isinstance(f, CPUDispatcher)}
+    out = {}
+    for mod_name, module in sorted(sys.modules.items()):
+        if not mod_name.startswith("tsrnn.") or mod_name.startswith("tsrnn.cuda"):
+            continue
+        for name, f in vars(module).items():
+            if isinstance(f, CPUDispatcher) and f.py_func.__module__ == mod_name:
+                key = name if mod_name == "tsrnn._kernels" else f"{mod_name[6:]}.{name}"
+                out[key] = len(f.signatures)
+    return dict(sorted(out.items()))
 
 
 def _small_data(n=24, T=6, D=1, O=2, dtype="float32", classes=False, seed=0):

@@ -26,7 +26,8 @@ What is measured
   float64) GEMM peak of NumPy's matmul measured in the same run with the same threads;
 - in subprocesses (``_bench_child.py``): (a) wall time of a fresh process with a warm Numba
   cache that imports tsrnn and fits a small LSTMRegressor, (b) compilation of every kernel for
-  one dtype from an empty ``NUMBA_CACHE_DIR`` (first fit of each workload, cold vs warm), (c)
+  one dtype from an empty kernel cache (``TSRNN_CACHE_DIR`` and ``NUMBA_CACHE_DIR`` set to a new
+  temporary folder; first fit of each workload, cold vs warm), (c)
   compiled signatures per kernel after a hyper-parameter sweep, (d) peak RSS (``ru_maxrss``)
   while training on many windows vs the size of the data.
 
@@ -195,6 +196,9 @@ def _child_env(threads, cache_dir=None):
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
     env.pop("NUMBA_DISABLE_JIT", None)
     if cache_dir is not None:
+        # tsrnn keeps its kernels in TSRNN_CACHE_DIR (else a per-user folder, see
+        # tsrnn._cache); NUMBA_CACHE_DIR for any other cached function
+        env["TSRNN_CACHE_DIR"] = cache_dir
         env["NUMBA_CACHE_DIR"] = cache_dir
     return env
 

@@ -110,6 +110,13 @@ def test_child_script_reports_a_result_line(tmp_path):
     assert proc.returncode != 0 and "usage: _bench_child.py" in proc.stderr
 
 
+def test_startup_check_runs_as_a_real_script(bench):
+    """(a) through the parent's plumbing: a fresh interpreter runs _bench_child.py startup."""
+    wall, res = bench._run_child("startup", {}, bench._child_env(1), timeout=300)
+    assert _positive(wall) and _positive(res["import_s"]) and _positive(res["fit_s"])
+    assert res["import_s"] + res["fit_s"] < wall  # both measured inside the child
+
+
 def test_no_benchmark_code_in_the_package():
     """The wheel packs tsrnn/: the benchmark must not be there, nor code run from strings."""
     assert not (PACKAGE / "_bench.py").exists()

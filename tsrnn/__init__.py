@@ -43,10 +43,10 @@ _LAZY = {
     "SeasonalNaiveForecaster": "forecasting",
 }
 
-# submodules reachable as attributes (``tsrnn.metrics``) after a bare ``import tsrnn``
+# public submodules, reachable as attributes (``tsrnn.metrics``) after a bare ``import tsrnn``
 _SUBMODULES = frozenset({
     "cli", "cuda", "datasets", "diagnostics", "estimators", "forecasting", "metrics",
-    "model_selection", "plotting",
+    "model_selection", "persistence", "plotting",
 })
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
@@ -66,7 +66,12 @@ def __getattr__(name):
     if name in _LAZY:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
     elif name in _SUBMODULES:
-        value = import_module(f".{name}", __name__)
+        try:
+            value = import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:  # hasattr() must see an AttributeError
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value  # later look-ups skip this function
