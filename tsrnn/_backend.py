@@ -9,7 +9,8 @@ trainer and predictions; which device runs them is decided here.
 ``predict(spec, theta, X) -> ndarray (n, O)`` (always on the CPU: batch-invariant kernels)
 """
 
-from ._training import SGD, Adam, CpuTrainer
+from ._registry import OPTIMIZERS
+from ._training import OPTIMIZER_CLASSES, CpuTrainer
 from ._training import predict as _cpu_predict
 
 __all__ = ["resolve_device", "make_optimizer", "make_trainer", "predict"]
@@ -36,22 +37,31 @@ def resolve_device(device):
 
 def make_optimizer(solver, learning_rate, *, momentum=0.9, nesterov=False, beta_1=0.9,
                    beta_2=0.999, epsilon=1e-8):
-    """The optimiser object for ``solver`` ('adam' or 'sgd')."""
-    if solver == "adam":
-        return Adam(learning_rate, beta_1, beta_2, epsilon)
-    if solver == "sgd":
-        return SGD(learning_rate, momentum, nesterov)
-    raise ValueError(f"solver must be 'adam' or 'sgd', got {solver!r}")
+    """The optimiser object for ``solver`` ('adam' or 'sgd'), from the registry."""
+    if solver not in OPTIMIZERS:
+        raise ValueError(f"solver must be 'adam' or 'sgd', got {solver!r}")
+    given = dict(
+        learning_rate=learning_rate, momentum=momentum, nesterov=nesterov, beta_1=beta_1,
+        beta_2=beta_2, epsilon=epsilon,
+    )
+    return OPTIMIZER_CLASSES[solver](**{k: given[k] for k in OPTIMIZERS[solver].hyperparameters})
+
+
+def _cuda_trainer():
+    from .cuda import CudaTrainer  # lazy: importing tsrnn must not import numba.cuda
+
+    return CudaTrainer
+
+
+#: The trainer class of each device (a callable returning it, so CUDA loads lazily).
+TRAINERS = {"cpu": lambda: CpuTrainer, "cuda": _cuda_trainer}
 
 
 def make_trainer(device, spec, theta, optimizer, loss="mse", alpha=0.0, clip_grad_norm=None,
                  optimizer_state=None):
     """A trainer (see :mod:`tsrnn._training`) for the resolved ``device``."""
-    if device == "cuda":
-        from .cuda import CudaTrainer
-
-        return CudaTrainer(spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state)
-    return CpuTrainer(spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state)
+    trainer = TRAINERS[device]()
+    return trainer(spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state)
 
 
 def predict(spec, theta, X):

@@ -1,9 +1,13 @@
-"""The recurrent network: parameter layout, stacking, bidirectional layers, head.
+"""The recurrent network: its specification and parameters, and its CPU entry points.
 
-This layer turns the per-layer kernels of :mod:`tsrnn._kernels` into a whole
-network.  It knows the parameter layout (``MATH.md``), loops over layers and
-directions in Python, and leaves every loop over time steps, samples and units
-to the kernels.  It knows nothing of scikit-learn.
+:class:`NetworkSpec` and the parameter layout (``docs/math.md``) are device
+independent, as are :func:`init_params` and the weight exchange in PyTorch's
+``state_dict`` naming.  :func:`forward`, :func:`backward`,
+:func:`loss_and_grad` and :func:`predict` run the network graph
+(:mod:`tsrnn._graph`, the layer and direction loop written once for every
+device) on the CPU backend (:mod:`tsrnn._cpu`) with host arrays; the CUDA
+entry points are in :mod:`tsrnn.cuda._network`.  Nothing here knows
+scikit-learn.
 
 All parameters live in one flat vector ``theta`` (as scikit-learn's MLP packs
 them), so optimisers, gradient clipping and weight decay are single loops, and
@@ -11,15 +15,20 @@ a CUDA backend can hold the whole model in one device array.  Named views into
 ``theta`` follow PyTorch's ``state_dict`` names.
 """
 
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
+from . import _graph as graph
 from . import _kernels as K
+from ._cpu import CPU
+from ._registry import CELLS, lookup
+from ._registry import LOSSES as _LOSS_REGISTRY
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-LOSSES = ("mse", "mae", "xent")
+GATES = {name: cell.gates for name, cell in CELLS.items()}
+LOSSES = tuple(_LOSS_REGISTRY)
 
 
 @dataclass(frozen=True)
@@ -81,11 +90,8 @@ class NetworkSpec:
             for sfx in self.suffixes():
                 entries.append((f"weight_ih_l{k}{sfx}", (GN, D), True))
                 entries.append((f"weight_hh_l{k}{sfx}", (GN, N), True))
-                if self.cell == "gru":
-                    entries.append((f"bias_ih_l{k}{sfx}", (GN,), False))
-                    entries.append((f"bias_hh_l{k}{sfx}", (GN,), False))
-                else:
-                    entries.append((f"bias_l{k}{sfx}", (GN,), False))
+                for bias in CELLS[self.cell].biases:
+                    entries.append((f"{bias}_l{k}{sfx}", (GN,), False))
         F = N * self.n_directions
         entries.append(("head.weight", (self.n_outputs, F), True))
         entries.append(("head.bias", (self.n_outputs,), False))
@@ -93,7 +99,7 @@ class NetworkSpec:
 
     @cached_property
     def offsets(self):
-        """name -> (start, stop, shape) in the flat parameter vector."""
+        """Map name -> (start, stop, shape) in the flat parameter vector."""
         out, pos = {}, 0
         for name, shape, _ in self.layout:
             size = int(np.prod(shape))
@@ -145,75 +151,19 @@ def init_params(spec, rng, dtype=np.float64):
 
 
 # --------------------------------------------------------------------------
-# forward and backward
+# forward and backward on the CPU (the graph of tsrnn._graph, CPU backend)
 # --------------------------------------------------------------------------
-
-
-def _layer_forward(spec, P, k, sfx, X, keep_cache=True):
-    """Run one layer in one direction on time-major X (own time order).
-
-    Without ``keep_cache`` the fused inference kernels run and only H is kept.
-    """
-    T, B, _ = X.shape
-    N, GN = spec.hidden_size, spec.gates * spec.hidden_size
-    dtype = X.dtype
-    W_ih, W_hh = P[f"weight_ih_l{k}{sfx}"], P[f"weight_hh_l{k}{sfx}"]
-    H = np.zeros((T + 1, B, N), dtype=dtype)
-    if not keep_cache:
-        if spec.cell == "rnn":
-            K.rnn_infer(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H)
-        elif spec.cell == "lstm":
-            K.lstm_infer(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H)
-        else:
-            K.gru_infer(X, W_ih, W_hh, P[f"bias_ih_l{k}{sfx}"], P[f"bias_hh_l{k}{sfx}"], H)
-        return {"H": H}
-    A = np.empty((T, B, GN), dtype=dtype)
-    cache = {"X": X, "H": H, "A": A}
-    if spec.cell == "rnn":
-        K.rnn_forward(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H, A)
-    elif spec.cell == "lstm":
-        C = np.zeros((T + 1, B, N), dtype=dtype)
-        K.lstm_forward(X, W_ih, W_hh, P[f"bias_l{k}{sfx}"], H, C, A)
-        cache["C"] = C
-    else:
-        HN = np.empty((T, B, N), dtype=dtype)
-        K.gru_forward(
-            X, W_ih, W_hh, P[f"bias_ih_l{k}{sfx}"], P[f"bias_hh_l{k}{sfx}"], H, A, HN
-        )
-        cache["HN"] = HN
-    return cache
-
-
-def _layer_backward(spec, P, G, k, sfx, cache, dH, need_dx):
-    """Backward sweep of one layer/direction; writes gradients into views G."""
-    W_ih, W_hh = P[f"weight_ih_l{k}{sfx}"], P[f"weight_hh_l{k}{sfx}"]
-    X, H, A = cache["X"], cache["H"], cache["A"]
-    dA = np.empty_like(A)
-    if spec.cell == "rnn":
-        K.rnn_backward(W_hh, H, dH, dA)
-        dAh = dA
-    elif spec.cell == "lstm":
-        K.lstm_backward(W_hh, cache["C"], A, dH, dA)
-        dAh = dA
-    else:
-        dAh = np.empty_like(A)
-        K.gru_backward(W_hh, H, A, cache["HN"], dH, dA, dAh)
-    K.weight_gradients(X, H, dA, dAh, G[f"weight_ih_l{k}{sfx}"], G[f"weight_hh_l{k}{sfx}"])
-    if spec.cell == "gru":
-        K.bias_gradient(dA, G[f"bias_ih_l{k}{sfx}"])
-        K.bias_gradient(dAh, G[f"bias_hh_l{k}{sfx}"])
-    else:
-        K.bias_gradient(dA, G[f"bias_l{k}{sfx}"])
-    if not need_dx:
-        return None
-    dX = np.empty_like(X)
-    K.input_gradient(dA, W_ih, dX)
-    return dX
 
 
 def to_time_major(X, dtype):
     """(B, T, D) user layout -> contiguous (T, B, D) in the model's dtype."""
     return np.ascontiguousarray(np.transpose(X, (1, 0, 2)), dtype=dtype)
+
+
+def _workspace(spec, theta, X, train):
+    inp = to_time_major(X, theta.dtype)
+    T, B, _ = inp.shape
+    return graph.Workspace(spec, CPU, T, B, theta.dtype, train=train, X=inp)
 
 
 def forward(spec, theta, X, keep_cache=False):
@@ -235,70 +185,48 @@ def forward(spec, theta, X, keep_cache=False):
     Returns
     -------
     out : ndarray of shape (B, O)
-    cache : dict or None
+    cache : tsrnn._graph.Workspace or None
+        The buffers for :func:`backward` (``cache["Z"]`` is the head input z).
     """
-    P = unpack(spec, theta)
-    inp = to_time_major(X, theta.dtype)
-    T, B, _ = inp.shape
-    N = spec.hidden_size
-    layers = []
-    for k in range(spec.num_layers):
-        caches = []
-        for d, sfx in enumerate(spec.suffixes()):
-            x_in = inp if d == 0 else np.ascontiguousarray(inp[::-1])
-            caches.append(_layer_forward(spec, P, k, sfx, x_in, keep_cache))
-        layers.append(caches)
-        if spec.bidirectional:
-            inp = np.empty((T, B, 2 * N), dtype=theta.dtype)
-            inp[:, :, :N] = caches[0]["H"][1:]
-            inp[:, :, N:] = caches[1]["H"][1:][::-1]
-        else:
-            inp = caches[0]["H"][1:]
-    # z: each direction's final state (the reverse one has seen x_1 last).
-    Z = np.empty((B, N * spec.n_directions), dtype=theta.dtype)
-    for d, c in enumerate(layers[-1]):
-        Z[:, d * N : (d + 1) * N] = c["H"][T]
-    out = np.empty((B, spec.n_outputs), dtype=theta.dtype)
-    K.head_forward(Z, P["head.weight"], P["head.bias"], out, not keep_cache)
-    if not keep_cache:
-        return out, None
-    return out, {"layers": layers, "Z": Z}
+    ws = _workspace(spec, theta, X, keep_cache)
+    graph.forward(spec, unpack(spec, theta), ws)
+    return ws.out, (ws if keep_cache else None)
 
 
 def backward(spec, theta, cache, dO):
     """Gradient of the loss w.r.t. theta, given dL/do (B, O)."""
-    P = unpack(spec, theta)
     grad = np.empty_like(theta)
-    G = unpack(spec, grad)
-    layers, Z = cache["layers"], cache["Z"]
-    X0 = layers[0][0]["X"]
-    T, B, _ = X0.shape
-    N = spec.hidden_size
-    dZ = np.empty_like(Z)
-    K.head_backward(Z, P["head.weight"], dO, G["head.weight"], G["head.bias"], dZ)
-    # gradient w.r.t. each direction's outputs, in that direction's time order
-    dHs = []
-    for d in range(spec.n_directions):
-        dH = np.zeros((T, B, N), dtype=theta.dtype)
-        dH[T - 1] = dZ[:, d * N : (d + 1) * N]
-        dHs.append(dH)
-    for k in range(spec.num_layers - 1, -1, -1):
-        need_dx = k > 0
-        dX_total = None
-        for d, sfx in enumerate(spec.suffixes()):
-            dX = _layer_backward(spec, P, G, k, sfx, layers[k][d], dHs[d], need_dx)
-            if need_dx:
-                dX = dX if d == 0 else dX[::-1]
-                dX_total = dX if dX_total is None else dX_total + dX
-        if need_dx:
-            if spec.bidirectional:
-                dHs = [
-                    np.ascontiguousarray(dX_total[:, :, :N]),
-                    np.ascontiguousarray(dX_total[::-1, :, N:]),
-                ]
-            else:
-                dHs = [np.ascontiguousarray(dX_total)]
+    cache.allocate_gradients()
+    cache.dO[...] = dO
+    graph.backward(spec, unpack(spec, theta), unpack(spec, grad), cache)
     return grad
+
+
+def input_gradient(spec, theta, X, dZ):
+    """Rows ``dZ[b] · ∂z_b/∂x_{b,t}`` for every sample and step: the input Jacobian.
+
+    One backward sweep without the parameter gradients (the diagnostics).
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    theta : ndarray of shape (n_params,)
+    X : ndarray of shape (B, T, D)
+    dZ : ndarray of shape (B, N·dirs)
+        Cotangent of each sample's head input z.
+
+    Returns
+    -------
+    dX : ndarray of shape (T, B, D)
+        Time-major, in the user's time order.
+    """
+    ws = _workspace(spec, theta, X, True)
+    P = unpack(spec, theta)
+    graph.forward(spec, P, ws)
+    ws.allocate_gradients(input_grad=True)
+    ws.dZ[...] = dZ
+    graph.backward(spec, P, None, ws, from_output=False, param_grads=False, input_grad=True)
+    return ws.dX
 
 
 # Rows per task when a mini-batch is split across threads.  A constant, so the
@@ -318,16 +246,33 @@ def _map(executor, fn, items):
     return list(executor.map(fn, items))
 
 
-def _chunk_loss_and_grad(spec, theta, X, y, loss, n_total):
-    out, cache = forward(spec, theta, X, keep_cache=True)
-    dO = np.empty_like(out)
-    if loss == "mse":
-        L = K.mse_loss_grad(out, np.ascontiguousarray(y, dtype=theta.dtype), dO, n_total)
-    elif loss == "mae":
-        L = K.mae_loss_grad(out, np.ascontiguousarray(y, dtype=theta.dtype), dO, n_total)
-    else:
-        L = K.softmax_xent_loss_grad(out, np.ascontiguousarray(y, dtype=np.int64), dO, n_total)
-    return L, backward(spec, theta, cache, dO)
+_reuse = threading.local()
+
+
+def _training_workspace(spec, theta, X):
+    """The training workspace of the calling thread for this batch shape, refilled with X.
+
+    Reused from batch to batch (one per thread, replaced when the shape
+    changes): a training step then allocates nothing, like the device's.
+    Every buffer is written before it is read, so reuse changes no result.
+    """
+    B, T = X.shape[0], X.shape[1]
+    key = (spec, T, B, theta.dtype)
+    cached = getattr(_reuse, "workspace", None)
+    if cached is None or cached[0] != key:
+        cached = (key, graph.Workspace(spec, CPU, T, B, theta.dtype, train=True))
+        _reuse.workspace = cached
+    ws = cached[1]
+    np.copyto(ws.X, np.transpose(X, (1, 0, 2)), casting="same_kind")
+    return ws
+
+
+def _chunk_loss_and_grad(spec, theta, X, y, entry, n_total):
+    ws = _training_workspace(spec, theta, X)
+    grad = np.empty_like(theta)
+    y = np.ascontiguousarray(y, dtype=entry.target_dtype(theta.dtype))
+    L = graph.loss_and_grad(spec, unpack(spec, theta), unpack(spec, grad), ws, entry, y, n_total)
+    return L, grad
 
 
 def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None, executor=None):
@@ -356,12 +301,11 @@ def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None, ex
     loss : float
     grad : ndarray of shape (n_params,)
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    entry = lookup(_LOSS_REGISTRY, loss, "loss")
     B = X.shape[0]
     parts = _map(
         executor,
-        lambda c: _chunk_loss_and_grad(spec, theta, X[c[0] : c[1]], y[c[0] : c[1]], loss, B),
+        lambda c: _chunk_loss_and_grad(spec, theta, X[c[0] : c[1]], y[c[0] : c[1]], entry, B),
         _row_chunks(B, CHUNK_ROWS),
     )
     L, grad = parts[0]

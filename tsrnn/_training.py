@@ -28,6 +28,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import _kernels as K
 from . import _network as net
+from ._registry import OPTIMIZERS, call
 
 
 def predict(spec, theta, X):
@@ -36,7 +37,38 @@ def predict(spec, theta, X):
         return net.predict(spec, theta, X, executor)
 
 
-class SGD:
+class Optimizer:
+    """An optimiser of the registry (:data:`tsrnn._registry.OPTIMIZERS`) on the CPU.
+
+    Subclasses set ``name``; the hyper-parameters, the state arrays and the
+    update kernel are the registry entry's.
+    """
+
+    name = None
+
+    @property
+    def entry(self):
+        """The registry entry of this optimiser."""
+        return OPTIMIZERS[self.name]
+
+    def hyperparameters(self):
+        """The hyper-parameters by name, as the update kernels take them."""
+        return {key: getattr(self, key) for key in self.entry.hyperparameters}
+
+    def init_state(self, theta):
+        """Zero state arrays shaped like theta, and step 0."""
+        state = {key: np.zeros_like(theta) for key in self.entry.state}
+        state["step"] = 0
+        return state
+
+    def step(self, theta, grad, state):
+        """One update of theta in place from grad; advances ``state``."""
+        state["step"] += 1
+        values = {"theta": theta, "grad": grad, **state, **self.hyperparameters()}
+        call(K, self.entry.kernels["cpu"]["update"], values)
+
+
+class SGD(Optimizer):
     """Stochastic gradient descent with optional (Nesterov) momentum."""
 
     name = "sgd"
@@ -46,17 +78,8 @@ class SGD:
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
-    def init_state(self, theta):
-        return {"velocity": np.zeros_like(theta), "step": 0}
 
-    def step(self, theta, grad, state):
-        state["step"] += 1
-        K.sgd_update(
-            theta, grad, state["velocity"], self.learning_rate, self.momentum, self.nesterov
-        )
-
-
-class Adam:
+class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with PyTorch's bias-corrected update."""
 
     name = "adam"
@@ -67,22 +90,9 @@ class Adam:
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
 
-    def init_state(self, theta):
-        return {"m": np.zeros_like(theta), "v": np.zeros_like(theta), "step": 0}
 
-    def step(self, theta, grad, state):
-        state["step"] += 1
-        K.adam_update(
-            theta,
-            grad,
-            state["m"],
-            state["v"],
-            self.learning_rate,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
-            state["step"],
-        )
+#: The optimiser class of each registry entry.
+OPTIMIZER_CLASSES = {"sgd": SGD, "adam": Adam}
 
 
 _CONTROLLER = None
@@ -111,7 +121,8 @@ def cpu_parallel(batch_rows, chunk_rows, n_threads=None):
         if n_threads <= 1 or batch_rows <= chunk_rows:
             yield None
             return
-        with ThreadPoolExecutor(max_workers=min(n_threads, -(-batch_rows // chunk_rows))) as executor:
+        workers = min(n_threads, -(-batch_rows // chunk_rows))
+        with ThreadPoolExecutor(max_workers=workers) as executor:
             yield executor
 
 

@@ -12,8 +12,8 @@ import math
 
 import numpy as np
 
-from .. import _network as net
 from .. import _training as cpu_training
+from .._registry import LOSSES, OPTIMIZERS, call, lookup
 from . import require_cuda
 
 
@@ -53,9 +53,8 @@ class CudaTrainer:
             raise TypeError(f"theta must be float32 or float64, got {theta.dtype}")
         if theta.shape != (spec.n_params,):
             raise ValueError(f"theta must have shape ({spec.n_params},), got {theta.shape}")
-        if loss not in net.LOSSES:
-            raise ValueError(f"loss must be one of {net.LOSSES}, got {loss!r}")
-        if not isinstance(optimizer, (cpu_training.SGD, cpu_training.Adam)):
+        self._loss = lookup(LOSSES, loss, "loss")
+        if not isinstance(optimizer, cpu_training.Optimizer) or optimizer.name not in OPTIMIZERS:
             raise TypeError(f"optimizer must be tsrnn SGD or Adam, got {type(optimizer).__name__}")
         self.spec, self.optimizer, self.loss = spec, optimizer, loss
         self.alpha = float(alpha)
@@ -87,7 +86,7 @@ class CudaTrainer:
                     raise ValueError(f"optimizer state {key!r} has shape {value.shape}")
                 value = np.ascontiguousarray(value, dtype=self.dtype)
                 self.state[key] = self._cuda.to_device(value)
-        needed = {"sgd": ("velocity",), "adam": ("m", "v")}[self.optimizer.name]
+        needed = OPTIMIZERS[self.optimizer.name].state
         missing = [k for k in needed if k not in self.state]
         if missing:
             raise ValueError(f"optimizer state lacks {missing} for {self.optimizer.name}")
@@ -105,7 +104,7 @@ class CudaTrainer:
         return X
 
     def _check_y(self, y, n):
-        if self.loss == "xent":
+        if self._loss.integer_target:
             y = np.ascontiguousarray(y, dtype=np.int64)
             if y.shape != (n,):
                 raise ValueError(f"labels must have shape ({n},), got {y.shape}")
@@ -171,10 +170,9 @@ class CudaTrainer:
                 continue
             ws = self._train_ws.get(T, B)
             K.gpu_gather_batch(X_dev, idx, start, ws.X)
-            if self.loss == "xent":
-                K.gpu_gather_labels(y_dev, idx, start, ws.labels)
-            else:
-                K.gpu_gather_rows(y_dev, idx, start, ws.Y)
+            target = self._loss.target
+            values = {"data": y_dev, "idx": idx, "start": start, target: getattr(ws, target)}
+            call(K, self._loss.kernels["cuda"]["gather"], values)
             start += B
             L, ok = self._step(ws)
             if not ok:
@@ -196,16 +194,11 @@ class CudaTrainer:
         K.gpu_clip_grad_norm(self.grad, clip, self._res_norm)
         self.step += 1
         opt = self.optimizer
-        if opt.name == "sgd":
-            K.gpu_sgd_update(
-                self.theta, self.grad, self.state["velocity"], opt.learning_rate,
-                opt.momentum, opt.nesterov, self.res,
-            )
-        else:
-            K.gpu_adam_update(
-                self.theta, self.grad, self.state["m"], self.state["v"], opt.learning_rate,
-                opt.beta_1, opt.beta_2, opt.epsilon, self.step, self.res,
-            )
+        values = {
+            "theta": self.theta, "grad": self.grad, **self.state, **opt.hyperparameters(),
+            "step": self.step, "guard": self.res,
+        }
+        call(K, OPTIMIZERS[opt.name].kernels["cuda"]["update"], values)
         r = self.res.copy_to_host()  # the one device-to-host copy per batch
         L = float(r[0] + r[1])
         if not (math.isfinite(L) and math.isfinite(r[2])):
