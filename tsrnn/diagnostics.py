@@ -9,12 +9,13 @@ shrinks (or grows) geometrically in k, while the additive cell-state path of
 the LSTM and the update-gate path of the GRU can keep it near constant.
 
 The Jacobian is computed exactly, by backpropagation through time with the
-network's own kernels (:mod:`tsrnn._kernels`), not by finite differences.
+network's own backward pass (:func:`tsrnn._network.input_gradient`: the graph
+of :mod:`tsrnn._graph` without the parameter gradients), not by finite
+differences.
 """
 
 import numpy as np
 
-from . import _kernels as K
 from . import _network as net
 
 __all__ = ["input_gradient_norms"]
@@ -46,27 +47,6 @@ def _resolve_model(model):
     )
 
 
-def _layer_input_gradient(spec, P, k, sfx, cache, dH):
-    """Backward sweep of one layer/direction; returns dX (T, B, D_k), own time order.
-
-    Only the kernels' recurrent sweep and the input gradient are run; the
-    weight gradients, which the diagnostics do not need, are skipped.
-    """
-    W_ih, W_hh = P[f"weight_ih_l{k}{sfx}"], P[f"weight_hh_l{k}{sfx}"]
-    A = cache["A"]
-    dA = np.empty_like(A)
-    if spec.cell == "rnn":
-        K.rnn_backward(W_hh, cache["H"], dH, dA)
-    elif spec.cell == "lstm":
-        K.lstm_backward(W_hh, cache["C"], A, dH, dA)
-    else:
-        dAh = np.empty_like(A)
-        K.gru_backward(W_hh, cache["H"], A, cache["HN"], dH, dA, dAh)
-    dX = np.empty_like(cache["X"])
-    K.input_gradient(dA, W_ih, dX)
-    return dX
-
-
 def _input_jacobian(spec, theta, X, seeds):
     """Rows ``seeds · ∂z/∂x_t`` for every sample, step and seed.
 
@@ -85,33 +65,10 @@ def _input_jacobian(spec, theta, X, seeds):
     """
     B, T, _ = X.shape
     S = seeds.shape[0]
-    N = spec.hidden_size
     # one backward pass for all seeds: sample b, seed s sits in row b*S + s
     Xr = np.repeat(X, S, axis=0)
-    _, cache = net.forward(spec, theta, Xr, keep_cache=True)
-    layers = cache["layers"]
-    P = net.unpack(spec, theta)
-    dZ = np.ascontiguousarray(np.tile(seeds, (B, 1)), dtype=theta.dtype)  # (B*S, F)
-    dHs = []
-    for d in range(spec.n_directions):
-        dH = np.zeros((T, B * S, N), dtype=theta.dtype)
-        dH[T - 1] = dZ[:, d * N : (d + 1) * N]
-        dHs.append(dH)
-    for k in range(spec.num_layers - 1, -1, -1):
-        dX_total = None
-        for d, sfx in enumerate(spec.suffixes()):
-            dX = _layer_input_gradient(spec, P, k, sfx, layers[k][d], dHs[d])
-            dX = dX if d == 0 else dX[::-1]  # reverse direction: back to user time order
-            dX_total = dX if dX_total is None else dX_total + dX
-        if k > 0:
-            if spec.bidirectional:
-                dHs = [
-                    np.ascontiguousarray(dX_total[:, :, :N]),
-                    np.ascontiguousarray(dX_total[::-1, :, N:]),
-                ]
-            else:
-                dHs = [np.ascontiguousarray(dX_total)]
-    return dX_total.reshape(T, B, S, -1)
+    dZ = np.tile(seeds, (B, 1))  # (B*S, F)
+    return net.input_gradient(spec, theta, Xr, dZ).reshape(T, B, S, -1)
 
 
 def input_gradient_norms(
@@ -126,7 +83,7 @@ def input_gradient_norms(
     last one, and averages it over the samples.
 
     ``z`` is the top layer's final hidden state ``h_T`` for a unidirectional
-    network and ``[h_T^fwd ; h_1^rev]`` for a bidirectional one (``MATH.md``).
+    network and ``[h_T^fwd ; h_1^rev]`` for a bidirectional one (``docs/math.md``).
     ``k = 0`` is the last input ``x_T``, which ``h_T`` reads directly.
 
     The Jacobian is exact: one backpropagation-through-time sweep with the
