@@ -177,6 +177,8 @@ def sweep_check(args):
         classifier = kind == "Classifier"
         if classifier:
             data.pop("O")
+        else:  # both regression losses: MSE and the MAE kernel
+            params["loss"] = ["squared_error", "absolute_error"][(i // 7) % 2]
         est = _fit_workload(estimators, cells[cell] + kind, params, dtype, classifier, **data)
         X, y = _small_data(n=9, T=data["T"] + 2, D=data["D"], O=data.get("O", 2), dtype=dtype,
                            classes=classifier, seed=1)

@@ -176,12 +176,13 @@ def _time_tsrnn(cfg, X, Y, Xp, epochs, repeats, seed):
 # --------------------------------------------------------------------------
 
 # Workloads that between them call every kernel the estimators use (float32 or
-# float64): each cell with MSE, cross-entropy, SGD + L2 + clipping, two
-# bidirectional layers.  Tiny sizes: the time is the compilation.
+# float64): each cell with MSE, the MAE loss, cross-entropy, SGD + L2 + clipping,
+# two bidirectional layers.  Tiny sizes: the time is the compilation.
 _COVERAGE = (
     ("lstm", "LSTMRegressor", dict()),
     ("gru", "GRURegressor", dict()),
     ("rnn", "RNNRegressor", dict()),
+    ("mae", "LSTMRegressor", dict(loss="absolute_error")),
     ("xent", "LSTMClassifier", dict()),
     ("sgd+l2+clip", "GRURegressor", dict(solver="sgd", alpha=1e-3, clip_grad_norm=1.0)),
     ("2 layers bidir", "RNNRegressor", dict(num_layers=2, bidirectional=True)),
