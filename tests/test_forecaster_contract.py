@@ -24,6 +24,8 @@ TINY = dict(hidden_size=4, max_iter=3, n_iter_no_change=3, random_state=0)
 CASES = [
     (RNNForecaster(horizon=3, **TINY), True),
     (SeasonalNaiveForecaster(horizon=3), False),
+    (F.NaiveForecaster(horizon=3), True),
+    (F.DriftForecaster(horizon=3), True),
 ]
 IDS = [type(f).__name__ for f, _ in CASES]
 H = 3

@@ -28,6 +28,8 @@ __all__ = [
     "GRUClassifier",
     "RNNForecaster",
     "SeasonalNaiveForecaster",
+    "NaiveForecaster",
+    "DriftForecaster",
     "__version__",
 ]
 
@@ -41,6 +43,8 @@ _LAZY = {
     "GRUClassifier": "estimators",
     "RNNForecaster": "forecasting",
     "SeasonalNaiveForecaster": "forecasting",
+    "NaiveForecaster": "forecasting",
+    "DriftForecaster": "forecasting",
 }
 
 # public submodules, reachable as attributes (``tsrnn.metrics``) after a bare ``import tsrnn``
@@ -58,7 +62,12 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         RNNClassifier,
         RNNRegressor,
     )
-    from .forecasting import RNNForecaster, SeasonalNaiveForecaster
+    from .forecasting import (
+        DriftForecaster,
+        NaiveForecaster,
+        RNNForecaster,
+        SeasonalNaiveForecaster,
+    )
 
 
 def __getattr__(name):

@@ -46,6 +46,7 @@ The modules are the stages of that data flow, in order:
 # (fitted forecasters refer to the data classes by these paths; model_selection imports the
 # time helpers from here).
 from ._base import BaseForecaster
+from ._baselines import DriftForecaster, NaiveForecaster
 from ._naive import SeasonalNaiveForecaster
 from ._panel import _Panel as _Panel
 from ._panel import _Series as _Series
@@ -60,6 +61,8 @@ _BaseForecaster = BaseForecaster  # the base class's name before the package spl
 
 __all__ = [
     "BaseForecaster",
+    "DriftForecaster",
+    "NaiveForecaster",
     "RNNForecaster",
     "SeasonalNaiveForecaster",
     "is_seasonal",

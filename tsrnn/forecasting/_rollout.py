@@ -168,6 +168,11 @@ def check_levels(level, calibrated: bool) -> list:
         number = isinstance(lv, (int, float, np.number)) and not isinstance(lv, bool)
         if not number or not 0 < lv < 100:
             raise ValueError(f"level must hold numbers strictly between 0 and 100, got {lv!r}")
+        if lv <= 1:  # a fraction (statsmodels, sktime) would silently give a ~1 % interval
+            raise ValueError(
+                f"level is in percent, got {lv!r}: pass 80 for an 80 % interval (levels of "
+                "1 or less are refused as probable fractions)"
+            )
     if levels and not calibrated:
         raise ValueError(
             "prediction intervals need held-out residuals, but this forecaster was fitted "
