@@ -169,7 +169,8 @@ def test_chunked_batches_are_thread_count_independent(cell):
     np.testing.assert_array_equal(serial[1], threaded[1])
     # chunking only regroups the sums: equal to one-chunk results to round-off
     grads = [net.loss_and_grad(spec, theta, X[i : i + 1], y[i : i + 1], "mse")[1] for i in range(B)]
-    np.testing.assert_allclose(serial[1] - spec.weight_mask() * 0.1 / B * theta, np.mean(grads, axis=0), rtol=1e-10, atol=1e-13)
+    without_l2 = serial[1] - spec.weight_mask() * 0.1 / B * theta
+    np.testing.assert_allclose(without_l2, np.mean(grads, axis=0), rtol=1e-10, atol=1e-13)
 
 
 def test_mae_loss_and_subgradient_by_hand():
@@ -228,3 +229,87 @@ def test_rowwise_matmul_equals_a_row_by_row_dot_product():
             for k in range(9):  # ascending k, product rounded before the add
                 acc += A[i, k] * W[j, k]
             assert out[i, j] == acc
+
+
+# --------------------------------------------------------------------------
+# one graph, two backends: the registries
+# --------------------------------------------------------------------------
+
+
+def test_every_registry_entry_has_a_cpu_and_a_cuda_kernel():
+    """Every cell, loss and optimiser names kernels that exist on both devices,
+    and both backends provide every primitive the graph calls."""
+    import os
+    import subprocess
+    import sys
+
+    from tsrnn import _graph
+    from tsrnn import _kernels as K
+    from tsrnn._cpu import CPU
+    from tsrnn._registry import CELLS, DEVICES, LOSSES, OPTIMIZERS
+
+    roles = {"cells": {"forward", "backward", "infer"}, "losses": {"loss"},
+             "optimizers": {"update"}}
+    for kind, registry in (("cells", CELLS), ("losses", LOSSES), ("optimizers", OPTIMIZERS)):
+        for name, entry in registry.items():
+            assert set(entry.kernels) == set(DEVICES), (kind, name)
+            for device in DEVICES:
+                assert roles[kind] <= set(entry.kernels[device]), (kind, name, device)
+            for kernel in entry.kernels["cpu"].values():
+                assert callable(getattr(K, kernel.name, None)), (name, kernel.name)
+    assert LOSSES["xent"].kernels["cuda"]["gather"].name == "gpu_gather_labels"
+    for method in _graph.PRIMITIVES + ("empty", "zeros"):
+        assert callable(getattr(CPU, method, None)), method
+    # the CUDA names, resolved in the simulator (a fresh process: the variable
+    # must be set before numba is imported; nothing is compiled)
+    code = (
+        "from tsrnn import _graph; from tsrnn.cuda import _kernels as K; "
+        "from tsrnn.cuda._network import CUDA; "
+        "from tsrnn._registry import CELLS, LOSSES, OPTIMIZERS; "
+        "missing = [(n, k.name) for r in (CELLS, LOSSES, OPTIMIZERS) for n, e in r.items() "
+        "for k in e.kernels['cuda'].values() if not callable(getattr(K, k.name, None))]; "
+        "missing += [m for m in _graph.PRIMITIVES + ('empty', 'zeros') "
+        "if not callable(getattr(CUDA, m, None))]; "
+        "assert not missing, missing; print('ok')"
+    )
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+def test_no_cell_or_loss_branch_outside_the_registry():
+    """What differs between cells and losses is registry data, not branches."""
+    import pathlib
+    import re
+
+    import tsrnn
+
+    root = pathlib.Path(tsrnn.__file__).parent
+    pattern = re.compile(r"\b(cell|loss)\s*(==|!=)")
+    found = [
+        f"{path.relative_to(root)}:{i}"
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "_registry.py"
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not found, found
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_input_gradient_matches_finite_differences(cell):
+    """The graph's backward without parameter gradients: dZ · dz/dx for every step."""
+    rng = np.random.default_rng(13)
+    spec = net.NetworkSpec(cell, 2, 3, 2, True, 1)
+    theta = net.init_params(spec, rng)
+    X = rng.normal(size=(2, 4, 2))
+    dZ = rng.normal(size=(2, 6))
+    got = net.input_gradient(spec, theta, X, dZ)  # (T, B, D), user time order
+    eps = 1e-6
+    for b, t, d in itertools.product(range(2), range(4), range(2)):
+        Xp, Xm = X.copy(), X.copy()
+        Xp[b, t, d] += eps
+        Xm[b, t, d] -= eps
+        zp = net.forward(spec, theta, Xp, keep_cache=True)[1]["Z"][b]
+        zm = net.forward(spec, theta, Xm, keep_cache=True)[1]["Z"][b]
+        assert got[t, b, d] == pytest.approx(dZ[b] @ (zp - zm) / (2 * eps), rel=1e-6, abs=1e-9)

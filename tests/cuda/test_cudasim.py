@@ -9,7 +9,9 @@ These tests set nothing themselves.  They run
   production tile sizes and, in addition, sizes that span several tiles.
 
 Otherwise (the main test run) only the detection tests run and the rest skip.
-Tolerances: float64 to 1e-10, float32 to 1e-4, relative to the largest value.
+Tolerances: float64 to 1e-10, float32 to 1e-4, relative to the largest value;
+float32 outputs and losses to 1e-6, as the devices share their activations.
+The grids iterate the registries (cells, losses, optimisers) of tsrnn._registry.
 """
 
 import itertools
@@ -24,6 +26,7 @@ import pytest
 from tsrnn import _kernels as CK
 from tsrnn import _network as net
 from tsrnn import _training as tr
+from tsrnn._registry import CELLS, LOSSES, OPTIMIZERS, call
 
 SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
 GPU = os.environ.get("TSRNN_TEST_GPU") == "1" and not SIM
@@ -177,14 +180,11 @@ def test_losses_and_softmax_match_cpu_kernels(kernels, dtype):
     labels = rng.integers(0, 4, 5)
     res = cuda.to_device(np.zeros(1))
     Y[0, 1] = out[0, 1]  # a zero residual: the MAE subgradient is 0 on both
-    pairs = {
-        "mse": (kernels.gpu_mse_loss_grad, CK.mse_loss_grad),
-        "mae": (kernels.gpu_mae_loss_grad, CK.mae_loss_grad),
-        "xent": (kernels.gpu_softmax_xent_loss_grad, CK.softmax_xent_loss_grad),
-    }
-    for name, target in (("mse", Y), ("mae", Y), ("xent", labels)):
+    for name, entry in LOSSES.items():  # every registered loss, both devices' kernels
+        target = labels if entry.integer_target else Y
         dO = cuda.device_array((5, 4), dtype=dtype)
-        gpu, cpu = pairs[name]
+        gpu = getattr(kernels, entry.kernels["cuda"]["loss"].name)
+        cpu = getattr(CK, entry.kernels["cpu"]["loss"].name)
         gpu(cuda.to_device(out), cuda.to_device(target), dO, 7, res)
         dO_cpu = np.empty_like(out)
         L = cpu(out, target, dO_cpu, 7)
@@ -197,41 +197,100 @@ def test_losses_and_softmax_match_cpu_kernels(kernels, dtype):
     assert_close(proba.copy_to_host(), expected, dtype, "softmax")
 
 
+# every registered optimiser, with the settings its kernel branches on
+OPTIMIZER_CASES = {
+    "sgd": [tr.SGD(0.1), tr.SGD(0.1, momentum=0.9), tr.SGD(0.1, momentum=0.9, nesterov=True)],
+    "adam": [tr.Adam(0.01), tr.Adam(0.05, beta_1=0.5, beta_2=0.9, epsilon=1e-3)],
+}
+
+
+def test_optimizer_cases_cover_the_registry():
+    assert set(OPTIMIZER_CASES) == set(OPTIMIZERS)
+    assert {opt.name for cases in OPTIMIZER_CASES.values() for opt in cases} == set(OPTIMIZERS)
+
+
 @needs_cuda
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_optimizer_updates_match_cpu_kernels(kernels, dtype):
+def test_optimizer_updates_match_cpu_kernels(kernels, name, dtype):
     from numba import cuda
 
     rng = np.random.default_rng(3)
-    theta, grad, m, v = (rng.normal(size=19).astype(dtype) for _ in range(4))
-    v = np.abs(v)
-    d = [cuda.to_device(a) for a in (theta, grad, m, v)]
-    kernels.gpu_adam_update(*d, 0.01, 0.9, 0.999, 1e-8, 3)
-    c = [a.copy() for a in (theta, grad, m, v)]
-    CK.adam_update(*c, 0.01, 0.9, 0.999, 1e-8, 3)
-    for name, dev, cpu in zip(("theta", "grad", "m", "v"), d, c):
-        assert_close(dev.copy_to_host(), cpu, dtype, "adam " + name)
-    for nesterov in (False, True):
-        d = [cuda.to_device(a) for a in (theta, grad, m)]
-        kernels.gpu_sgd_update(*d, 0.1, 0.9, nesterov)
-        c = [a.copy() for a in (theta, grad, m)]
-        CK.sgd_update(*c, 0.1, 0.9, nesterov)
-        assert_close(d[0].copy_to_host(), c[0], dtype, "sgd theta")
-        assert_close(d[2].copy_to_host(), c[2], dtype, "sgd velocity")
+    entry = OPTIMIZERS[name]
+    theta, grad = (rng.normal(size=19).astype(dtype) for _ in range(2))
+    for opt in OPTIMIZER_CASES[name]:
+        state = {key: rng.normal(size=19).astype(dtype) ** 2 for key in entry.state}
+        state["step"] = 2
+        cpu_theta, cpu_state = theta.copy(), {k: np.copy(v) for k, v in state.items()}
+        opt.step(cpu_theta, grad, cpu_state)  # the CPU kernel, through the optimiser object
+        dev = {k: cuda.to_device(v) for k, v in state.items() if k != "step"}
+        d_theta = cuda.to_device(theta)
+        values = {
+            "theta": d_theta, "grad": cuda.to_device(grad), **dev, **opt.hyperparameters(),
+            "step": cpu_state["step"], "guard": cuda.to_device(np.zeros(2)),
+        }
+        call(kernels, entry.kernels["cuda"]["update"], values)
+        assert_close(d_theta.copy_to_host(), cpu_theta, dtype, f"{name} theta")
+        for key in entry.state:
+            assert_close(dev[key].copy_to_host(), cpu_state[key], dtype, f"{name} {key}")
     # a non-finite guard skips the update on the device
     d_theta = cuda.to_device(theta)
     guard = cuda.to_device(np.array([np.nan, 0.0]))
-    kernels.gpu_sgd_update(d_theta, cuda.to_device(grad), cuda.to_device(m), 0.1, 0.0, False, guard)
+    kernels.gpu_sgd_update(
+        d_theta, cuda.to_device(grad), cuda.to_device(grad), 0.1, 0.0, False, guard
+    )
     np.testing.assert_array_equal(d_theta.copy_to_host(), theta)
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_device_activations_are_the_cpu_ones(kernels, dtype):
+    """The same per-element source on both devices: bit-identical in the simulator."""
+    from numba import cuda, njit
+
+    from tsrnn.cuda._config import NB_TYPES, activations
+
+    tanh, sigmoid, gate_sigmoid = activations(NB_TYPES[np.dtype(dtype)])
+
+    @cuda.jit
+    def on_device(x, out):  # one thread (no cuda.* inside: a closure in the simulator)
+        for i in range(x.shape[0]):
+            out[0, i] = tanh(x[i])
+            out[1, i] = sigmoid(x[i])
+            out[2, i] = gate_sigmoid(x[i])
+
+    @njit
+    def on_cpu(x, out, half):
+        for i in range(x.shape[0]):
+            out[0, i] = CK.tanh(x[i])
+            out[1, i] = CK.sigmoid(x[i])
+            out[2, i] = half + half * CK.tanh(half * x[i])  # the CPU LSTM's gate form
+
+    x = np.concatenate(
+        [np.linspace(-12, 12, 97), [0.0, -0.0, 1e-30, 7.9, -7.9, np.inf, -np.inf, np.nan]]
+    ).astype(dtype)
+    want = np.empty((3, x.size), dtype=dtype)
+    on_cpu(x, want, dtype(0.5))
+    got = cuda.device_array((3, x.size), dtype=dtype)
+    on_device[1, 1](cuda.to_device(x), got)
+    if SIM:
+        np.testing.assert_array_equal(got.copy_to_host(), want)
+    else:  # a GPU may contract to FMA and has its own libm: a few ulps
+        np.testing.assert_allclose(got.copy_to_host(), want, rtol=4 * np.finfo(dtype).eps)
 
 
 # --------------------------------------------------------------------------
 # the network: predictions and gradients equal the CPU path
 # --------------------------------------------------------------------------
 
-NET_GRID = list(
-    itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], DTYPES, ["mse", "xent"])
-) + [(cell, 2, True, np.float64, "mae") for cell in ("rnn", "lstm", "gru")]
+# every registered cell, loss and dtype; every layer configuration with the MSE
+NET_GRID = [
+    (cell, layers, bi, dtype, loss)
+    for cell, (layers, bi), dtype, loss in itertools.product(
+        CELLS, [(1, False), (1, True), (2, False), (2, True)], DTYPES, LOSSES
+    )
+    if loss == "mse" or (layers, bi) in ((1, False), (2, True))
+]
 
 
 @needs_cuda
@@ -250,7 +309,53 @@ def test_network_matches_cpu(kernels, cell, layers, bi, dtype, loss):
 
 
 @needs_cuda
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(CELLS))
+def test_float32_outputs_and_loss_match_cpu_to_1e6(kernels, cell):
+    """The two devices share their activations: float32 agrees to sum-order round-off."""
+    from tsrnn.cuda import _network as dnet
+
+    rng = np.random.default_rng(11)
+    spec = net.NetworkSpec(cell, 2, 4, 2, True, 3)
+    # large weights and inputs: the gates also work in their saturated range
+    theta = (3.0 * net.init_params(spec, rng)).astype(np.float32)
+    X = (2.0 * rng.normal(size=(3, 6, 2))).astype(np.float32)
+    y = rng.normal(size=(3, 3)).astype(np.float32)
+    gpu = dnet.host_predict(spec, theta, X)
+    for cpu in (net.predict(spec, theta, X), net.forward(spec, theta, X, keep_cache=True)[0]):
+        scale = max(1.0, float(np.abs(cpu).max()))
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-6, atol=1e-6 * scale)
+    L_gpu = dnet.host_loss_and_grad(spec, theta, X, y, "mse")[0]
+    L_cpu = net.loss_and_grad(spec, theta, X, y, "mse")[0]
+    assert abs(L_gpu - L_cpu) <= 1e-6 * abs(L_cpu)
+
+
+@needs_cuda
+@pytest.mark.parametrize("bi", [False, True])
+def test_input_gradient_matches_cpu(kernels, bi):
+    """The graph's backward without parameter gradients (the diagnostics') on the device."""
+    from numba import cuda
+
+    from tsrnn import _graph as graph
+    from tsrnn.cuda import _network as dnet
+
+    rng = np.random.default_rng(12)
+    spec = net.NetworkSpec("lstm", 2, 3, 2, bi, 2)
+    theta = net.init_params(spec, rng)
+    X = rng.normal(size=(2, 4, 2))
+    dZ = rng.normal(size=(2, 3 * spec.n_directions))
+    want = net.input_gradient(spec, theta, X, dZ)
+    ws = dnet.Workspace(spec, 4, 2, np.float64, train=True)
+    kernels.gpu_slice_batch(cuda.to_device(X), 0, ws.X)
+    P = dnet.unpack(spec, cuda.to_device(theta))
+    graph.forward(spec, P, ws)
+    ws.allocate_gradients(input_grad=True)
+    ws.dZ.copy_to_device(dZ)
+    graph.backward(spec, P, None, ws, from_output=False, param_grads=False, input_grad=True)
+    assert_close(ws.dX.copy_to_host(), want, np.float64, "input gradient")
+
+
+@needs_cuda
+@pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_per_step_kernels_match_cpu(kernels, monkeypatch, cell, dtype):
     # the grid above runs the whole-sequence kernels (tiny layers); force the
@@ -268,7 +373,7 @@ def test_per_step_kernels_match_cpu(kernels, monkeypatch, cell, dtype):
 
 
 @gpu_only
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", list(CELLS))
 @pytest.mark.parametrize("layers,bi", [(2, False), (1, True)])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("seq_max_hidden", [0, 64])
