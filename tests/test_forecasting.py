@@ -51,18 +51,26 @@ def _png_bytes(ax) -> bytes:
 
 
 # --------------------------------------------------------------------------------------------
-# acceptance: the default LSTM beats seasonal naive on air passengers
+# acceptance: the default LSTM on air passengers, as the RNNForecaster docstring states it
 # --------------------------------------------------------------------------------------------
 
 
-def test_default_lstm_beats_seasonal_naive_on_air_passengers():
+def test_default_lstm_reaches_the_documented_smape_on_air_passengers():
+    # The docstring claims an sMAPE of about 4 against 17.0 for seasonal naive (last 24
+    # months held out). Measured with seeds 0-4: 4.30, 2.52, 4.37, 4.62, 2.92 (mean 3.75).
+    # Each seed must stay below 6 and their mean below 4.5: "about 4", with room for another
+    # platform's float32 rounding, and far below the seasonal naive forecast's 17.0.
     y = load_air_passengers()
     train, test = y.iloc[:-24], y.iloc[-24:]
-    forecaster = RNNForecaster(horizon=24, random_state=0)  # every other parameter default
-    forecast = forecaster.fit(train).predict()
     naive = seasonal_naive(train, h=24, season_length=12)
-    assert forecast.index.equals(test.index)
-    assert smape(test, forecast) < smape(test, naive)
+    assert smape(test, naive) == pytest.approx(17.01, abs=0.01)
+    scores = []
+    for seed in range(5):
+        forecaster = RNNForecaster(horizon=24, random_state=seed)  # every other parameter default
+        forecast = forecaster.fit(train).predict()
+        assert forecast.index.equals(test.index)
+        scores.append(smape(test, forecast))
+    assert max(scores) < 6 and np.mean(scores) < 4.5, scores
 
 
 # --------------------------------------------------------------------------------------------
