@@ -7,22 +7,38 @@
 * :func:`backtest` refits (or updates) a forecaster at a series of cutoffs and returns every
   forecast next to the actual value, as a tidy DataFrame. Folds run in parallel through joblib,
   so the same call runs on a Dask cluster under ``joblib.parallel_config(backend="dask")``.
-* :func:`evaluate` summarises a backtest with MAE, RMSE, sMAPE and seasonal MASE.
+* :func:`evaluate` summarises a backtest with MAE, RMSE, sMAPE and MASE (against the seasonal
+  naive and the naive scale), next to the naive, drift and seasonal naive baselines computed on
+  the same folds (:func:`evaluate_backtest`).
 * :func:`make_windows` turns a series into ``(X, y)`` arrays for the estimators.
 
 Folds are defined on the time axis. For a Series (or any 1-D array-like) the time axis is the
-positions ``0 .. n-1``; for a long DataFrame (``unique_id``, ``ds``, ``y``) it is the sorted
-unique timestamps of ``ds``, and a fold selects the rows of *all* series up to the cutoff (train)
-and in the ``horizon`` timestamps after it (test)::
+positions ``0 .. n-1``::
 
     expanding, initial=5, step=2, horizon=2     sliding, window=3, step=2, horizon=2
     fold 0:  T T T T T t t . .                  fold 0:  . . T T T t t . .
     fold 1:  T T T T T T T t t                  fold 1:  . . . . T T T t t
+
+For a long DataFrame (``unique_id``, ``ds``, ``y``) the time axis is the sorted unique timestamps
+of ``ds``, and cutoffs are defined *per series*, counted back from each series' own end (as
+statsforecast and neuralforecast do): the folds are laid out on the longest series as above, and
+every series has its fold ``k`` cutoff the same number of steps before its own last timestamp as
+the longest series has. A series takes part in the folds for which it has a full first training
+set (``initial`` steps up to the cutoff); a series too short for every fold is left out with a
+warning. Series over the same dates get the same cutoffs; series over different date ranges each
+get folds within their own range::
+
+    initial=4, step=2, horizon=2         time  0 1 2 3 4 5 6 7 8
+    a, the longest series            fold 0:  T T T T t t . . .
+                                     fold 1:  T T T T T T t t .
+    b, from time 2 to 8              fold 0:  (2 training steps: b is not in fold 0)
+                                     fold 1:      T T T T t t .
 """
 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -66,18 +82,78 @@ def _time_axis(X):
     return np.arange(n), np.arange(n)
 
 
+class _Layout:
+    """Where the series of the data lie on the time axis, and the folds' offsets from their ends.
+
+    ``positions`` (per row) are time-axis positions; ``codes`` (per row) index ``uids``;
+    ``starts``/``ends`` (per series) are the positions of each series' first and last
+    timestamps; ``offsets`` (per fold) are the steps from a fold's cutoff to a series' end.
+    """
+
+    def __init__(self, times, positions, codes, uids, starts, ends, cutoffs, first):
+        self.times, self.positions, self.codes, self.uids = times, positions, codes, uids
+        self.starts, self.ends, self.first = starts, ends, first
+        self.cutoffs = cutoffs  # on the longest series, whose first time step is 0
+        self.offsets = int((ends - starts).max()) - cutoffs
+
+    def fold(self, k: int):
+        """Per-series cutoff positions of fold ``k`` and whether each series takes part."""
+        cut = self.ends - self.offsets[k]
+        return cut, cut - self.starts >= self.first
+
+
 class _BaseSplitter:
-    """Shared logic: cutoffs on the time axis and the rows of each fold."""
+    """Shared logic: cutoffs on the time axis (per series for a panel) and the rows of each fold."""
 
     def _first_cutoff(self) -> int:
         raise NotImplementedError
 
-    def _train_start(self, cutoff: int) -> int:
+    def _train_start(self, cutoff):
         raise NotImplementedError
 
     def _check(self) -> None:
         _check_positive_int("step", self.step)
         _check_positive_int("horizon", self.horizon)
+
+    def _layout(self, X) -> _Layout:
+        """Validate the parameters and lay the folds out on the data (per series for a panel)."""
+        self._check()
+        times, positions = _time_axis(X)
+        if _is_long(X):
+            codes, uids = pd.factorize(X["unique_id"], sort=False)
+            starts = np.full(len(uids), len(times), dtype=np.int64)
+            ends = np.full(len(uids), -1, dtype=np.int64)
+            np.minimum.at(starts, codes, positions)
+            np.maximum.at(ends, codes, positions)
+        else:
+            codes = np.zeros(len(positions), dtype=np.int64)
+            uids = pd.Index([_series_name(X) if isinstance(X, pd.Series) else 0])
+            starts = np.zeros(1, dtype=np.int64)
+            ends = np.full(1, len(times) - 1, dtype=np.int64)
+        n = int((ends - starts).max()) + 1 if len(uids) else 0
+        first = self._first_cutoff()
+        last = n - 1 - self.horizon
+        if last < first:
+            what = "the data has" if len(uids) <= 1 else "the longest series has"
+            raise ValueError(
+                f"{what} {n} time steps: too few for {type(self).__name__} with a first "
+                f"training set of {first + 1} steps and horizon={self.horizon}"
+            )
+        cutoffs = np.arange(first, last + 1, self.step, dtype=np.int64)
+        layout = _Layout(times, positions, codes, uids, starts, ends, cutoffs, first)
+        _, in_last = layout.fold(len(cutoffs) - 1)
+        if not in_last.all():
+            short = [f"{uid!r} ({ends[i] - starts[i] + 1} steps)"
+                     for i, uid in enumerate(uids) if not in_last[i]]
+            warnings.warn(
+                f"series {', '.join(short[:5])}{' ...' if len(short) > 5 else ''} "
+                f"{'is' if len(short) == 1 else 'are'} too short for a first training set of "
+                f"{first + 1} steps and horizon={self.horizon}: left out of every fold "
+                "(give a smaller initial, or forecast them with a simpler model)",
+                UserWarning,
+                stacklevel=3,
+            )
+        return layout
 
     def cutoffs(self, X) -> np.ndarray:
         """Positions on the time axis of the last training observation of every fold.
@@ -90,18 +166,48 @@ class _BaseSplitter:
         Returns
         -------
         numpy.ndarray of int
+            For a series, positions ``0 .. n-1``. For a long DataFrame, positions within the
+            longest series (its first timestamp is 0); every other series has its cutoffs the
+            same number of steps before its own end (see :meth:`series_cutoffs`).
         """
-        self._check()
-        times, _ = _time_axis(X)
-        n = len(times)
-        first = self._first_cutoff()
-        last = n - 1 - self.horizon
-        if last < first:
-            raise ValueError(
-                f"the data has {n} time steps: too few for {type(self).__name__} with a first "
-                f"training set of {first + 1} steps and horizon={self.horizon}"
-            )
-        return np.arange(first, last + 1, self.step, dtype=np.int64)
+        return self._layout(X).cutoffs
+
+    def series_cutoffs(self, X) -> pd.DataFrame:
+        """The cutoff of every series in every fold.
+
+        Parameters
+        ----------
+        X : pandas.Series, array-like or long pandas.DataFrame
+            The data to split.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``fold`` (0, 1, ...), ``unique_id`` (a Series' name, ``"y"`` when it has
+            none, 0 for an array) and ``cutoff`` (the last training timestamp: a ``ds`` value,
+            a Series' index label, or a position for an array), one row per series taking part
+            in the fold, sorted by fold then by the series' first appearance in ``X``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"unique_id": ["a"] * 6 + ["b"] * 4,
+        ...                    "ds": list(range(6)) + list(range(3, 7)), "y": 1.0})
+        >>> ExpandingWindowSplitter(initial=2, horizon=1).series_cutoffs(df).values.tolist()
+        [[0, 'a', 1], [1, 'a', 2], [2, 'a', 3], [2, 'b', 4], [3, 'a', 4], [3, 'b', 5]]
+        """
+        layout = self._layout(X)
+        if _is_long(X):
+            labels = layout.times
+        elif isinstance(X, pd.Series):
+            labels = X.index
+        else:
+            labels = np.arange(len(layout.times))
+        rows = []
+        for k in range(len(layout.offsets)):
+            cut, inside = layout.fold(k)
+            rows += [(k, layout.uids[i], labels[cut[i]]) for i in np.flatnonzero(inside)]
+        return pd.DataFrame(rows, columns=["fold", "unique_id", "cutoff"])
 
     def split(self, X, y=None, groups=None):
         """Generate train and test indices for every fold.
@@ -110,22 +216,29 @@ class _BaseSplitter:
         ----------
         X : pandas.Series, array-like of shape (n_obs,) or long pandas.DataFrame
             The data: a series (positions are time steps), or a long DataFrame with columns
-            ``unique_id`` and ``ds`` (rows are selected by timestamp, for all series at once).
+            ``unique_id`` and ``ds`` (rows are selected per series, by timestamp, from cutoffs
+            counted back from each series' end; see the module's description).
         y, groups : ignored
             For scikit-learn compatibility.
 
         Yields
         ------
         train : numpy.ndarray of int
-            Row positions of the training data (time steps up to the cutoff).
+            Row positions of the training data (time steps up to the cutoff), in the order of
+            the rows of ``X``.
         test : numpy.ndarray of int
             Row positions of the ``horizon`` time steps after the cutoff.
         """
-        _, positions = _time_axis(X)
-        for cutoff in self.cutoffs(X):
-            start = self._train_start(int(cutoff))
-            train = np.flatnonzero((positions >= start) & (positions <= cutoff))
-            test = np.flatnonzero((positions > cutoff) & (positions <= cutoff + self.horizon))
+        layout = self._layout(X)
+        positions, codes = layout.positions, layout.codes
+        for k in range(len(layout.offsets)):
+            cut, inside = layout.fold(k)
+            row_cut, row_in = cut[codes], inside[codes]
+            start = self._train_start(row_cut)
+            train = np.flatnonzero(row_in & (positions >= start) & (positions <= row_cut))
+            test = np.flatnonzero(
+                row_in & (positions > row_cut) & (positions <= row_cut + self.horizon)
+            )
             yield train, test
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
@@ -141,7 +254,7 @@ class _BaseSplitter:
         -------
         int
         """
-        return len(self.cutoffs(X))
+        return len(self._layout(X).offsets)
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._params)
@@ -424,48 +537,134 @@ def _season_length(y, forecaster=None) -> int:
         return 1
 
 
-def evaluate_backtest(results: pd.DataFrame, y, season_length: int = 1) -> pd.DataFrame:
-    """Accuracy of backtest forecasts, per series.
+_BASELINES = ("naive", "drift", "seasonal_naive")
+
+
+def _check_baselines(baselines) -> tuple:
+    if baselines is True:
+        return _BASELINES
+    if baselines is False or baselines is None:
+        return ()
+    names = [baselines] if isinstance(baselines, str) else list(baselines)
+    unknown = [b for b in names if b not in _BASELINES]
+    if unknown:
+        raise ValueError(
+            f"baselines must be True, False or a list of {list(_BASELINES)}, got {baselines!r}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def _baseline_forecast(name: str, train: np.ndarray, steps: np.ndarray, m: int) -> np.ndarray:
+    """The forecasts ``steps`` ahead of a baseline from ``train``; NaN when it is too short."""
+    n = len(train)
+    if name == "naive":
+        return np.full(len(steps), train[-1])
+    if name == "drift":
+        if n < 2:
+            return np.full(len(steps), np.nan)
+        return train[-1] + steps * (train[-1] - train[0]) / (n - 1)
+    if n < m:
+        return np.full(len(steps), np.nan)
+    return train[n - m + (steps - 1) % m]
+
+
+def _scores(uid, model, folds, season_length) -> dict:
+    """The metrics of one model on one series: ``folds`` is a list of (actual, forecast, train)."""
+    actual = np.concatenate([a for a, _, _ in folds])
+    forecast = np.concatenate([f for _, f, _ in folds])
+    row = {"unique_id": uid, "model": model, "n_folds": len(folds), "n_forecasts": len(actual)}
+    if np.isnan(forecast).any():  # a baseline without enough history in some fold
+        return {**row, **dict.fromkeys(("mae", "rmse", "smape", "mase", "mase_naive"), np.nan)}
+    row.update(mae=M.mae(actual, forecast), rmse=M.rmse(actual, forecast),
+               smape=M.smape(actual, forecast))
+    for column, m in (("mase", season_length), ("mase_naive", 1)):
+        per_fold = [M.mase(a, f, t, m) if len(t) > m else np.nan for a, f, t in folds]
+        row[column] = float(np.mean(per_fold)) if per_fold else np.nan
+    return row
+
+
+def evaluate_backtest(
+    results: pd.DataFrame, y, season_length: int = 1, *, baselines=True, model_name="model"
+) -> pd.DataFrame:
+    """Accuracy of backtest forecasts per series, next to simple baselines on the same folds.
 
     Parameters
     ----------
     results : pandas.DataFrame
         Output of :func:`backtest` (columns ``unique_id``, ``cutoff``, ``ds``, ``y``, ``yhat``).
     y : pandas.Series or pandas.DataFrame
-        The data the backtest ran on; MASE is scaled by each fold's in-sample seasonal naive
-        error, computed on the data up to that fold's cutoff.
+        The data the backtest ran on. The baselines are computed from each fold's training
+        data (the observations of the series up to the fold's cutoff), and MASE is scaled by
+        that training data's in-sample error of the seasonal naive (``mase``) and of the naive
+        (``mase_naive``) forecast.
     season_length : int, default=1
-        Seasonal period of MASE's scale.
+        Seasonal period ``m``: of the ``mase`` scale and of the seasonal naive baseline.
+    baselines : bool or list of str, default=True
+        The baselines reported beside the model: True for all of ``'naive'`` (the last value),
+        ``'drift'`` (the line through the first and last values of the training data) and
+        ``'seasonal_naive'`` (the last season, period ``season_length``), as
+        :class:`~tsrnn.forecasting.NaiveForecaster`, :class:`~tsrnn.forecasting.DriftForecaster`
+        and :class:`~tsrnn.forecasting.SeasonalNaiveForecaster` forecast them; False for the
+        model alone; or a list of these names.
+    model_name : str, default='model'
+        The name of the backtested forecaster in the ``model`` column.
 
     Returns
     -------
     pandas.DataFrame
-        One row per series: ``unique_id``, ``n_folds``, ``n_forecasts``, ``mae``, ``rmse``,
-        ``smape`` (pooled over all forecasts of the series) and ``mase`` (mean over folds of the
-        fold's MAE divided by its scale; NaN when a scale is 0).
+        One row per series and model: the backtested forecaster's row (``model_name``), then
+        one row per baseline, in the order of ``results``' series. Columns: ``unique_id``,
+        ``model``, ``n_folds``, ``n_forecasts``, ``mae``, ``rmse``, ``smape`` (pooled over all
+        forecasts of the series), ``mase`` (mean over folds of the fold's MAE divided by the
+        in-sample MAE of the seasonal naive forecast with period ``season_length``) and
+        ``mase_naive`` (the same with the naive forecast's scale, period 1). A MASE is NaN
+        when a scale is 0 or the training data are too short for it; a baseline's metrics are
+        all NaN for a series when some fold's training data are too short for it (drift: 2
+        observations, seasonal naive: ``season_length``). Forecast steps are counted in the
+        observations of ``y`` after the cutoff.
+
+    Raises
+    ------
+    ValueError
+        If ``baselines`` is invalid or a forecast timestamp of ``results`` is not in ``y``.
+
+    Examples
+    --------
+    >>> from tsrnn.datasets import load_air_passengers
+    >>> from tsrnn.forecasting import SeasonalNaiveForecaster
+    >>> y = load_air_passengers()
+    >>> res = backtest(SeasonalNaiveForecaster(), y, initial=120, step=12, horizon=12)
+    >>> scores = evaluate_backtest(res, y, season_length=12, model_name="snaive")
+    >>> scores[["model", "smape"]].round(2).values.tolist()
+    [['snaive', 11.17], ['naive', 19.36], ['drift', 16.45], ['seasonal_naive', 11.17]]
     """
+    names = _check_baselines(baselines)
     history = _to_long(y)
     rows = []
     for uid, res in results.groupby("unique_id", sort=False):
         hist = history.loc[history["unique_id"] == uid]
-        mases = []
+        order = np.argsort(hist["ds"].to_numpy(), kind="stable")
+        times = pd.Index(hist["ds"].to_numpy()[order])
+        values = hist["y"].to_numpy(dtype=np.float64)[order]
+        folds = {name: [] for name in (model_name, *names)}
         for cutoff, fold in res.groupby("cutoff", sort=True):
-            train = hist.loc[hist["ds"] <= cutoff, "y"].to_numpy(dtype=np.float64)
-            if len(train) > season_length:
-                mases.append(M.mase(fold["y"], fold["yhat"], train, season_length))
-            else:
-                mases.append(float("nan"))
-        rows.append(
-            {
-                "unique_id": uid,
-                "n_folds": res["cutoff"].nunique(),
-                "n_forecasts": len(res),
-                "mae": M.mae(res["y"], res["yhat"]),
-                "rmse": M.rmse(res["y"], res["yhat"]),
-                "smape": M.smape(res["y"], res["yhat"]),
-                "mase": float(np.mean(mases)) if mases else float("nan"),
-            }
-        )
+            n_train = int(times.searchsorted(cutoff, side="right"))
+            train = values[:n_train]
+            actual = fold["y"].to_numpy(dtype=np.float64)
+            folds[model_name].append((actual, fold["yhat"].to_numpy(dtype=np.float64), train))
+            if not names:
+                continue
+            position = times.get_indexer(pd.Index(fold["ds"].to_numpy()))
+            if (position < 0).any() or n_train == 0:
+                raise ValueError(
+                    f"series {uid!r}: the backtest results at cutoff {cutoff} do not match y "
+                    "(pass the data the backtest ran on)"
+                )
+            steps = position - n_train + 1
+            for name in names:
+                folds[name].append((actual, _baseline_forecast(name, train, steps,
+                                                               season_length), train))
+        rows += [_scores(uid, name, f, season_length) for name, f in folds.items()]
     return pd.DataFrame(rows)
 
 
@@ -481,22 +680,26 @@ def evaluate(
     cv=None,
     n_jobs=None,
     season_length=None,
+    baselines=True,
 ) -> pd.DataFrame:
-    """Backtest a forecaster and report MAE, RMSE, sMAPE and seasonal MASE per series.
+    """Backtest a forecaster and report MAE, RMSE, sMAPE and MASE per series, beside baselines.
 
     Parameters
     ----------
     forecaster, y, initial, step, horizon, X, refit, cv, n_jobs
         As in :func:`backtest`.
     season_length : int, optional
-        Seasonal period of MASE's scale; the forecaster's ``season_length`` or the data's
-        frequency (12 monthly, ...) when None.
+        Seasonal period of MASE's scale and of the seasonal naive baseline; the forecaster's
+        ``season_length`` or the data's frequency (12 monthly, ...) when None.
+    baselines : bool or list of str, default=True
+        The baselines computed on the same folds (see :func:`evaluate_backtest`).
 
     Returns
     -------
     pandas.DataFrame
-        As :func:`evaluate_backtest`: one row per series with ``unique_id``, ``n_folds``,
-        ``n_forecasts``, ``mae``, ``rmse``, ``smape``, ``mase``.
+        As :func:`evaluate_backtest`, with the forecaster's class name in the ``model`` column:
+        one row per series and model with ``unique_id``, ``model``, ``n_folds``,
+        ``n_forecasts``, ``mae``, ``rmse``, ``smape``, ``mase``, ``mase_naive``.
 
     Examples
     --------
@@ -504,11 +707,12 @@ def evaluate(
     >>> from tsrnn.forecasting import SeasonalNaiveForecaster
     >>> y = load_air_passengers()
     >>> scores = evaluate(SeasonalNaiveForecaster(), y, initial=120, step=12, horizon=12)
-    >>> scores[["unique_id", "n_folds"]].values.tolist()
-    [['passengers', 2]]
+    >>> scores[["model", "n_folds"]].values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['SeasonalNaiveForecaster', 2], ['naive', 2], ['drift', 2], ['seasonal_naive', 2]]
     """
+    names = _check_baselines(baselines)  # before the (long) backtest
     results = backtest(
         forecaster, y, initial, step, horizon, X=X, refit=refit, cv=cv, n_jobs=n_jobs
     )
     m = season_length if season_length is not None else _season_length(y, forecaster)
-    return evaluate_backtest(results, y, m)
+    return evaluate_backtest(results, y, m, baselines=names, model_name=type(forecaster).__name__)
