@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 from sklearn.preprocessing import LabelEncoder
@@ -216,6 +217,39 @@ def test_long_panel_forecaster_round_trips(tmp_path):
     pd.testing.assert_series_equal(loaded.cutoff_, model.cutoff_)
     pd.testing.assert_series_equal(loaded.seasonal_, model.seasonal_)
     pd.testing.assert_frame_equal(loaded.predict(5), model.predict(5), check_exact=True)
+
+
+def _public_forecasters():
+    import tsrnn.forecasting as forecasting
+
+    classes = [getattr(forecasting, name) for name in forecasting.__all__]
+    return [
+        c for c in classes
+        if isinstance(c, type) and issubclass(c, BaseEstimator)
+        and not c.__name__.startswith("Base")
+    ]
+
+
+@pytest.mark.parametrize("cls", _public_forecasters(), ids=lambda c: c.__name__)
+def test_every_public_forecaster_round_trips(cls, tmp_path):
+    rng = np.random.default_rng(2)
+    y = pd.Series(
+        50 + np.arange(40) + 5 * np.sin(np.arange(40) / 2) + rng.normal(size=40),
+        index=pd.period_range("2010-01", periods=40, freq="M"), name="y",
+    )
+    model = cls(**(FAST if cls is RNNForecaster else {})).fit(y.iloc[:34])
+    loaded = load(save(model, tmp_path / "f.tsrnn"))
+    assert type(loaded) is cls
+    pd.testing.assert_series_equal(loaded.predict(7), model.predict(7), check_exact=True)
+    try:
+        expected = model.predict(level=[80])
+    except ValueError:  # no intervals
+        expected = None
+    if expected is not None:
+        pd.testing.assert_frame_equal(loaded.predict(level=[80]), expected, check_exact=True)
+    model.update(y)
+    loaded.update(y)
+    pd.testing.assert_series_equal(loaded.predict(3), model.predict(3), check_exact=True)
 
 
 def test_seasonal_naive_round_trips(tmp_path):
