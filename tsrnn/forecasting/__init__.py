@@ -39,6 +39,7 @@ The modules are the stages of that data flow, in order:
 ``_base``                     :class:`BaseForecaster`: parameter checks, the fit / update /
                               predict / score template
 ``_rnn``, ``_naive``          :class:`RNNForecaster`, :class:`SeasonalNaiveForecaster`
+``_baselines``                :class:`NaiveForecaster`, :class:`DriftForecaster` (FPP3 5.2)
 ============================  ==============================================================
 """
 
