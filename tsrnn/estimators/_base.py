@@ -31,7 +31,7 @@ from sklearn.utils.validation import (
 from .. import _network as net
 from .._backend import make_optimizer, make_trainer, resolve_device
 from .._backend import predict as _backend_predict
-from .._epochs import run_epochs
+from .._epochs import DIVERGENCE_FACTOR, run_epochs
 
 __all__ = ["BaseRecurrent"]
 
@@ -55,7 +55,7 @@ class BaseRecurrent(BaseEstimator):
     batch_size: int | str = "auto"
     max_iter: int = 200
     solver: str = "adam"
-    learning_rate_init: float = 1e-3
+    learning_rate_init: float = 3e-3
     momentum: float = 0.9
     nesterovs_momentum: bool = False
     beta_1: float = 0.9
@@ -176,12 +176,38 @@ class BaseRecurrent(BaseEstimator):
 
     # ------------------------------------------------------------------
     # the three ways in: fit, fit on an explicit validation set, partial_fit
+    #
+    # Every way in is a transaction: it validates and trains a shallow copy of the estimator
+    # (``_staged``) and only at the end swaps that copy's attributes in as a whole
+    # (``_commit``).  An exception, or a KeyboardInterrupt outside the epochs, leaves the
+    # estimator as it was; a KeyboardInterrupt during the epochs ends training like
+    # scikit-learn's MLP (see ``_fit``).
     # ------------------------------------------------------------------
+
+    def _staged(self):
+        """A shallow copy to fit: same parameters and fitted attributes, own ``__dict__``."""
+        staged = object.__new__(type(self))
+        staged.__dict__.update(vars(self))
+        return staged
+
+    def _commit(self, staged, pending, stacklevel=3):
+        """Take over the attributes of ``staged`` in one step, then issue its warnings.
+
+        ``stacklevel`` counts from the caller of ``_commit`` (the user's line is
+        ``stacklevel`` frames up).
+        """
+        self.__dict__ = staged.__dict__
+        for message, category in pending:
+            warnings.warn(message, category, stacklevel=stacklevel + 1)
+        return self
 
     def _fit_full(self, X, y):
         """Body of ``fit`` (parameters already validated by ``_fit_context``)."""
-        X, y = self._validate_X(X, y, reset=True, min_samples=2)
-        return self._fit(X, self._encode_y(y, reset=True), incremental=False)
+        staged = self._staged()
+        X, y = staged._validate_X(X, y, reset=True, min_samples=2)
+        Y = staged._encode_y(y, reset=True)
+        pending = staged._fit(X, Y, previous=self, incremental=False)
+        return self._commit(staged, pending, stacklevel=4)  # fit, _fit_context, user
 
     def _fit_with_validation(self, X, y, X_val, y_val):
         """Fit on (X, y) with early stopping on the explicit set (X_val, y_val).
@@ -210,11 +236,13 @@ class BaseRecurrent(BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
-        X, y = self._validate_X(X, y, reset=True, min_samples=1)
-        Y = self._encode_y(y, reset=True)
-        X_val, y_val = self._validate_X(X_val, y_val, reset=False, min_samples=1)
-        Y_val = self._encode_y(y_val, reset=False)
-        return self._fit(X, Y, incremental=False, validation=(X_val, Y_val))
+        staged = self._staged()
+        X, y = staged._validate_X(X, y, reset=True, min_samples=1)
+        Y = staged._encode_y(y, reset=True)
+        X_val, y_val = staged._validate_X(X_val, y_val, reset=False, min_samples=1)
+        Y_val = staged._encode_y(y_val, reset=False)
+        pending = staged._fit(X, Y, previous=self, incremental=False, validation=(X_val, Y_val))
+        return self._commit(staged, pending, stacklevel=2)
 
     def _partial_fit(self, X, y, **encode_kwargs):
         """Body of ``partial_fit``: one epoch, continuing from the current state."""
@@ -222,9 +250,11 @@ class BaseRecurrent(BaseEstimator):
         if first:
             self._validate_params()
             self._check_first_partial_fit(**encode_kwargs)
-        X, y = self._validate_X(X, y, reset=first, min_samples=1)
-        Y = self._encode_y(y, reset=first, **encode_kwargs)
-        return self._fit(X, Y, incremental=True)
+        staged = self._staged()
+        X, y = staged._validate_X(X, y, reset=first, min_samples=1)
+        Y = staged._encode_y(y, reset=first, **encode_kwargs)
+        pending = staged._fit(X, Y, previous=self, incremental=True)
+        return self._commit(staged, pending, stacklevel=3)  # partial_fit, user
 
     def _check_first_partial_fit(self, **encode_kwargs):
         """Raise if the first ``partial_fit`` call lacks what only it can be given."""
@@ -267,12 +297,35 @@ class BaseRecurrent(BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         return np.random.default_rng(seed)
 
-    def _can_continue(self, spec):
-        return (
-            hasattr(self, "coefs_")
-            and self.network_ == spec
-            and self.coefs_.dtype == np.dtype(self.dtype)
-        )
+    def _changes(self, previous, spec):
+        """What keeps ``previous`` (a fitted estimator) from continuing as ``spec``.
+
+        A list of phrases, empty when the fitted network can continue training.
+        """
+        old = previous.network_
+        changes = []
+        for field in ("hidden_size", "num_layers", "bidirectional"):
+            new, was = getattr(spec, field), getattr(old, field)
+            if new != was:
+                changes.append(f"{field}={new!r} (fitted: {was!r})")
+        if old.n_features != spec.n_features:
+            changes.append(
+                f"X has {spec.n_features} features per time step (fitted: {old.n_features})"
+            )
+        if old.n_outputs != spec.n_outputs:
+            changes.append(f"y has {spec.n_outputs} outputs (fitted: {old.n_outputs})")
+        if previous.coefs_.dtype != np.dtype(self.dtype):
+            changes.append(f"dtype={self.dtype!r} (fitted: {previous.coefs_.dtype.name!r})")
+        changes.extend(self._target_changes(previous))
+        return changes
+
+    def _target_changes(self, previous):
+        """Target-specific reasons not to continue (the classifiers compare the classes)."""
+        return []
+
+    def _scale_warning(self, Y):
+        """A warning message when the targets are far from unit scale, else None."""
+        return None
 
     def _hold_out_last_rows(self, X, Y):
         """(X_train, Y_train, (X_val, Y_val)): the last ``validation_fraction`` of the rows."""
@@ -287,18 +340,45 @@ class BaseRecurrent(BaseEstimator):
         # time order: the LAST rows validate, never a shuffled split
         return X[:n_train], Y[:n_train], (X[n_train:], Y[n_train:])
 
-    def _fit(self, X, Y, incremental, validation=None):
+    def _fit(self, X, Y, previous, incremental, validation=None):
         """Run the epochs on validated X (n, T, D) and encoded targets Y.
 
-        ``validation=(X_val, Y_val)`` (validated, encoded) is used for early
-        stopping instead of the last ``validation_fraction`` of the rows.
-        ``incremental`` (``partial_fit``) runs one epoch from the current
-        state, without early stopping.
+        Called on the staged copy; ``previous`` is the estimator as it was before the call.
+        ``validation=(X_val, Y_val)`` (validated, encoded) is used for early stopping
+        instead of the last ``validation_fraction`` of the rows.  ``incremental``
+        (``partial_fit``) runs one epoch from the current state, without early stopping.
+        Returns the warnings to issue once the fit is committed, as (message, category).
         """
+        pending = []
         spec = self._spec(X.shape[2], self._n_outputs(Y))
         rng = self._rng()
-        if not ((self.warm_start or incremental) and self._can_continue(spec)):
+        fitted = hasattr(previous, "coefs_")
+        changes = self._changes(previous, spec) if fitted else []
+        if incremental and fitted and changes:
+            raise ValueError(
+                f"partial_fit cannot continue the fitted network: {'; '.join(changes)}. "
+                "partial_fit only continues training the fitted network; set the parameters "
+                "back, or call fit to train a new network."
+            )
+        if (self.warm_start or incremental) and fitted and not changes:
+            # continue: fresh lists, so that the previous state is never modified
+            self.loss_curve_ = list(self.loss_curve_)
+            if self.validation_scores_ is not None:
+                self.validation_scores_ = list(self.validation_scores_)
+        else:
+            if self.warm_start and fitted:
+                pending.append((
+                    f"warm_start=True but the fitted network cannot continue: "
+                    f"{'; '.join(changes)}. A new network was initialised and trained from "
+                    "scratch (n_iter_ and loss_curve_ restart); keep the architecture, "
+                    "dtype and data layout unchanged to continue training.",
+                    UserWarning,
+                ))
             self._initialize(spec, rng)
+        if not (incremental and fitted):
+            message = self._scale_warning(Y)
+            if message is not None:
+                pending.append((message, UserWarning))
         if incremental:
             validation = None
         elif validation is None and self.early_stopping:
@@ -312,6 +392,7 @@ class BaseRecurrent(BaseEstimator):
             resolve_device(self.device), spec, self.coefs_, self._optimizer(), self._loss,
             self.alpha, self.clip_grad_norm, self._optimizer_state,
         )
+        epochs_before = self.n_iter_
         history = run_epochs(
             trainer, X, Y,
             n_epochs=1 if incremental else self.max_iter,
@@ -322,6 +403,7 @@ class BaseRecurrent(BaseEstimator):
             score=self._score_raw,
             best=self.best_loss_ if validation is None else self.best_validation_score_,
             tol=self.tol,
+            reference=self.loss_curve_[0] if self.loss_curve_ else None,
             n_iter_no_change=None if incremental else self.n_iter_no_change,
             first_epoch=self.n_iter_ + 1,
             verbose=self.verbose,
@@ -336,27 +418,53 @@ class BaseRecurrent(BaseEstimator):
             self.validation_scores_.extend(history.scores)
             self.best_validation_score_ = history.best
         self._no_improvement_count = history.n_no_improvement
-        self.coefs_ = (
-            history.best_params if history.best_params is not None else trainer.get_params()
-        )
-        self._optimizer_state = trainer.get_optimizer_state()
-        if history.stop == "non_finite":
-            warnings.warn(
-                f"Training stopped at epoch {self.n_iter_ + 1}: the loss or its "
-                "gradient became non-finite (NaN or inf). The last finite weights "
-                "are kept. Scale the data, lower learning_rate_init or set "
-                "clip_grad_norm.",
-                RuntimeWarning,
-                stacklevel=3,
+        self.coefs_ = history.params
+        self._optimizer_state = history.optimizer_state
+        kept = epochs_before + history.kept_epoch
+        if history.kept_epoch == 0:
+            weights = (
+                f"the weights from before this call (epoch {kept})" if epochs_before
+                else "the initial weights"
             )
+        else:
+            weights = f"the weights of epoch {kept}"
+        advice = (
+            "Lower learning_rate_init, scale the data (e.g. StandardScaler for X, "
+            "TransformedTargetRegressor(transformer=StandardScaler()) for y) or set "
+            "clip_grad_norm."
+        )
+        why = (
+            "the best validation score" if history.best_params is not None
+            else "they began the epoch with the lowest loss"
+        )
+        if history.stop == "interrupted":
+            pending.append((
+                f"Training interrupted by user after {self.n_iter_} epochs; "
+                f"{weights} are kept (n_iter_ and loss_curve_ count the completed epochs).",
+                UserWarning,
+            ))
+        elif history.stop == "non_finite":
+            pending.append((
+                f"Training stopped at epoch {self.n_iter_ + 1}: the loss or its gradient "
+                f"became non-finite (NaN or inf), training diverged. That epoch is dropped "
+                f"and {weights} are kept ({why}). {advice}",
+                RuntimeWarning,
+            ))
+        elif history.stop == "diverged":
+            pending.append((
+                f"Training diverged at epoch {self.n_iter_ + 1}: the training loss rose to "
+                f"{history.diverged_loss:.3g}, more than {DIVERGENCE_FACTOR:g} times the lowest "
+                f"loss so far ({min(self.loss_curve_, default=np.inf):.3g}). That epoch is "
+                f"dropped and {weights} are kept ({why}). {advice}",
+                RuntimeWarning,
+            ))
         elif history.stop == "max_iter" and not incremental:
-            warnings.warn(
+            pending.append((
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
-            )
-        return self
+            ))
+        return pending
 
     def _outputs(self, X):
         """Network outputs (n, O) for raw X, in the model dtype, after the fitted check."""
@@ -408,16 +516,28 @@ class BaseRecurrent(BaseEstimator):
         for key in ("weight_ih_l0", "head.weight"):
             if key not in state:
                 raise ValueError(f"state dict has no {key!r} entry")
+        for key, value in state.items():
+            if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
+                raise ValueError(
+                    f"state dict entry {key!r} is not numeric (dtype {value.dtype})."
+                )
+            if not np.all(np.isfinite(value)):
+                raise ValueError(
+                    f"state dict entry {key!r} holds non-finite values (NaN or inf); "
+                    "such weights would make every prediction NaN. Import finite weights."
+                )
         n_features = state["weight_ih_l0"].shape[1]
         n_outputs = state["head.weight"].shape[0]
         spec = self._spec(n_features, n_outputs)
         theta = net.import_state_dict(spec, state, dtype=np.dtype(self.dtype))
-        self._initialize(spec, np.random.default_rng(0))
-        self.coefs_ = theta
-        self.n_features_in_ = n_features
-        self._input_ndim = 3
-        self._set_outputs_from_import(n_outputs)
-        return self
+        staged = self._staged()
+        staged._initialize(spec, np.random.default_rng(0))
+        staged.coefs_ = theta
+        staged.n_features_in_ = n_features
+        staged.__dict__.pop("feature_names_in_", None)
+        staged._input_ndim = 3
+        staged._set_outputs_from_import(n_outputs)
+        return self._commit(staged, [])
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

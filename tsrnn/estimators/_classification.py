@@ -47,6 +47,12 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrent):
             raise ValueError(f"y contains labels not seen in classes_: {unknown.tolist()}")
         return self._label_encoder.transform(y).astype(np.int64)
 
+    def _target_changes(self, previous):
+        old = getattr(previous, "classes_", None)
+        if old is not None and old.tolist() != self.classes_.tolist():
+            return [f"y has the classes {self.classes_.tolist()} (fitted: {old.tolist()})"]
+        return []
+
     def _check_first_partial_fit(self, classes=None):
         if classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -73,6 +79,14 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrent):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        The fit is all or nothing: if it raises, the estimator keeps its previous
+        state.  Ctrl-C (KeyboardInterrupt) during the epochs stops training, as in
+        scikit-learn's MLP: the completed epochs are kept (``n_iter_``,
+        ``loss_curve_`` and the weights agree), a warning says which epoch's
+        weights are kept, and ``fit`` returns.
         """
         return self._fit_full(X, y)
 
@@ -92,6 +106,13 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrent):
         -------
         self : object
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            If the architecture (``hidden_size``, ``num_layers``,
+            ``bidirectional``), ``dtype`` or the data layout changed since the
+            network was fitted: ``partial_fit`` only continues that network.
         """
         return self._partial_fit(X, y, classes=classes)
 
@@ -163,8 +184,11 @@ class RNNClassifier(_RecurrentClassifier):
         Maximum number of epochs (passes over the training samples).
     solver : {'adam', 'sgd'}, default='adam'
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
-    learning_rate_init : float, default=1e-3
-        Step size.
+    learning_rate_init : float, default=3e-3
+        Step size.  A training loss that turns non-finite or rises above 1000
+        times the lowest loss so far (and above the first epoch's) stops
+        training with a RuntimeWarning and keeps the weights of the lowest loss
+        (or best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -193,13 +217,18 @@ class RNNClassifier(_RecurrentClassifier):
         Epochs without an improvement of at least ``tol`` (of the training loss,
         or of the validation score with ``early_stopping``) before stopping.
     tol : float, default=1e-4
-        Minimum improvement that resets the ``n_iter_no_change`` count.
+        Minimum improvement that resets the ``n_iter_no_change`` count: of the
+        validation score with ``early_stopping`` (absolute), else of the training
+        loss *relative to the loss of the first epoch* (an epoch improves when its
+        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
+        does not depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
     warm_start : bool, default=False
         Continue ``fit`` from the current weights and optimiser state when the
-        architecture and dtype are unchanged.
+        architecture, dtype and data layout are unchanged; otherwise a
+        UserWarning names what changed and a new network is trained.
     verbose : bool or int, default=False
         Print one line per epoch (loss, validation score, epoch time).
     dtype : {'float32', 'float64'}, default='float32'
@@ -295,8 +324,11 @@ class LSTMClassifier(_RecurrentClassifier):
         Maximum number of epochs (passes over the training samples).
     solver : {'adam', 'sgd'}, default='adam'
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
-    learning_rate_init : float, default=1e-3
-        Step size.
+    learning_rate_init : float, default=3e-3
+        Step size.  A training loss that turns non-finite or rises above 1000
+        times the lowest loss so far (and above the first epoch's) stops
+        training with a RuntimeWarning and keeps the weights of the lowest loss
+        (or best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -325,13 +357,18 @@ class LSTMClassifier(_RecurrentClassifier):
         Epochs without an improvement of at least ``tol`` (of the training loss,
         or of the validation score with ``early_stopping``) before stopping.
     tol : float, default=1e-4
-        Minimum improvement that resets the ``n_iter_no_change`` count.
+        Minimum improvement that resets the ``n_iter_no_change`` count: of the
+        validation score with ``early_stopping`` (absolute), else of the training
+        loss *relative to the loss of the first epoch* (an epoch improves when its
+        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
+        does not depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
     warm_start : bool, default=False
         Continue ``fit`` from the current weights and optimiser state when the
-        architecture and dtype are unchanged.
+        architecture, dtype and data layout are unchanged; otherwise a
+        UserWarning names what changed and a new network is trained.
     verbose : bool or int, default=False
         Print one line per epoch (loss, validation score, epoch time).
     dtype : {'float32', 'float64'}, default='float32'
@@ -425,8 +462,11 @@ class GRUClassifier(_RecurrentClassifier):
         Maximum number of epochs (passes over the training samples).
     solver : {'adam', 'sgd'}, default='adam'
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
-    learning_rate_init : float, default=1e-3
-        Step size.
+    learning_rate_init : float, default=3e-3
+        Step size.  A training loss that turns non-finite or rises above 1000
+        times the lowest loss so far (and above the first epoch's) stops
+        training with a RuntimeWarning and keeps the weights of the lowest loss
+        (or best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -455,13 +495,18 @@ class GRUClassifier(_RecurrentClassifier):
         Epochs without an improvement of at least ``tol`` (of the training loss,
         or of the validation score with ``early_stopping``) before stopping.
     tol : float, default=1e-4
-        Minimum improvement that resets the ``n_iter_no_change`` count.
+        Minimum improvement that resets the ``n_iter_no_change`` count: of the
+        validation score with ``early_stopping`` (absolute), else of the training
+        loss *relative to the loss of the first epoch* (an epoch improves when its
+        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
+        does not depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
     warm_start : bool, default=False
         Continue ``fit`` from the current weights and optimiser state when the
-        architecture and dtype are unchanged.
+        architecture, dtype and data layout are unchanged; otherwise a
+        UserWarning names what changed and a new network is trained.
     verbose : bool or int, default=False
         Print one line per epoch (loss, validation score, epoch time).
     dtype : {'float32', 'float64'}, default='float32'

@@ -19,6 +19,10 @@ __all__ = ["RNNRegressor", "LSTMRegressor", "GRURegressor"]
 # estimator option -> network loss (docs/math.md, section 3)
 _REGRESSION_LOSSES = {"squared_error": "mse", "absolute_error": "mae"}
 
+# a target column with a standard deviation below the first (but not 0), or a |mean| or
+# standard deviation above the second, gets a warning (see _scale_warning)
+_TARGET_SCALE = (1e-2, 1e3)
+
 
 @dataclass(eq=False, repr=False, match_args=False)
 class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
@@ -59,7 +63,43 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         return np.ascontiguousarray(Y, dtype=self.dtype)
 
     def _score_raw(self, out, Y):
+        if not np.all(np.isfinite(out)):
+            return -np.inf  # diverged weights: the worst score, not an error mid-fit
         return r2_score(Y, out)
+
+    def _scale_warning(self, Y):
+        """A warning message when a target column is far from unit scale, else None.
+
+        Too large: |mean| or standard deviation of a column above 1e3; too small: a
+        standard deviation below 1e-2 (but not 0) (``_TARGET_SCALE``).  The initial weights
+        and the default learning rate suit targets of scale ~1: Adam moves the outputs by
+        about ``learning_rate_init`` per step, whatever the scale of y.
+        """
+        Y = np.asarray(Y, dtype=np.float64)
+        spread = Y.std(axis=0)
+        size = np.maximum(np.abs(Y.mean(axis=0)), spread)
+        low, high = _TARGET_SCALE
+        name = type(self).__name__
+        fix = (
+            f"wrap the estimator in TransformedTargetRegressor(regressor={name}(...), "
+            "transformer=StandardScaler()) or scale y to mean 0 and standard deviation 1."
+        )
+        if size.max() > high:
+            return (
+                f"{name}: the targets have scale ~{size.max():.0e} (|mean| or standard "
+                "deviation of y); the network's outputs start near 0 and its weights and "
+                "learning rate suit targets of scale ~1, so training may stall far from the "
+                f"targets or diverge. To fix it, {fix}"
+            )
+        positive = spread[spread > 0]
+        if positive.size and positive.min() < low:
+            return (
+                f"{name}: the targets vary on a scale of ~{positive.min():.0e} (standard "
+                "deviation of y); the network's outputs start at a scale of ~1 and each "
+                "optimiser step moves them by about learning_rate_init, so the variation of y "
+                f"is learnt late or not at all. To fix it, {fix}"
+            )
+        return None
 
     def _set_outputs_from_import(self, n_outputs):
         self._y_ndim = 1 if n_outputs == 1 else 2
@@ -80,6 +120,14 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         -------
         self : object
             The fitted estimator.
+
+        Notes
+        -----
+        The fit is all or nothing: if it raises, the estimator keeps its previous
+        state.  Ctrl-C (KeyboardInterrupt) during the epochs stops training, as in
+        scikit-learn's MLP: the completed epochs are kept (``n_iter_``,
+        ``loss_curve_`` and the weights agree), a warning says which epoch's
+        weights are kept, and ``fit`` returns.
         """
         return self._fit_full(X, y)
 
@@ -97,6 +145,13 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         -------
         self : object
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            If the architecture (``hidden_size``, ``num_layers``,
+            ``bidirectional``), ``dtype`` or the data layout changed since the
+            network was fitted: ``partial_fit`` only continues that network.
         """
         return self._partial_fit(X, y)
 
@@ -154,8 +209,11 @@ class RNNRegressor(_RecurrentRegressor):
         Maximum number of epochs (passes over the training samples).
     solver : {'adam', 'sgd'}, default='adam'
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
-    learning_rate_init : float, default=1e-3
-        Step size.
+    learning_rate_init : float, default=3e-3
+        Step size.  A training loss that turns non-finite or rises above 1000
+        times the lowest loss so far (and above the first epoch's) stops
+        training with a RuntimeWarning and keeps the weights of the lowest loss
+        (or best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -184,13 +242,18 @@ class RNNRegressor(_RecurrentRegressor):
         Epochs without an improvement of at least ``tol`` (of the training loss,
         or of the validation score with ``early_stopping``) before stopping.
     tol : float, default=1e-4
-        Minimum improvement that resets the ``n_iter_no_change`` count.
+        Minimum improvement that resets the ``n_iter_no_change`` count: of the
+        validation score with ``early_stopping`` (absolute), else of the training
+        loss *relative to the loss of the first epoch* (an epoch improves when its
+        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
+        does not depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
     warm_start : bool, default=False
         Continue ``fit`` from the current weights and optimiser state when the
-        architecture and dtype are unchanged.
+        architecture, dtype and data layout are unchanged; otherwise a
+        UserWarning names what changed and a new network is trained.
     verbose : bool or int, default=False
         Print one line per epoch (loss, validation score, epoch time).
     dtype : {'float32', 'float64'}, default='float32'
@@ -290,8 +353,11 @@ class LSTMRegressor(_RecurrentRegressor):
         Maximum number of epochs (passes over the training samples).
     solver : {'adam', 'sgd'}, default='adam'
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
-    learning_rate_init : float, default=1e-3
-        Step size.
+    learning_rate_init : float, default=3e-3
+        Step size.  A training loss that turns non-finite or rises above 1000
+        times the lowest loss so far (and above the first epoch's) stops
+        training with a RuntimeWarning and keeps the weights of the lowest loss
+        (or best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -320,13 +386,18 @@ class LSTMRegressor(_RecurrentRegressor):
         Epochs without an improvement of at least ``tol`` (of the training loss,
         or of the validation score with ``early_stopping``) before stopping.
     tol : float, default=1e-4
-        Minimum improvement that resets the ``n_iter_no_change`` count.
+        Minimum improvement that resets the ``n_iter_no_change`` count: of the
+        validation score with ``early_stopping`` (absolute), else of the training
+        loss *relative to the loss of the first epoch* (an epoch improves when its
+        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
+        does not depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
     warm_start : bool, default=False
         Continue ``fit`` from the current weights and optimiser state when the
-        architecture and dtype are unchanged.
+        architecture, dtype and data layout are unchanged; otherwise a
+        UserWarning names what changed and a new network is trained.
     verbose : bool or int, default=False
         Print one line per epoch (loss, validation score, epoch time).
     dtype : {'float32', 'float64'}, default='float32'
@@ -424,8 +495,11 @@ class GRURegressor(_RecurrentRegressor):
         Maximum number of epochs (passes over the training samples).
     solver : {'adam', 'sgd'}, default='adam'
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
-    learning_rate_init : float, default=1e-3
-        Step size.
+    learning_rate_init : float, default=3e-3
+        Step size.  A training loss that turns non-finite or rises above 1000
+        times the lowest loss so far (and above the first epoch's) stops
+        training with a RuntimeWarning and keeps the weights of the lowest loss
+        (or best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -454,13 +528,18 @@ class GRURegressor(_RecurrentRegressor):
         Epochs without an improvement of at least ``tol`` (of the training loss,
         or of the validation score with ``early_stopping``) before stopping.
     tol : float, default=1e-4
-        Minimum improvement that resets the ``n_iter_no_change`` count.
+        Minimum improvement that resets the ``n_iter_no_change`` count: of the
+        validation score with ``early_stopping`` (absolute), else of the training
+        loss *relative to the loss of the first epoch* (an epoch improves when its
+        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
+        does not depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
     warm_start : bool, default=False
         Continue ``fit`` from the current weights and optimiser state when the
-        architecture and dtype are unchanged.
+        architecture, dtype and data layout are unchanged; otherwise a
+        UserWarning names what changed and a new network is trained.
     verbose : bool or int, default=False
         Print one line per epoch (loss, validation score, epoch time).
     dtype : {'float32', 'float64'}, default='float32'
