@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -657,6 +655,12 @@ def _read_csv(path: str, args, what: str):
                 break
     if frame.shape[1] == 0:
         raise _CliError(f"{what} {_short(path)} has no columns")
+    if frame.shape[1] == 1:
+        header = str(frame.columns[0])
+        guess = next((g for g in (";", "\t", "|", ",") if g in header and g != sep), None)
+        hint = f"pass --sep {guess!r}" if guess else "give its separator with --sep"
+        raise _CliError(f"{what} {_short(path)} has one column only ({_short(header)}); it "
+                        f"needs a time and a target column: {hint}")
     return frame
 
 
@@ -882,8 +886,10 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
         if "y" in columns and "y" not in used:
             target = "y"
         else:
-            numeric = [c for c in columns if c not in used
-                       and pd.api.types.is_numeric_dtype(frame[c])]
+            others = [c for c in columns if c not in used]
+            numeric = [c for c in others if pd.api.types.is_numeric_dtype(frame[c])]
+            if not numeric and len(others) == 1:
+                numeric = others  # e.g. decimal commas: _numeric says what to pass
             if len(numeric) != 1:
                 raise _CliError(
                     "cannot tell which column to forecast; choose one with --target "
@@ -985,17 +991,6 @@ def _add_future(data: _Data, args) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-class _Interrupted:
-    """Ctrl-C seen: set by the command's SIGINT handler, even if a fit caught the exception."""
-
-    seen = False
-
-
-def _on_sigint(signum, frame):
-    _Interrupted.seen = True
-    raise KeyboardInterrupt
-
-
 def _forecaster(args, past=None):
     from .forecasting import RNNForecaster
 
@@ -1021,13 +1016,10 @@ def _fit(args, data: _Data, err):
     n = _n_series(data.y)
     what = f"{n} series" if n > 1 else "1 series"
     extra = f"; {data.note}" if data.note else ""
-    if not getattr(args, "quiet", False):
-        print(f"Fitting {args.cell.upper()} on {what} ({len(data.y)} observations, horizon "
-              f"{args.horizon}{extra})...", file=err, flush=True)
+    print(f"Fitting {args.cell.upper()} on {what} ({len(data.y)} observations, horizon "
+          f"{args.horizon}{extra})...", file=err, flush=True)
     start = time.perf_counter()
-    model.fit(data.y, data.X)
-    if _Interrupted.seen:  # the fit stopped early on Ctrl-C and returned: stop here too
-        raise KeyboardInterrupt
+    model.fit(data.y, data.X)  # Ctrl-C: the forecaster raises KeyboardInterrupt (see main)
     return model, time.perf_counter() - start
 
 
@@ -1202,8 +1194,6 @@ def _run_backtest(args, out, err, written) -> None:
     start = time.perf_counter()
     results = backtest(model, y, initial, step, args.horizon, X=data.X, refit=args.refit,
                        n_jobs=args.n_jobs)
-    if _Interrupted.seen:
-        raise KeyboardInterrupt
     elapsed = time.perf_counter() - start
     naive = backtest(SeasonalNaiveForecaster(season_length=m, freq=args.freq,
                                              fill_method=args.fill_method),
@@ -1310,10 +1300,6 @@ def main(argv=None) -> int:
 
     out, err = sys.stdout, sys.stderr
     written: list = []
-    _Interrupted.seen = False
-    handler = None
-    if threading.current_thread() is threading.main_thread():
-        handler = signal.signal(signal.SIGINT, _on_sigint)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warn_line
@@ -1335,7 +1321,4 @@ def main(argv=None) -> int:
         where = f" ({_short(exc.filename)})" if exc.filename else ""
         print(f"tsrnn: error: {_one_line(what)}{where}", file=err)
         return 2
-    finally:
-        if handler is not None:
-            signal.signal(signal.SIGINT, handler)
     return 0

@@ -1,0 +1,440 @@
+"""The tsrnn command on real files: safety of what it writes, model files, real-world CSVs.
+
+Issue 12 (CLI safety, ``tsrnn fit --save`` / ``tsrnn predict --model``) and issue 13 (CSV
+dialects, years, panels without --id-col, covariates, errors naming flags). The CSV fixtures in
+tests/data/cli are small hand-made files (see the comments on each test).
+"""
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tsrnn.cli
+from tsrnn.cli import _flags, _load, build_parser, main
+from tsrnn.forecasting import RNNForecaster
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data" / "cli"
+FAST = ["--hidden-size", "4", "--max-iter", "2"]
+
+
+def _copy(tmp_path, name):
+    dst = tmp_path / name
+    shutil.copy(DATA / name, dst)
+    return dst
+
+
+def _err_line(capsys):
+    """The command's stderr, asserted to be one ``tsrnn: error:`` line without a traceback."""
+    err = capsys.readouterr().err
+    err = "".join(line for line in err.splitlines(True) if not line.startswith("Fitting "))
+    assert err.startswith("tsrnn: error: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def no_fit(monkeypatch):
+    """Any fit is a test failure: the command must stop before training."""
+
+    def fit(self, *args, **kwargs):
+        raise AssertionError("the forecaster was fitted")
+
+    monkeypatch.setattr(RNNForecaster, "fit", fit)
+
+
+# --------------------------------------------------------------------------------------------
+# files the command writes are checked before any work (issue 12, acceptance 6)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["same", "relative", "symlink"])
+def test_output_equal_to_input_is_refused_and_the_data_kept(tmp_path, monkeypatch, capsys,
+                                                            no_fit, spelling):
+    # before: `tsrnn forecast x.csv --output x.csv` replaced the data with 13 lines of forecasts
+    src = _copy(tmp_path, "years_float.csv")
+    before = src.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    out = {"same": str(src), "relative": "./sub/../years_float.csv",
+           "symlink": str(tmp_path / "link.csv")}[spelling]
+    (tmp_path / "sub").mkdir()
+    if spelling == "symlink":
+        os.symlink(src, out)
+    assert main(["forecast", str(src), "--horizon", "3", "--output", out, *FAST]) == 2
+    err = _err_line(capsys)
+    assert "--output" in err and "is the input file" in err
+    assert src.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--output", "{tmp}/missing/fc.csv"], "the folder"),
+        (["--output", "{tmp}"], "is a folder"),
+        (["--output", "{tmp}/out/"], "is a folder"),
+        (["--plot", "{tmp}/fc.gif"], "unknown image type '.gif'"),
+        (["--plot", "{tmp}/fc"], "unknown image type"),
+        (["--plot", "{tmp}/missing/fc.png"], "does not exist"),
+        (["--output", "{tmp}/a.png", "--plot", "{tmp}/a.png"], "are the same file"),
+    ],
+)
+def test_bad_output_and_plot_paths_fail_before_the_fit(tmp_path, capsys, no_fit, extra,
+                                                       message):
+    # before: a raw traceback after the whole fit
+    (tmp_path / "out").mkdir()
+    extra = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    start = time.perf_counter()
+    code = main(["forecast", str(DATA / "years_float.csv"), "--horizon", "3", *extra, *FAST])
+    assert code == 2
+    assert time.perf_counter() - start < 5
+    err = _err_line(capsys)
+    assert message in err and extra[0] in err
+    assert not (tmp_path / "a.csv").exists()
+
+
+def test_save_path_and_predict_output_are_checked_first(tmp_path, capsys, no_fit):
+    src = _copy(tmp_path, "years_float.csv")
+    assert main(["fit", str(src), "--horizon", "3", "--save", str(src)]) == 2
+    assert "--save" in _err_line(capsys)
+    assert main(["fit", str(src), "--horizon", "3", "--save", str(tmp_path / "no" / "m")]) == 2
+    assert "does not exist" in _err_line(capsys)
+    model = tmp_path / "m.tsrnn"
+    model.write_bytes(b"not a model")
+    assert main(["predict", "--model", str(model), "--output", str(model)]) == 2
+    assert "is the input file (--model)" in _err_line(capsys)
+    assert model.read_bytes() == b"not a model"
+
+
+def test_long_values_are_cut_in_error_messages(tmp_path, capsys):
+    # before: a 10 MB field was echoed whole
+    huge = "x" * 10_000_000
+    (tmp_path / "big.csv").write_text(f"ds,y\n2020-01-01,{huge}\n2020-01-02,1\n")
+    assert main(["forecast", str(tmp_path / "big.csv"), "--horizon", "1"]) == 2
+    err = _err_line(capsys)
+    assert "non-numeric values" in err and "(row 2)" in err and len(err) < 400
+    assert main(["forecast", "--dataset", "macrodata", "--target", huge, "--horizon", "1"]) == 2
+    assert len(_err_line(capsys)) < 400
+    with pytest.raises(SystemExit) as exc:  # argparse's own errors are one short line too
+        main(["forecast", "--dataset", "nile", "--horizon", "3", "--cell", huge])
+    assert exc.value.code == 2
+    err = _err_line(capsys)
+    assert "invalid choice" in err and len(err) < 400
+
+
+def test_unreadable_and_folder_inputs_are_one_line(tmp_path, capsys, monkeypatch):
+    # before: raw tracebacks (IsADirectoryError, PermissionError, UnicodeDecodeError)
+    assert main(["forecast", str(tmp_path), "--horizon", "3"]) == 2
+    assert "is a folder, not a file" in _err_line(capsys)
+    (tmp_path / "bin.csv").write_bytes(b"ds,y\n\xff\xfe\x00\x81,1\n")
+    assert main(["forecast", str(tmp_path / "bin.csv"), "--horizon", "3"]) == 2
+    assert "cannot read" in _err_line(capsys)
+    locked = _copy(tmp_path, "years_float.csv")
+
+    def denied(*args, **kwargs):  # what reading a chmod 000 file gives (tests may run as root)
+        raise PermissionError(13, "Permission denied", str(locked))
+
+    monkeypatch.setattr(pd, "read_csv", denied)
+    assert main(["forecast", str(locked), "--horizon", "3"]) == 2
+    assert "Permission denied" in _err_line(capsys)
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file_is_one_line(tmp_path, capsys):
+    locked = _copy(tmp_path, "years_float.csv")
+    locked.chmod(0)
+    assert main(["forecast", str(locked), "--horizon", "3"]) == 2
+    assert "permission denied" in _err_line(capsys)
+
+
+def _read_until(stream, text, timeout):
+    """Lines of ``stream`` until one holds ``text`` (or the timeout)."""
+    seen, deadline = "", time.monotonic() + timeout
+    while text not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([stream], [], [], 0.5)
+        if ready:
+            line = stream.readline()
+            if not line:
+                break
+            seen += line
+    return seen
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_ctrl_c_during_the_fit_exits_130_with_one_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tsrnn", "forecast", "--dataset", "air_passengers", "--horizon",
+         "12", "--n-models", "50", "--output", "fc.csv"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        seen = _read_until(proc.stderr, "Fitting LSTM", timeout=120)
+        assert "Fitting LSTM" in seen, seen
+        time.sleep(1.0)  # well inside the fit of 50 networks
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    lines = (seen + err).strip().splitlines()
+    assert lines[-1] == "tsrnn: interrupted (Ctrl-C); no file written"
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert not (tmp_path / "fc.csv").exists() and os.listdir(tmp_path) == []
+
+
+def test_ctrl_c_in_process_exits_130_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    def fit(self, y, X=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RNNForecaster, "fit", fit)
+    code = main(["forecast", str(DATA / "years_float.csv"), "--horizon", "3",
+                 "--output", str(tmp_path / "fc.csv")])
+    assert code == 130
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == "tsrnn: interrupted (Ctrl-C); no file written"
+    assert os.listdir(tmp_path) == []
+
+
+# --------------------------------------------------------------------------------------------
+# model files: tsrnn fit --save, tsrnn predict --model (issue 12)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [["--dataset", "nile"], [str(DATA / "panel.csv")]])
+def test_fit_save_then_predict_equals_forecast(tmp_path, data, capsys):
+    common = [*data, "--horizon", "3", "--seed", "7", *FAST]
+    level = ["--level", "80", "95", "--quiet"]
+    assert main(["forecast", *common, *level, "--output", str(tmp_path / "fc.csv")]) == 0
+    assert main(["fit", *common, "--save", str(tmp_path / "m.tsrnn")]) == 0
+    assert "Model saved to" in capsys.readouterr().out
+    assert main(["predict", "--model", str(tmp_path / "m.tsrnn"), *level,
+                 "--output", str(tmp_path / "pr.csv"), "--plot", str(tmp_path / "pr.png")]) == 0
+    one_shot, predicted = (tmp_path / "fc.csv").read_text(), (tmp_path / "pr.csv").read_text()
+    assert predicted == one_shot  # same columns, timestamps and every digit
+    assert (tmp_path / "pr.png").read_bytes().startswith(b"\x89PNG")
+    header = one_shot.splitlines()[0].split(",")
+    assert header[-5:] == ["yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"]
+
+
+def test_predict_options_and_history(tmp_path, capsys):
+    assert main(["fit", str(DATA / "dayfirst.csv"), "--horizon", "7", *FAST,
+                 "--save", str(tmp_path / "m.tsrnn")]) == 0
+    assert main(["predict", "--model", str(tmp_path / "m.tsrnn"), "--horizon", "2",
+                 "--output", str(tmp_path / "fc.csv")]) == 0
+    fc = pd.read_csv(tmp_path / "fc.csv")
+    assert list(fc.columns) == ["date", "yhat"]
+    assert fc["date"].tolist() == ["2024-02-12", "2024-02-13"]  # after 11/02/2024, day-first
+    from tsrnn.persistence import load
+
+    history = tsrnn.cli._history(load(tmp_path / "m.tsrnn"))
+    raw = pd.read_csv(DATA / "dayfirst.csv")
+    np.testing.assert_array_equal(history.to_numpy(), raw["sales"].to_numpy())
+    assert str(history.index[0].date()) == "2024-01-01" and len(history) == 42
+
+
+def test_predict_errors_are_one_line(tmp_path, capsys):
+    assert main(["predict", "--model", str(tmp_path / "none.tsrnn")]) == 2
+    assert "file not found" in _err_line(capsys)
+    assert main(["predict", "--model", str(DATA / "panel.csv")]) == 2
+    assert "not a tsrnn model file" in _err_line(capsys)
+    assert main(["predict", "--model", str(ROOT / "tests" / "data" / "lstm_regressor.tsrnn")]) \
+        == 2
+    assert "holds a LSTMRegressor, not a forecaster" in _err_line(capsys)
+    from tsrnn.persistence import save
+
+    save(RNNForecaster(), tmp_path / "unfitted.tsrnn")
+    assert main(["predict", "--model", str(tmp_path / "unfitted.tsrnn")]) == 2
+    assert "unfitted RNNForecaster" in _err_line(capsys)
+
+
+def test_write_failure_is_one_line_and_leaves_no_file(tmp_path, capsys, monkeypatch):
+    assert main(["fit", "--dataset", "nile", "--horizon", "2", *FAST,
+                 "--save", str(tmp_path / "m.tsrnn")]) == 0
+    capsys.readouterr()
+
+    def full(self, path, **kwargs):
+        Path(path).write_text("half")
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    assert main(["predict", "--model", str(tmp_path / "m.tsrnn"), "--quiet",
+                 "--output", str(tmp_path / "fc.csv")]) == 2
+    assert "No space left on device" in _err_line(capsys)
+    assert sorted(os.listdir(tmp_path)) == ["m.tsrnn"]  # no half-written or temporary file
+
+
+# --------------------------------------------------------------------------------------------
+# real CSV files (issue 13, acceptance 6)
+# --------------------------------------------------------------------------------------------
+
+
+def _data(*argv):
+    return _load(build_parser().parse_args(["forecast", *argv, "--horizon", "1"]))
+
+
+def test_float_years_are_years(tmp_path):
+    # years_float.csv: 'time' 1700.0 ... 1729.0, as R's write.csv writes a yearly ts.
+    # before: nanosecond timestamps from 1970 and exit code 0
+    data = _data(str(DATA / "years_float.csv"))
+    assert isinstance(data.y.index, pd.PeriodIndex) and data.y.index.freqstr.startswith("Y")
+    assert data.y.index[0].year == 1700 and data.y.index[-1].year == 1729
+    assert main(["forecast", str(DATA / "years_float.csv"), "--horizon", "3", *FAST, "--quiet",
+                 "--output", str(tmp_path / "fc.csv")]) == 0
+    fc = pd.read_csv(tmp_path / "fc.csv")
+    assert list(fc.columns) == ["time", "yhat"] and fc["time"].tolist() == [1730, 1731, 1732]
+
+
+def test_whole_numbers_outside_years_are_steps_and_fractions_an_error(tmp_path, capsys):
+    steps = _data(str(DATA / "sales_promo.csv"), "--target", "y")
+    assert steps.y.index.tolist() == list(range(40))
+    (tmp_path / "half.csv").write_text("t,y\n1.5,1\n2.5,2\n3.5,3\n")
+    assert main(["forecast", str(tmp_path / "half.csv"), "--horizon", "1"]) == 2
+    err = _err_line(capsys)
+    assert "whole numbers" in err and "--date-format" in err
+
+
+def test_semicolon_file_with_decimal_commas(tmp_path, capsys):
+    # semicolon_decimal_comma.csv: a spreadsheet export, 'Datum;Umsatz', 01.01.2024;100,0
+    flagged = _data(str(DATA / "semicolon_decimal_comma.csv"), "--sep", ";", "--decimal", ",",
+                    "--dayfirst")
+    assert flagged.y.name == "Umsatz" and flagged.time_name == "Datum"
+    assert flagged.y.iloc[:2].tolist() == [100.0, 108.32]
+    assert flagged.y.index[1] == pd.Timestamp("2024-01-02") and len(flagged.y) == 42
+    guessed = _data(str(DATA / "semicolon_decimal_comma.csv"))  # the same without flags
+    pd.testing.assert_series_equal(guessed.y, flagged.y)
+    # a decimal mark the file does not use: the error names the flag
+    assert main(["forecast", str(DATA / "semicolon_decimal_comma.csv"), "--sep", ";",
+                 "--decimal", ".", "--horizon", "2"]) == 2
+    assert "pass --decimal ," in _err_line(capsys)
+    assert main(["forecast", str(DATA / "semicolon_decimal_comma.csv"), "--sep", ",",
+                 "--horizon", "2"]) == 2
+    assert "--sep ';'" in _err_line(capsys)
+    assert main(["forecast", str(DATA / "semicolon_decimal_comma.csv"), "--horizon", "7",
+                 *FAST, "--quiet", "--output", str(tmp_path / "fc.csv")]) == 0
+    assert pd.read_csv(tmp_path / "fc.csv")["Datum"].iloc[0] == "2024-02-12"
+
+
+def test_day_first_dates(capsys):
+    # dayfirst.csv: 01/01/2024 ... 11/02/2024 daily; 13/01/2024 settles the order
+    data = _data(str(DATA / "dayfirst.csv"))
+    assert data.y.index[12] == pd.Timestamp("2024-01-13") and data.y.index.is_monotonic_increasing
+    same = _data(str(DATA / "dayfirst.csv"), "--dayfirst")
+    assert same.y.index.equals(data.y.index)
+    fmt = _data(str(DATA / "dayfirst.csv"), "--date-format", "%d/%m/%Y")
+    assert fmt.y.index.equals(data.y.index)
+    # ambiguous_dates.csv: 01/01/2023, 01/02/2023, ... the first of every month, or 12 days?
+    assert main(["forecast", str(DATA / "ambiguous_dates.csv"), "--horizon", "1"]) == 2
+    err = _err_line(capsys)
+    assert "ambiguous" in err and "--dayfirst" in err and "--date-format" in err
+    monthly = _data(str(DATA / "ambiguous_dates.csv"), "--dayfirst")
+    assert monthly.y.index[1] == pd.Timestamp("2023-02-01")
+    days = _data(str(DATA / "ambiguous_dates.csv"), "--date-format", "%m/%d/%Y")
+    assert days.y.index[1] == pd.Timestamp("2023-01-02")
+    assert main(["forecast", str(DATA / "dayfirst.csv"), "--date-format", "%Y-%m-%d",
+                 "--horizon", "1"]) == 2
+    assert "--date-format '%Y-%m-%d' does not match" in _err_line(capsys)
+
+
+def test_unflagged_unique_id_panel(tmp_path, capsys):
+    # panel.csv: unique_id,ds,y with two series, 'north' and 'south'.
+    # before: "duplicated timestamps" unless --id-col was given
+    data = _data(str(DATA / "panel.csv"))
+    assert data.id_name == "unique_id"
+    assert data.y.groupby("unique_id").size().to_dict() == {"north": 40, "south": 40}
+    assert main(["forecast", str(DATA / "panel.csv"), "--horizon", "2", *FAST, "--quiet",
+                 "--output", str(tmp_path / "fc.csv")]) == 0
+    assert "series identified by column 'unique_id'" in capsys.readouterr().err
+    fc = pd.read_csv(tmp_path / "fc.csv")
+    assert list(fc.columns) == ["unique_id", "ds", "yhat"]
+    assert fc.groupby("unique_id")["ds"].apply(list).to_dict() == {
+        "north": [2040, 2041], "south": [2040, 2041]}
+    # an 'id' column, time in a 'date' column: found the same way
+    frame = pd.read_csv(DATA / "panel.csv").rename(columns={"unique_id": "ID", "ds": "date"})
+    frame = frame[["date", "ID", "y"]]
+    frame.to_csv(tmp_path / "id.csv", index=False)
+    other = _data(str(tmp_path / "id.csv"))
+    assert other.id_name == "ID" and other.time_name == "date"
+    # repeated timestamps and no id column: the error names --id-col and the likely column
+    frame.rename(columns={"ID": "shop"}).to_csv(tmp_path / "shop.csv", index=False)
+    assert main(["forecast", str(tmp_path / "shop.csv"), "--horizon", "2"]) == 2
+    assert "--id-col shop" in _err_line(capsys)
+
+
+def test_covariates_reach_the_forecaster(tmp_path):
+    # sales_promo.csv: ds 0..39, y and 'visits' (observed up to the origin);
+    # future_price.csv: ds 0..43 and 'price' (known ahead, 4 steps beyond the data)
+    argv = [str(DATA / "sales_promo.csv"), "--past-covariates", "visits",
+            "--future-covariates", str(DATA / "future_price.csv")]
+    data = _data(*argv)
+    assert data.past == ["visits"] and list(data.X.columns) == ["visits", "price"]
+    assert data.X.loc[5].tolist() == [207.0, 9.99]
+    assert data.X_future.index[-1] == 43 and list(data.X_future.columns) == ["price"]
+    model = tmp_path / "m.tsrnn"
+    assert main(["fit", *argv, "--horizon", "4", *FAST, "--save", str(model)]) == 0
+    from tsrnn.persistence import load
+
+    fitted = load(model)
+    assert fitted.past_covariates_ == ["visits"] and fitted.future_covariates_ == ["price"]
+    # predict needs the future covariates again, and says so with the flag
+    assert main(["predict", "--model", str(model)]) == 2
+    assert main(["predict", "--model", str(model), "--future-covariates",
+                 str(DATA / "future_price.csv"), "--output", str(tmp_path / "fc.csv")]) == 0
+    assert pd.read_csv(tmp_path / "fc.csv")["ds"].tolist() == [40, 41, 42, 43]
+
+
+def test_covariate_errors_name_the_flag(capsys):
+    assert main(["forecast", str(DATA / "sales_promo.csv"), "--past-covariates", "promo",
+                 "--horizon", "2"]) == 2
+    assert "--past-covariates: 'promo' is not a column" in _err_line(capsys)
+    assert main(["forecast", str(DATA / "sales_promo.csv"), "--horizon", "6", *FAST,
+                 "--future-covariates", str(DATA / "future_price.csv")]) == 2
+    err = _err_line(capsys)
+    assert "--future-covariates" in err and "44, 45" in err
+
+
+def test_errors_name_cli_flags_not_python_parameters(tmp_path, capsys):
+    # before: "pass fill_method='ffill'" and "pass freq=" for a command-line user
+    (tmp_path / "gap.csv").write_text(
+        "ds,y\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 29) if d != 9)
+    )
+    assert main(["forecast", str(tmp_path / "gap.csv"), "--horizon", "2", "--freq", "D"]) == 2
+    err = _err_line(capsys)
+    assert "--fill-method ffill" in err and "fill_method" not in err
+    assert main(["forecast", str(tmp_path / "gap.csv"), "--horizon", "2"]) == 2
+    err = _err_line(capsys)
+    assert "--freq" in err and "freq=" not in err
+    neg = "ds,y\n" + "".join(f"{i},{i - 5}\n" for i in range(30))
+    (tmp_path / "neg.csv").write_text(neg)
+    assert main(["forecast", str(tmp_path / "neg.csv"), "--horizon", "2", "--log", "yes"]) == 2
+    assert "--log no" in _err_line(capsys)
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("fill them, or pass fill_method='ffill', 'interpolate' or 'zero'",
+         "fill them, or pass --fill-method ffill, interpolate or zero"),
+        ("pass freq= (e.g. freq='D' or 'MS') and, for gaps, fill_method=",
+         "pass --freq (e.g. --freq D or MS) and, for gaps, --fill-method"),
+        ("fewer than window + horizon = 24 + 12 = 36; use a shorter window",
+         "fewer than --window + --horizon = 24 + 12 = 36; use a shorter --window"),
+        ("3 value(s) <= 0; set log=False", "3 value(s) <= 0; set --log no"),
+        ("h=30 exceeds horizon=12", "--horizon 30 exceeds the model's horizon 12"),
+        ("X_future does not cover 2 timestamp(s)",
+         "the --future-covariates data does not cover 2 timestamp(s)"),
+        ("series 'window': 10 windows", "series 'window': 10 windows"),  # words stay words
+    ],
+)
+def test_flag_translation(message, expected):
+    assert _flags(message) == expected
