@@ -1,4 +1,11 @@
-"""scikit-learn's own estimator checks over all six estimators."""
+"""scikit-learn's own estimator checks over all six estimators, with DEFAULT parameters.
+
+``check_estimator(cls())`` must pass as it does for ``MLPRegressor()``: no expected failures,
+no parameters tuned for the checks' data.  (With the earlier default learning rate of 1e-3,
+``LSTMRegressor()`` scored R² 0.498 on the data of ``check_regressors_train``, which asks for
+more than 0.5: 200 epochs of 4 Adam steps were too few for the LSTM; see the
+``learning_rate_init`` docstring.)  The six take about two minutes in all on two cores.
+"""
 
 import warnings
 
@@ -14,11 +21,8 @@ from tsrnn import (
     RNNRegressor,
 )
 
-# Small networks and few epochs: the checks use tiny data sets and must run fast
-# (as scikit-learn's own suite does with MLPRegressor(max_iter=100)).
-SMALL = dict(hidden_size=8, max_iter=60, learning_rate_init=0.02, random_state=0)
 CLASSES = (RNNRegressor, LSTMRegressor, GRURegressor, RNNClassifier, LSTMClassifier, GRUClassifier)
-ESTIMATORS = [cls(**SMALL) for cls in CLASSES]
+ESTIMATORS = [cls() for cls in CLASSES]
 
 
 def expected_failed_checks(estimator):
@@ -30,3 +34,8 @@ def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check(estimator)
+
+
+def test_the_checked_estimators_have_default_parameters():
+    for est, cls in zip(ESTIMATORS, CLASSES, strict=True):
+        assert est.get_params() == cls().get_params()
