@@ -176,3 +176,18 @@ def test_seasonal_naive_refuses_levels():
     y = _y()
     with pytest.raises(ValueError, match="interval"):
         SeasonalNaiveForecaster(season_length=2).fit(y).predict(level=[0.8])
+
+
+def test_save_and_load_round_trip(tmp_path):
+    from tsrnn.persistence import load, save
+
+    df = pd.DataFrame({"unique_id": ["a"] * 4 + ["b"] * 3,
+                       "ds": list(pd.date_range("2024-01-01", periods=4))
+                       + list(pd.date_range("2024-01-03", periods=3)),
+                       "y": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 8.0]})
+    for forecaster in (NaiveForecaster(horizon=2), DriftForecaster(horizon=2)):
+        forecaster.fit(df)
+        save(forecaster, tmp_path / "m.tsrnn")
+        restored = load(tmp_path / "m.tsrnn")
+        pd.testing.assert_frame_equal(restored.predict(level=[80]),
+                                      forecaster.predict(level=[80]), check_exact=True)

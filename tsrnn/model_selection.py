@@ -426,13 +426,16 @@ def backtest(
 
     Parameters
     ----------
-    forecaster : RNNForecaster or SeasonalNaiveForecaster
-        An unfitted forecaster (it is cloned for every fit, so it is never modified).
+    forecaster : BaseForecaster
+        An unfitted forecaster of :mod:`tsrnn.forecasting` (it is cloned for every fit, so it
+        is never modified).
     y : pandas.Series or pandas.DataFrame
-        One series, or a long DataFrame with columns ``unique_id``, ``ds``, ``y``.
+        One series, or a long DataFrame with columns ``unique_id``, ``ds``, ``y``. For a long
+        DataFrame the cutoffs are per series, counted back from each series' end (see the
+        module's description): series over different date ranges each get their own folds.
     initial : int, optional
-        Time steps in the first training set (the first cutoff is the ``initial``-th time step).
-        Required unless ``cv`` is given.
+        Time steps in the first training set (the first cutoff is the ``initial``-th time step;
+        for a long DataFrame, of the longest series). Required unless ``cv`` is given.
     step : int, optional
         Time steps between cutoffs; ``horizon`` when None (folds that do not overlap).
     horizon : int, optional
@@ -448,7 +451,8 @@ def backtest(
         An :class:`ExpandingWindowSplitter` or :class:`SlidingWindowSplitter` defining the folds
         instead of ``initial``/``step``/``horizon``; its ``horizon`` is then used.
     level : list of float, optional
-        Also return conformal prediction intervals at these levels (RNNForecaster only).
+        Also return prediction intervals at these levels, in percent (``[80, 95]``), for
+        forecasters with intervals.
     n_jobs : int or None, default=None
         Folds fitted in parallel through joblib (only folds with their own fit, so ``refit``
         matters). None means 1 unless inside a :func:`joblib.parallel_config` context, which
@@ -470,8 +474,14 @@ def backtest(
     Raises
     ------
     ValueError
-        If neither ``initial`` nor ``cv`` is given, the data are too short for one fold, or
-        ``refit`` is invalid (and whatever the forecaster raises on bad input).
+        If neither ``initial`` nor ``cv`` is given, the data (the longest series) are too
+        short for one fold, or ``refit`` is invalid (and whatever the forecaster raises on bad
+        input), before any fit.
+
+    Warns
+    -----
+    UserWarning
+        Naming the series of a long DataFrame too short for every fold (they are left out).
 
     Examples
     --------
