@@ -99,8 +99,18 @@ _CONTROLLER = None
 
 
 def _blas_controller():
+    """The thread-pool controller, created once, after the BLAS the kernels call is loaded.
+
+    The kernels' ``np.dot`` calls the BLAS that Numba loads from SciPy, which
+    ``import tsrnn`` no longer loads; a controller made before it would not
+    see it, and that BLAS would run threaded inside the kernels (measured 3-10x
+    slower training on a loaded machine).
+    """
     global _CONTROLLER
     if _CONTROLLER is None:
+        from numba.np.linalg import ensure_blas
+
+        ensure_blas()
         _CONTROLLER = ThreadpoolController()
     return _CONTROLLER
 
