@@ -33,6 +33,7 @@ from tsrnn.forecasting._transforms import (
     SeriesTransform,
     _seasonal_indices,
     _Stats,
+    is_constant,
     is_seasonal,
     shared_scale,
     shares_scale,
@@ -143,8 +144,11 @@ def test_location_and_scale_statistics():
     assert (window.loc, window.scale) == (0.0, pytest.approx(math.sqrt(14 / 3)))
     series = SeriesTransform(False, 1, False, "series").fit(y, "s")
     assert series.loc == 3.5 and series.scale == pytest.approx(np.sqrt(5.25))
-    flat = SeriesTransform(False, 1, False, "window").fit(np.full(5, 4.0), "s")
-    assert flat.scale == 4.0  # no differences: the mean absolute value
+    for normalize in ("window", "series"):
+        # a constant series has no scale: 1.0 stands in (not its level, as it once was)
+        flat = SeriesTransform(False, 1, False, normalize).fit(np.full(5, 4.0), "s")
+        assert flat.scale == 1.0
+    assert SeriesTransform(False, 1, False, "series").fit(np.full(3, 0.1), "s").loc == 0.1
     shared = SeriesTransform(False, 1, False, "window", scale=0.5).fit(y, "s")
     assert shared.scale == 0.5
     target = np.array([[1.0, 3.0], [2.0, 6.0]])
@@ -176,6 +180,9 @@ def test_transform_apply_invert_round_trip():
 
 def test_shared_scale_rules():
     assert shared_scale([_Stats(None, 0.0, s) for s in (1.0, 5.0, 2.0)]) == 2.0
+    assert shared_scale([]) == 1.0  # only constant series
+    assert is_constant(np.full(4, 0.1)) and is_constant(np.array([3.0]))
+    assert not is_constant(np.array([1.0, 1.0 + 1e-15])) and not is_constant(np.array([]))
     assert shares_scale("global", False, "window") and shares_scale("auto", True, "series")
     assert not shares_scale("auto", False, "window") and not shares_scale("global", True, None)
 

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from ..metrics import smape
+from ._interrupt import interrupt_guard, raise_if_interrupted
 from ._output import format_forecasts
 from ._panel import _Panel, parse_panel
 from ._time import _grid
@@ -98,6 +99,28 @@ class BaseForecaster(BaseEstimator):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "cutoff_")
 
+    def _working_copy(self, fitted: bool):
+        """A new forecaster of this class with this one's attributes, to fit or update.
+
+        ``fit`` and ``update`` build the new state on this copy and :meth:`_commit` it when
+        they succeed, so an exception or Ctrl-C part-way leaves this forecaster untouched.
+        For ``fit`` (``fitted=False``) the public fitted attributes (names ending in ``_``)
+        are left out, so the copy is unfitted; every fit sets all of its attributes anew. The
+        copy shares the objects of the previous state: the hooks replace attributes, never
+        change their objects in place.
+        """
+        params = self.get_params(deep=False)
+        work = type(self).__new__(type(self))
+        work.__dict__.update(
+            (k, v) for k, v in self.__dict__.items()
+            if fitted or k in params or not k.endswith("_")
+        )
+        return work
+
+    def _commit(self, work) -> None:
+        """Adopt the attributes of ``work`` in one step (nothing can interrupt it half-way)."""
+        self.__dict__ = work.__dict__
+
     def _set_history(self, panel: _Panel) -> None:
         """Remember the series forecasts start from, and their cutoffs."""
         self._panel = panel
@@ -138,6 +161,15 @@ class BaseForecaster(BaseEstimator):
         self : object
             The fitted forecaster.
 
+        Notes
+        -----
+        ``fit`` is transactional: all fitted state is built aside and adopted together at the
+        end. An exception, or a KeyboardInterrupt (Ctrl-C) anywhere in ``fit``, leaves the
+        forecaster as it was before the call: still unfitted, or with its previous fit.
+        Ctrl-C aborts the whole ``fit`` with KeyboardInterrupt, also when it arrives inside a
+        network's epoch loop (where an estimator on its own would stop training and keep its
+        best weights so far).
+
         Raises
         ------
         ValueError
@@ -147,14 +179,17 @@ class BaseForecaster(BaseEstimator):
             names the parameter).
         """
         self._validate_params()
-        with threadpool_limits(limits=1, user_api="blas"):
+        work = self._working_copy(fitted=False)
+        with interrupt_guard(), threadpool_limits(limits=1, user_api="blas"):
             panel = parse_panel(
                 y, X if self._uses_exog else None, freq=self.freq, fill_method=self.fill_method
             )
-            self.freq_ = panel.freq
-            self._input_type = panel.input_type
-            self._fit(panel)
-        self._set_history(panel)
+            work.freq_ = panel.freq
+            work._input_type = panel.input_type
+            work._fit(panel)
+            work._set_history(panel)
+            raise_if_interrupted()
+        self._commit(work)
         return self
 
     def update(self, y, X=None):
@@ -177,9 +212,15 @@ class BaseForecaster(BaseEstimator):
         -------
         self : object
             The forecaster.
+
+        Notes
+        -----
+        Like ``fit``, ``update`` is transactional: an exception or Ctrl-C leaves the previous
+        history, cutoffs and statistics in place.
         """
         check_is_fitted(self)
-        with threadpool_limits(limits=1, user_api="blas"):
+        work = self._working_copy(fitted=True)
+        with interrupt_guard(), threadpool_limits(limits=1, user_api="blas"):
             panel = parse_panel(
                 y,
                 X if self._uses_exog else None,
@@ -192,8 +233,10 @@ class BaseForecaster(BaseEstimator):
                     f"y is a {panel.input_type} input but the forecaster was fitted on a "
                     f"{self._input_type} input"
                 )
-            self._update(panel)
-        self._set_history(panel)
+            work._update(panel)
+            work._set_history(panel)
+            raise_if_interrupted()
+        self._commit(work)
         return self
 
     def predict(self, h=None, X_future=None, level=None):

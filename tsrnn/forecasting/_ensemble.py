@@ -17,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ..estimators import GRURegressor, LSTMRegressor, RNNRegressor
+from ._interrupt import raise_if_interrupted
 from ._windows import WindowSet
 
 _ESTIMATORS = {"rnn": RNNRegressor, "lstm": LSTMRegressor, "gru": GRURegressor}
@@ -89,14 +90,17 @@ class EnsembleFit:
 
 
 def _quietly(fit, *args):
-    """Fit without the ConvergenceWarning of reaching ``max_iter``.
+    """Fit without the ConvergenceWarning of reaching ``max_iter``; stop on Ctrl-C.
 
     Stopping at ``max_iter`` is the expected outcome of the stage-2 refit (its epoch budget is
-    the best stage-1 epoch), and in stage 1 the best weights are kept anyway.
+    the best stage-1 epoch), and in stage 1 the best weights are kept anyway. A Ctrl-C that the
+    network's epoch loop absorbed (it keeps its best weights and returns) aborts the
+    forecaster's fit here rather than carrying on with a half-trained member.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit(*args)
+    raise_if_interrupted()
 
 
 def _best_epoch(est) -> int:
@@ -138,6 +142,25 @@ def fit_stage2(factory: NetworkFactory, seeds, full: WindowSet, epochs=None) -> 
         _quietly(est.fit, full.X, full.Y)
         members.append(est)
     return EnsembleFit(members, [e.n_iter_ for e in members], list(members[0].loss_curve_))
+
+
+def check_finite(estimators, X, scores=None) -> None:
+    """Raise ValueError if training diverged: non-finite weights or outputs.
+
+    Checks every member's weights, the ensemble's outputs on the latest (up to 256) rows of
+    ``X`` (when given) and the calibration residuals ``scores`` (when given).
+    """
+    ok = all(np.isfinite(np.asarray(e.coefs_)).all() for e in estimators)
+    if ok and X is not None and len(X):
+        ok = bool(np.isfinite(ensemble_predict(estimators, X[-256:])).all())
+    if ok and scores is not None:
+        ok = bool(np.isfinite(scores).all())
+    if not ok:
+        raise ValueError(
+            "training diverged: the trained network's weights or outputs are not finite (NaN "
+            "or inf), so it cannot forecast. Lower learning_rate_init, keep clip_grad_norm "
+            "set, or normalise the data (normalize='window')."
+        )
 
 
 def ensemble_predict(estimators, X: np.ndarray) -> np.ndarray:

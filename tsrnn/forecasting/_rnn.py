@@ -9,9 +9,11 @@ transforms -> output frame (:mod:`._output`).
 
 from __future__ import annotations
 
+import warnings
 from functools import partial
 from numbers import Real
 
+import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
@@ -21,6 +23,7 @@ from ._ensemble import (
     _ESTIMATORS,
     PASS_THROUGH,
     NetworkFactory,
+    check_finite,
     ensemble_predict,
     fit_stage1,
     fit_stage2,
@@ -31,11 +34,12 @@ from ._output import SeriesForecast, forecast_columns
 from ._panel import _Panel
 from ._rollout import calibrate, check_levels, half_width, origins_at_end, padded_steps, roll_out
 from ._time import resolve_season_length
-from ._transforms import SeriesTransform, shared_scale, shares_scale
+from ._transforms import SeriesTransform, is_constant, shared_scale, shares_scale
 from ._windows import (
     WindowLayout,
     all_windows,
     check_lengths,
+    check_window_count,
     default_window,
     prepare,
     split_windows,
@@ -228,6 +232,16 @@ class RNNForecaster(BaseForecaster):
     beyond ``horizon`` (``predict(h)`` with ``h > horizon``) widen like a random walk,
     ``s_H sqrt(j / H)``, an extrapolation rather than a calibrated interval.
 
+    Degenerate data and failed training. A series whose history is constant (after the log
+    transform and deseasonalising) is forecast as that constant, with zero-width intervals; it
+    takes no part in the shared scale, nor in the calibration unless every series is constant.
+    ``fit`` raises a ValueError when training diverged so far that the network's weights or
+    outputs are not finite. A forecast that is not finite on the data's scale all the same (it
+    overflowed in the inverse transforms, or underflowed to 0 after the log transform) is
+    replaced by the series' seasonal naive forecast, with NaN interval bounds and a
+    RuntimeWarning naming the series. ``fit`` and ``update`` are transactional, and Ctrl-C
+    aborts them (see :meth:`BaseForecaster.fit`).
+
     Training and prediction run with the BLAS thread pool limited to one thread: the networks
     are small, multi-threaded BLAS only adds synchronisation overhead, and a fixed thread
     count keeps results bit-identical across runs, joblib workers and Dask workers.
@@ -399,11 +413,12 @@ class RNNForecaster(BaseForecaster):
         self.scale_ = None  # per-series scales first; one shared scale may replace them
         prepared = prepare(panel, self._transform(), self._covariates_)
         if shares_scale(self.scale, self.log_, self.normalize):
-            self.scale_ = shared_scale([p.stats for p in prepared])
+            self.scale_ = shared_scale([p.stats for p in prepared if not is_constant(p.d)])
             for p in prepared:
                 p.stats.scale = self.scale_
         check_lengths(panel, self.window_, self.horizon)
         layout = self._layout()
+        check_window_count(panel, layout.window, layout.out_len)
         seeds = member_seeds(self.random_state, self.n_models)
         split = split_windows(
             prepared, layout, panel.kind, self.validation_fraction, self.early_stopping
@@ -415,11 +430,14 @@ class RNNForecaster(BaseForecaster):
         self.conformal_scores_ = None
         if split.val is not None:
             stage1 = fit_stage1(factory, seeds, split.train, split.val, self.early_stopping)
+            check_finite(stage1.estimators, split.train.X)
             predict = partial(ensemble_predict, stage1.estimators)
             self.conformal_scores_ = calibrate(layout, prepared, split.calib, predict)
+            check_finite(stage1.estimators, None, self.conformal_scores_)
         if stage1 is None or self.refit_full:
             full = all_windows(prepared, layout, panel.kind)
             stage2 = fit_stage2(factory, seeds, full, stage1.best_epochs if stage1 else None)
+            check_finite(stage2.estimators, full.X)
         report = stage1 or stage2  # the learning curves of stage 1 when there was one
         self.estimators_ = (stage2 or stage1).estimators
         self.best_epochs_ = report.best_epochs
@@ -480,12 +498,44 @@ class RNNForecaster(BaseForecaster):
         pred = roll_out(
             layout, predict, start.dbuf, start.past, start.future, start.loc, start.scale, h
         )
-        results = []
+        results, overflowed = [], []
         for i, s in enumerate(self._panel.series):
-            halves = {
-                lv: half_width(self.conformal_scores_, lv, h) * start.scale[i] for lv in levels
-            }
-            invert = partial(layout.transform.invert, stats=self._stats[s.uid], start=len(s.y))
-            cols = forecast_columns(pred[i], halves, invert)
+            stats = self._stats[s.uid]
+            d_hist = layout.transform.apply(s.y, stats, s.uid)
+            if is_constant(d_hist):  # forecast as its constant, zero-width intervals
+                point, halves = np.full(h, d_hist[-1]), {lv: np.zeros(h) for lv in levels}
+            else:
+                point = pred[i]
+                halves = {
+                    lv: half_width(self.conformal_scores_, lv, h) * start.scale[i]
+                    for lv in levels
+                }
+            invert = partial(layout.transform.invert, stats=stats, start=len(s.y))
+            with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
+                cols = forecast_columns(point, halves, invert)
+            if np.all(s.y == s.y[0]):  # exactly the constant, whatever the rounding of exp/log
+                cols = {name: np.full(h, s.y[0]) for name in cols}
+            if not all(np.isfinite(v).all() for v in cols.values()) or (
+                self.log_ and not (cols["yhat"] > 0).all()  # exp underflowed to 0
+            ):
+                overflowed.append(s.uid)
+                cols = self._fallback(s, h, cols)
             results.append(SeriesForecast(s.uid, start.indexes[i], cols))
+        if overflowed:
+            shown = ", ".join(repr(u) for u in overflowed[:10])
+            more = f" and {len(overflowed) - 10} more" if len(overflowed) > 10 else ""
+            warnings.warn(
+                f"the network's forecast of series {shown}{more} is not finite on the data's "
+                "scale (it overflowed when mapped back: training likely diverged); the seasonal "
+                "naive forecast is returned for those series instead, with NaN interval "
+                "bounds. Refit with a lower learning_rate_init or check the data.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         return results, bool(levels)
+
+    def _fallback(self, s, h: int, cols: dict) -> dict:
+        """The seasonal naive forecast of series ``s`` (last value if shorter than a season)."""
+        m = self.season_length_ if len(s.y) >= self.season_length_ else 1
+        naive = np.resize(np.asarray(s.y[len(s.y) - m :], dtype=np.float64), h)
+        return {name: naive if name == "yhat" else np.full(h, np.nan) for name in cols}

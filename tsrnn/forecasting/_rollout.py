@@ -17,6 +17,7 @@ import numpy as np
 from ._features import Covariates
 from ._panel import _Panel
 from ._time import _future_index
+from ._transforms import is_constant
 from ._windows import WindowLayout, _pad_rows, assemble_inputs, gather_windows
 
 
@@ -138,10 +139,16 @@ def calibrate(layout: WindowLayout, prepared, calib, predict):
     Returns
     -------
     numpy.ndarray or None
+
+    Notes
+    -----
+    Constant series (:func:`~tsrnn.forecasting._transforms.is_constant`) are forecast as their
+    constant, not by the network, so their residuals are left out -- unless every series is
+    constant, when the network's residuals on them are all there is.
     """
     L, Hc, E = layout.window, layout.horizon, layout.extension
     h_pad = padded_steps(Hc, layout.out_len)
-    rows = []
+    rows, constant_rows = [], []
     for c in calib:
         p = prepared[c.series_pos]
         origins = c.origins
@@ -155,7 +162,10 @@ def calibrate(layout: WindowLayout, prepared, calib, predict):
             layout, predict, dbuf, pw, fut, np.full(n, p.stats.loc), np.full(n, p.stats.scale), Hc
         )
         actual = gather_windows(p.d, origins + 1, Hc)
-        rows.append(np.abs(actual - pred) / p.stats.scale)
+        (constant_rows if is_constant(p.d) else rows).append(
+            np.abs(actual - pred) / p.stats.scale
+        )
+    rows = rows or constant_rows
     return np.concatenate(rows) if rows else None
 
 

@@ -11,6 +11,9 @@ Every series goes through the same chain, and its forecasts through the inverse:
   (:meth:`SeriesTransform.window_loc`) and divides by the RMS of the series' first differences;
   ``'series'`` standardises by the series' mean and standard deviation; None leaves the values.
   A log-transformed panel shares one scale (:func:`shared_scale`).
+* a constant ``d`` (:func:`is_constant`) has no scale: 1.0 stands in (its windows are all zero
+  once centred), and the forecaster forecasts such a series as its constant, not with the
+  network.
 
 :class:`SeriesTransform` holds the fitted configuration (the same for every series);
 :class:`_Stats` the statistics of one series. Pure NumPy, no network.
@@ -85,14 +88,28 @@ def _seasonal_indices(z: np.ndarray, m: int) -> np.ndarray:
     return idx - idx.mean()
 
 
+def is_constant(d) -> bool:
+    """Whether the transformed series ``d`` is constant (then it has no scale to learn from).
+
+    A constant series (after the log transform and deseasonalising: a constant raw series, or
+    one that repeats its seasonal pattern exactly) is forecast as that constant, with
+    zero-width intervals, and takes no part in the shared scale or the calibration.
+    """
+    d = np.asarray(d)
+    return bool(d.size) and bool(np.all(d == d.flat[0]))
+
+
 def shares_scale(scale: str, log: bool, normalize) -> bool:
     """Whether one scale is shared by all series (``scale='global'``, or 'auto' with log)."""
     return normalize is not None and (scale == "global" or (scale == "auto" and log))
 
 
 def shared_scale(stats) -> float:
-    """The shared scale of a panel: the median of the per-series scales."""
-    return float(np.median([st.scale for st in stats]))
+    """The shared scale of a panel: the median of the per-series scales (1.0 for none).
+
+    The forecaster passes the statistics of its non-constant series only.
+    """
+    return float(np.median([st.scale for st in stats])) if len(stats) else 1.0
 
 
 @dataclass(frozen=True)
@@ -159,8 +176,11 @@ class SeriesTransform:
             scale = float(np.sqrt(np.mean(diffs**2))) if diffs.size else 0.0
         else:
             loc, scale = 0.0, 1.0
-        if not scale > 0 or not math.isfinite(scale):
-            scale = float(np.abs(d).mean()) or 1.0
+        if is_constant(d):  # no scale: 1.0 stands in, and its windows centre to exact zeros
+            loc = float(d[0]) if self.normalize == "series" else loc
+            scale = 1.0
+        elif not scale > 0 or not math.isfinite(scale):  # differences below float range
+            scale = 1.0
         if self.scale is not None:
             scale = self.scale
         return _Stats(seasonal, loc, scale)

@@ -273,6 +273,19 @@ def check_lengths(panel: _Panel, window: int, horizon: int) -> None:
             )
 
 
+def check_window_count(panel: _Panel, window: int, out_len: int) -> None:
+    """The panel must give the networks at least two training windows (they need two rows)."""
+    n = sum(len(window_origins(len(s.y), window, out_len)) for s in panel.series)
+    if n < 2:
+        s = panel.series[0]
+        raise ValueError(
+            f"series {s.uid!r} has {len(s.y)} observations, which give only {n} training "
+            f"window (window = {window}, {out_len} target step(s) per window), and a network "
+            "needs at least 2 (early stopping more, to hold the latest out); use a shorter "
+            "window or horizon, or a longer series"
+        )
+
+
 @dataclass(frozen=True)
 class WindowLayout:
     """Shape of the forecaster's windows and their normalisation.
@@ -427,6 +440,10 @@ def split_windows(
             if len(o):
                 X, Y = layout.windows(p, o)
                 parts[key].append((X, Y, ords[o + H]))
+    n_train = sum(len(part[0]) for part in parts["train"])
+    if n_train < 2 and not early_stopping:
+        # a network fitted without early stopping needs two rows: no stage-1 hold-out then
+        return WindowSplit(None, None, [])
     if not parts["train"]:
         if early_stopping:
             raise ValueError(

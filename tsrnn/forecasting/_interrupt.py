@@ -1,0 +1,59 @@
+"""Ctrl-C aborts a forecaster's ``fit``, even when a network's epoch loop absorbs it.
+
+The estimators of :mod:`tsrnn.estimators` treat a KeyboardInterrupt inside their epoch loop
+like scikit-learn's MLP: they keep the best weights so far, warn and return. For a forecaster
+that would mean carrying on silently with a half-trained member. So while a forecaster fits,
+:func:`interrupt_guard` counts the SIGINTs that reach Python's default handler (it chains to
+that handler, which still raises KeyboardInterrupt where the signal lands), and
+:func:`raise_if_interrupted` -- called after every member and at the end of ``fit`` -- raises
+KeyboardInterrupt when one arrived, whoever caught it. The forecaster then keeps its previous
+state (see :meth:`BaseForecaster.fit <tsrnn.forecasting.BaseForecaster.fit>`).
+
+The handler is installed only from the main thread (the only one Python delivers signals to)
+and only over Python's own default handler; a program with its own SIGINT handler keeps it.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+
+_count = 0  # SIGINTs seen by the handler, process-wide
+_state = threading.local()  # the guards active in this thread (their start counts)
+
+
+def _handler(signum, frame):
+    global _count
+    _count += 1
+    signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt
+
+
+@contextmanager
+def interrupt_guard():
+    """Count the SIGINTs during the block (see the module docstring)."""
+    installed = False
+    if threading.current_thread() is threading.main_thread():
+        try:
+            installed = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+            if installed:
+                signal.signal(signal.SIGINT, _handler)
+        except (ValueError, OSError):  # e.g. no signal support in this interpreter
+            installed = False
+    stack = _state.__dict__.setdefault("starts", [])
+    stack.append(_count)
+    try:
+        yield
+    finally:
+        stack.pop()
+        if installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if a SIGINT arrived since the innermost guard began."""
+    stack = getattr(_state, "starts", None)
+    if stack and _count != stack[-1]:
+        raise KeyboardInterrupt(
+            "fit interrupted (Ctrl-C): the forecaster keeps its state from before this call"
+        )
