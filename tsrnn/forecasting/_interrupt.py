@@ -1,16 +1,21 @@
-"""Ctrl-C aborts a forecaster's ``fit``, even when a network's epoch loop absorbs it.
+"""Ctrl-C aborts a forecaster's ``fit``, also when it arrives inside a network's epoch loop.
 
 The estimators of :mod:`tsrnn.estimators` treat a KeyboardInterrupt inside their epoch loop
 like scikit-learn's MLP: they keep the best weights so far, warn and return. For a forecaster
 that would mean carrying on silently with a half-trained member. So while a forecaster fits,
-:func:`interrupt_guard` counts the SIGINTs that reach Python's default handler (it chains to
-that handler, which still raises KeyboardInterrupt where the signal lands), and
-:func:`raise_if_interrupted` -- called after every member and at the end of ``fit`` -- raises
-KeyboardInterrupt when one arrived, whoever caught it. The forecaster then keeps its previous
-state (see :meth:`BaseForecaster.fit <tsrnn.forecasting.BaseForecaster.fit>`).
+:func:`interrupt_guard`
 
-The handler is installed only from the main thread (the only one Python delivers signals to)
-and only over Python's own default handler; a program with its own SIGINT handler keeps it.
+* runs inside :func:`tsrnn._epochs.propagate_interrupts`, where the epoch loop lets a
+  KeyboardInterrupt propagate (the estimator being trained keeps its previous state), and
+* as a second line, counts the SIGINTs that reach Python's default handler (it chains to that
+  handler, which still raises KeyboardInterrupt where the signal lands), so that
+  :func:`raise_if_interrupted` -- called after every member and at the end of ``fit`` --
+  raises KeyboardInterrupt when one arrived, whoever caught it.
+
+The forecaster then keeps its previous state (see :meth:`BaseForecaster.fit
+<tsrnn.forecasting.BaseForecaster.fit>`). The handler is installed only from the main thread
+(the only one Python delivers signals to) and only over Python's own default handler; a
+program with its own SIGINT handler keeps it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
+
+from .._epochs import propagate_interrupts
 
 _count = 0  # SIGINTs seen by the handler, process-wide
 _state = threading.local()  # the guards active in this thread (their start counts)
@@ -43,7 +50,8 @@ def interrupt_guard():
     stack = _state.__dict__.setdefault("starts", [])
     stack.append(_count)
     try:
-        yield
+        with propagate_interrupts():
+            yield
     finally:
         stack.pop()
         if installed:
