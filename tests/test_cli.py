@@ -86,8 +86,10 @@ def test_backtest_prints_metrics_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Backtest: 2 folds" in out
     header = next(line for line in out.splitlines() if "smape" in line).split()
-    assert header == ["series", "model", "n_folds", "mae", "rmse", "smape", "mase"]
-    assert "seasonal_naive" in out and "lstm" in out
+    assert header == ["series", "model", "n_folds", "mae", "rmse", "smape", "mase",
+                      "mase_naive"]
+    rows = [line.split()[:2] for line in out.splitlines() if line.startswith("y ")]
+    assert [model for _, model in rows] == ["lstm", "naive", "drift", "seasonal_naive"]
     results = pd.read_csv(tmp_path / "bt.csv")
     assert len(results) == 24 and {"cutoff", "month", "y", "yhat"} <= set(results.columns)
     assert _is_png(tmp_path / "bt.png")

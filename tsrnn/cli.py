@@ -98,9 +98,11 @@ example:
 
 _BACKTEST_EPILOG = """\
 The model is refitted at every cutoff: the first after --initial time steps, then every --step
-steps, each forecasting --horizon steps. The table reports MAE, RMSE, sMAPE (percent) and MASE
-(relative to the in-sample seasonal naive error) for the model and for the seasonal naive
-benchmark, which repeats the last observed season.
+steps, each forecasting --horizon steps (for a panel, every series' cutoffs are counted back
+from its own end). The table reports MAE, RMSE, sMAPE (percent), MASE (relative to the
+in-sample seasonal naive error) and MASE against the naive error (mase_naive) for the model
+and, on the same folds, for three baselines: naive (the last value), drift (the line through
+the first and last values) and seasonal naive (the last observed season).
 
 example:
   tsrnn backtest --dataset air_passengers --horizon 12 --initial 96
@@ -1174,7 +1176,6 @@ def _run_predict(args, out, err, written) -> None:
 def _run_backtest(args, out, err, written) -> None:
     import pandas as pd
 
-    from .forecasting import SeasonalNaiveForecaster
     from .model_selection import _season_length, backtest, evaluate_backtest
 
     _check_outputs(args, _inputs(args))
@@ -1195,18 +1196,9 @@ def _run_backtest(args, out, err, written) -> None:
     results = backtest(model, y, initial, step, args.horizon, X=data.X, refit=args.refit,
                        n_jobs=args.n_jobs)
     elapsed = time.perf_counter() - start
-    naive = backtest(SeasonalNaiveForecaster(season_length=m, freq=args.freq,
-                                             fill_method=args.fill_method),
-                     y, initial, step, args.horizon)
-    scores = pd.concat(
-        [
-            evaluate_backtest(results, y, m).assign(model=args.cell),
-            evaluate_backtest(naive, y, m).assign(model="seasonal_naive"),
-        ],
-        ignore_index=True,
-    )
-    scores = scores.sort_values(["unique_id", "model"], kind="stable")
-    cols = ["unique_id", "model", "n_folds", "mae", "rmse", "smape", "mase"]
+    # the model's row, then naive, drift and seasonal naive on the same folds
+    scores = evaluate_backtest(results, y, m, model_name=args.cell)
+    cols = ["unique_id", "model", "n_folds", "mae", "rmse", "smape", "mase", "mase_naive"]
     table = scores[cols].rename(columns={"unique_id": id_name or "series"})
     n_folds = results["cutoff"].nunique()
     print(
@@ -1216,7 +1208,7 @@ def _run_backtest(args, out, err, written) -> None:
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=out)
     if scores["unique_id"].nunique() > 1:
-        mean = scores.groupby("model", sort=False)[["mae", "rmse", "smape", "mase"]].mean()
+        mean = scores.groupby("model", sort=False)[cols[3:]].mean()
         print("\nMean over series:", file=out)
         print(mean.to_string(float_format=lambda v: f"{v:.4g}"), file=out)
     if args.output:
