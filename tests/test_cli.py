@@ -88,7 +88,7 @@ def test_backtest_prints_metrics_table(tmp_path, capsys):
     header = next(line for line in out.splitlines() if "smape" in line).split()
     assert header == ["series", "model", "n_folds", "mae", "rmse", "smape", "mase",
                       "mase_naive"]
-    rows = [line.split()[:2] for line in out.splitlines() if line.startswith("y ")]
+    rows = [line.split()[:2] for line in out.splitlines() if line.startswith("passengers ")]
     assert [model for _, model in rows] == ["lstm", "naive", "drift", "seasonal_naive"]
     results = pd.read_csv(tmp_path / "bt.csv")
     assert len(results) == 24 and {"cutoff", "month", "y", "yhat"} <= set(results.columns)
