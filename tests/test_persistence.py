@@ -763,6 +763,8 @@ def test_pickle_payloads_are_refused_and_never_run(tmp_path):
 COMMITTED = {
     "lstm_regressor": LSTMRegressor,
     "gru_classifier": GRUClassifier,
+    "rnn_forecaster": RNNForecaster,
+    "seasonal_naive": SeasonalNaiveForecaster,
 }
 
 
