@@ -451,19 +451,23 @@ def test_epoch_loop_tol_is_relative_to_the_first_loss():
     assert h.stop == "no_change" and h.n_no_improvement == 2
 
 
-def test_small_targets_do_not_stop_on_an_absolute_tol():
-    """Targets at 1e-3: the loss is ~1e-6, every change is below tol=1e-4."""
-    X, y = _data(n=64)
-    kw = dict(hidden_size=8, max_iter=40, n_iter_no_change=5, batch_size=16, random_state=0,
-              dtype="float64")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        small = RNNRegressor(**kw).fit(X, 1e-3 * y)
-        unit = RNNRegressor(**kw).fit(X, y)
-    # the stopping rule sees the same relative progress at both scales (not exactly the
-    # same curve: the initial outputs do not scale with y)
-    assert small.n_iter_ > 5 + 1
-    assert abs(small.n_iter_ - unit.n_iter_) <= unit.n_iter_ // 2
+@pytest.mark.filterwarnings("ignore:.*targets vary on a scale:UserWarning")
+def test_estimators_measure_tol_against_the_first_epoch_of_the_model(monkeypatch):
+    """The reference loss is the model's first epoch, also across warm starts."""
+    calls = []
+    real = _base.run_epochs
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["reference"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_base, "run_epochs", spy)
+    X, y = _data()
+    est = RNNRegressor(**SMALL, max_iter=3, warm_start=True).fit(X, 1e-3 * y / y.std())
+    first = est.loss_curve_[0]
+    est.fit(X, 1e-3 * y / y.std())
+    est.partial_fit(X, 1e-3 * y / y.std())
+    assert calls == [None, first, first]
 
 
 # --------------------------------------------------------------------------
