@@ -7,6 +7,7 @@ The public surface:
   ``LSTMClassifier``, ``GRUClassifier``).
 - :mod:`tsrnn.forecasting`: ``RNNForecaster`` for pandas series, one or many.
 - :mod:`tsrnn.model_selection`: splitters, ``backtest``, ``evaluate``.
+- :func:`tsrnn.save` / :func:`tsrnn.load`: safe, versioned model files (:mod:`tsrnn.persistence`).
 - :mod:`tsrnn.datasets`, :mod:`tsrnn.plotting`, :mod:`tsrnn.metrics`.
 
 The names above are imported on first use (PEP 562), so ``import tsrnn`` and the ``tsrnn``
@@ -30,6 +31,8 @@ __all__ = [
     "SeasonalNaiveForecaster",
     "NaiveForecaster",
     "DriftForecaster",
+    "save",
+    "load",
     "__version__",
 ]
 
@@ -45,6 +48,8 @@ _LAZY = {
     "SeasonalNaiveForecaster": "forecasting",
     "NaiveForecaster": "forecasting",
     "DriftForecaster": "forecasting",
+    "save": "persistence",
+    "load": "persistence",
 }
 
 # public submodules, reachable as attributes (``tsrnn.metrics``) after a bare ``import tsrnn``
@@ -68,6 +73,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         RNNForecaster,
         SeasonalNaiveForecaster,
     )
+    from .persistence import load, save
 
 
 def __getattr__(name):
