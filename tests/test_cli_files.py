@@ -295,6 +295,34 @@ def test_float_years_are_years(tmp_path):
     assert list(fc.columns) == ["time", "yhat"] and fc["time"].tolist() == [1730, 1731, 1732]
 
 
+def test_r_write_csv_of_a_monthly_and_a_quarterly_ts(tmp_path):
+    # R: write.csv(data.frame(time = time(x), value = x)): row names in an unnamed first
+    # column, times 1949, 1949.0833... (monthly) or 1960, 1960.25 (quarterly)
+    rows = "".join(f'"{i + 1}",{1949 + i / 12!r},{100 + i}\n' for i in range(30))
+    (tmp_path / "monthly.csv").write_text('"","time","value"\n' + rows)
+    data = _data(str(tmp_path / "monthly.csv"))
+    assert data.y.name == "value" and data.y.index.freqstr.startswith("M")
+    assert str(data.y.index[0]) == "1949-01" and str(data.y.index[13]) == "1950-02"
+    rows = "".join(f"{1960 + i / 4},{i}\n" for i in range(12))
+    (tmp_path / "quarterly.csv").write_text("time,value\n" + rows)
+    data = _data(str(tmp_path / "quarterly.csv"))
+    assert [str(p) for p in data.y.index[:5]] == ["1960Q1", "1960Q2", "1960Q3", "1960Q4",
+                                                    "1961Q1"]
+
+
+def test_encodings(tmp_path, capsys):
+    text = "Jahr;Menge\n" + "".join(f"{2000 + i};{i},5\n" for i in range(12))
+    (tmp_path / "bom.csv").write_bytes(text.encode("utf-8-sig"))  # as Excel saves UTF-8
+    data = _data(str(tmp_path / "bom.csv"))
+    assert data.time_name == "Jahr" and data.y.iloc[1] == 1.5
+    latin = text.replace("Menge", "Größe")
+    (tmp_path / "latin.csv").write_bytes(latin.encode("latin-1"))
+    assert main(["forecast", str(tmp_path / "latin.csv"), "--horizon", "1"]) == 2
+    assert "--encoding" in _err_line(capsys)
+    data = _data(str(tmp_path / "latin.csv"), "--encoding", "latin-1")
+    assert data.y.name == "Größe" and data.y.iloc[1] == 1.5
+
+
 def test_whole_numbers_outside_years_are_steps_and_fractions_an_error(tmp_path, capsys):
     steps = _data(str(DATA / "sales_promo.csv"), "--target", "y")
     assert steps.y.index.tolist() == list(range(40))

@@ -59,12 +59,13 @@ Run 'tsrnn forecast --help' (or fit, predict, backtest) for all options.
 _DATA_NOTES = """\
 The CSV needs a time column and a numeric target column. Times are dates (ISO 2024-01-31, or
 day-first 31.01.2024 with --dayfirst, or any layout with --date-format), years (whole numbers
-from 1000 to 2999, also written 1700.0; read as yearly periods) or other whole numbers (plain
-time steps). A column named 'unique_id' or 'id' (or the one given with --id-col) identifies
-several series in long format, fitted as one global model. Timestamps must be unique within
-each series and have a regular frequency (inferred, or given with --freq). Missing values are
-an error unless --fill-method is given. Files separated by ';' or tabs are recognised (or give
---sep); ';' files with decimal commas are read as such (or give --decimal).
+from 1000 to 2999, also written 1700.0; read as yearly periods; R's fractional times such as
+1949.0833 as monthly or quarterly periods) or other whole numbers (plain time steps). A
+column named 'unique_id' or 'id' (or the one given with --id-col) identifies several series
+in long format, fitted as one global model. Timestamps must be unique within each series and
+have a regular frequency (inferred, or given with --freq). Missing values are an error unless
+--fill-method is given. Files separated by ';' or tabs are recognised (or give --sep); ';'
+files with decimal commas are read as such (or give --decimal).
 
 Covariates: --past-covariates names columns of the CSV known only up to the forecast origin;
 --future-covariates FILE gives known-future covariates (e.g. holidays, prices) in a second CSV
@@ -219,6 +220,10 @@ def _add_format_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--date-format", metavar="FMT",
         help="layout of the dates, e.g. '%%d.%%m.%%Y' or '%%Y%%m%%d' (default: inferred)",
+    )
+    group.add_argument(
+        "--encoding", metavar="NAME",
+        help="text encoding of the CSV files, e.g. latin-1 (default: UTF-8)",
     )
     group.add_argument(
         "--dayfirst", action="store_true",
@@ -625,11 +630,18 @@ def _read_csv(path: str, args, what: str):
 
     def read(s, d):
         try:
-            return pd.read_csv(path, sep=s, decimal=d, low_memory=False)
+            return pd.read_csv(path, sep=s, decimal=d, low_memory=False,
+                               encoding=args.encoding or "utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise _CliError(
+                f"cannot read {what} {_short(path)}: it is not {args.encoding or 'UTF-8'} text "
+                f"({_short(str(exc))}); give its encoding with --encoding (e.g. --encoding "
+                "latin-1)"
+            ) from None
+        except LookupError:
+            raise _CliError(f"--encoding {_short(args.encoding)} is not a known encoding") \
+                from None
         except (IsADirectoryError, PermissionError, OSError) as exc:
-            if isinstance(exc, UnicodeDecodeError):
-                raise _CliError(f"cannot read {what} {_short(path)}: it is not UTF-8 text "
-                                f"({_short(str(exc))})") from None
             reason = getattr(exc, "strerror", None) or str(exc)
             raise _CliError(f"cannot read {what} {_short(path)}: {_short(reason)}") from None
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -682,6 +694,26 @@ def _to_years(values):
     return pd.PeriodIndex([pd.Period(year=int(v), freq="Y") for v in values])
 
 
+def _fractional_years(values):
+    """R's ``time(ts)`` of a quarterly or monthly series (1949.0, 1949.0833, ...) as periods."""
+    import numpy as np
+    import pandas as pd
+
+    if not np.isfinite(values).all() or (values == np.round(values)).all():
+        return None
+    if values.min() < 1000 or values.max() >= 3000:
+        return None
+    for per_year, freq in ((4, "Q"), (12, "M")):
+        scaled = values * per_year
+        steps = np.round(scaled)
+        if np.abs(scaled - steps).max() < 0.01:
+            ordinals = steps.astype(np.int64) - 1970 * per_year
+            if hasattr(pd.PeriodIndex, "from_ordinals"):
+                return pd.PeriodIndex.from_ordinals(ordinals, freq=freq)
+            return pd.PeriodIndex(pd.arrays.PeriodArray(ordinals, dtype=pd.PeriodDtype(freq)))
+    return None
+
+
 def _date_error(exc, col, where):
     """A one-line message for a failed date parse, with the flags that fix it."""
     found = re.search(r'time data "(.*?)" doesn\'t match format "(.*?)"', str(exc))
@@ -715,6 +747,9 @@ def _parse_time(raw, args, col, where, kind=None):
     if pd.api.types.is_numeric_dtype(raw) and fmt is None:
         values = raw.to_numpy(dtype=np.float64)
         whole = np.isfinite(values) & (values == np.round(values))
+        fractional = _fractional_years(values) if kind in (None, "period") else None
+        if fractional is not None:
+            return fractional
         if not whole.all():
             row = int(np.flatnonzero(~whole)[0])
             raise _CliError(
@@ -861,6 +896,8 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
     import numpy as np
     import pandas as pd
 
+    # the unnamed first column of R's write.csv (row names) is no data
+    frame = frame.drop(columns=[c for c in frame.columns[:1] if str(c).startswith("Unnamed: ")])
     columns = list(frame.columns)
     where = _short(args.csv)
     for flag, col in (("--time-col", args.time_col), ("--id-col", args.id_col),
