@@ -462,6 +462,7 @@ def test_errors_name_cli_flags_not_python_parameters(tmp_path, capsys):
         ("X_future does not cover 2 timestamp(s)",
          "the --future-covariates data does not cover 2 timestamp(s)"),
         ("series 'window': 10 windows", "series 'window': 10 windows"),  # words stay words
+        ("series 'X': X has columns ['a']", "series 'X': the covariate data has columns ['a']"),
     ],
 )
 def test_flag_translation(message, expected):

@@ -190,9 +190,11 @@ def _flags(message: str) -> str:
     if "--fill-method" in message:
         message = _FILL_VALUES.sub(r"\1", message)
     message = re.sub(r"(--[a-z-]+ [^\s,;()']+) or '([^']*)'", r"\1 or \2", message)
-    message = re.sub(r"\bX_future\b", "the --future-covariates data", message)
-    message = re.sub(r"\bX column\b", "covariate column", message)
-    message = re.sub(r"\bX\b(?! =)", "the covariates", message)
+    message = re.sub(r"(?<![\w'\"])X_future\b(?!['\"])", "the --future-covariates data",
+                     message)
+    message = re.sub(r"(?<![\w'\"])X column\b", "covariate column", message)
+    message = re.sub(r"(?<![\w'\"])X(?= (?:has|is|does|must|was|were|covers)\b)",
+                     "the covariate data", message)
     return message
 
 
@@ -1342,7 +1344,10 @@ def main(argv=None) -> int:
         done = f"; already written: {', '.join(written)}" if written else "; no file written"
         print(f"tsrnn: interrupted (Ctrl-C){done}", file=err)
         return 130
-    except (_CliError, ValueError) as exc:
+    except _CliError as exc:
+        print(f"tsrnn: error: {_one_line(str(exc))}", file=err)
+        return 2
+    except ValueError as exc:  # from the forecaster: name the flags, not its parameters
         print(f"tsrnn: error: {_one_line(_flags(str(exc)))}", file=err)
         return 2
     except OSError as exc:  # a file that became unwritable, a full disk...
