@@ -425,6 +425,31 @@ def test_nearly_constant_series_is_forecast_near_its_constant():
     np.testing.assert_allclose(fc.to_numpy(), 100.0, atol=1e-3)
 
 
+def test_nearly_constant_series_in_a_shared_scale_panel_keeps_its_own_scale():
+    """Failed before: with the panel's shared (log) scale a series varying by 1e-8 was
+    forecast 99.7 to 100.2 with 90 % intervals about [98.3, 101.6]."""
+    rng = np.random.default_rng(2)
+    ds = pd.date_range("2022-01-03", periods=40, freq="D")
+    wave = np.sin(np.arange(40) * 0.9)
+    series = {"near": 100 + rng.normal(0, 1e-6, 40),
+              "a": 20 + wave + rng.normal(0, 0.2, 40), "b": 50 + 2 * wave + rng.normal(0, 0.2, 40)}
+    panel = pd.concat([pd.DataFrame({"unique_id": k, "ds": ds, "y": v})
+                       for k, v in series.items()], ignore_index=True)
+    f = RNNForecaster(horizon=4, **TINY).fit(panel)
+    assert f.scale_ is not None  # a shared scale (log transform)
+    fc = f.predict(level=[90])
+    near = fc[fc.unique_id == "near"][["yhat", "yhat_lo_90", "yhat_hi_90"]].to_numpy()
+    np.testing.assert_allclose(near, 100.0, atol=1e-3)
+
+
+def test_update_to_a_constant_history_forecasts_the_constant():
+    y = _monthly()
+    f = RNNForecaster(horizon=3, **TINY).fit(y)
+    flat = pd.Series(np.full(30, 7.5), index=y.index[-30:], name="v")
+    fc = f.update(flat).predict(level=[80])
+    np.testing.assert_array_equal(fc.to_numpy(), np.full((3, 3), 7.5))
+
+
 def test_series_of_exactly_window_plus_horizon_gets_a_true_error():
     """Failed before: the error advised early_stopping=False, validation_fraction=0, which then
     failed with scikit-learn's "Found array with 1 sample(s)"."""

@@ -35,6 +35,7 @@ from tsrnn.forecasting._transforms import (
     _Stats,
     is_constant,
     is_seasonal,
+    series_scale,
     shared_scale,
     shares_scale,
 )
@@ -181,6 +182,10 @@ def test_transform_apply_invert_round_trip():
 def test_shared_scale_rules():
     assert shared_scale([_Stats(None, 0.0, s) for s in (1.0, 5.0, 2.0)]) == 2.0
     assert shared_scale([]) == 1.0  # only constant series
+    # a nearly constant series (own scale below 1e-6 of the shared one) keeps its own
+    assert series_scale(0.3, 2.0) == 2.0 and series_scale(1e-7, 2.0) == 1e-7
+    assert SeriesTransform(False, 1, False, "window", scale=2.0).fit(
+        np.array([5.0, 5.0 + 1e-9, 5.0]), "s").scale == pytest.approx(1e-9)
     assert is_constant(np.full(4, 0.1)) and is_constant(np.array([3.0]))
     assert not is_constant(np.array([1.0, 1.0 + 1e-15])) and not is_constant(np.array([]))
     assert shares_scale("global", False, "window") and shares_scale("auto", True, "series")

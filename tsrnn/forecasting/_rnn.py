@@ -34,7 +34,13 @@ from ._output import SeriesForecast, forecast_columns
 from ._panel import _Panel
 from ._rollout import calibrate, check_levels, half_width, origins_at_end, padded_steps, roll_out
 from ._time import resolve_season_length
-from ._transforms import SeriesTransform, is_constant, shared_scale, shares_scale
+from ._transforms import (
+    SeriesTransform,
+    is_constant,
+    series_scale,
+    shared_scale,
+    shares_scale,
+)
 from ._windows import (
     WindowLayout,
     all_windows,
@@ -83,10 +89,12 @@ class RNNForecaster(BaseForecaster):
         The divisor of the normalisation. 'series': each series' own scale (the RMS of its
         first differences for ``normalize='window'``, its standard deviation for 'series').
         'global': one scale for all series, the median of the per-series scales, fitted once
-        and kept by :meth:`update`. 'auto': 'global' when the log transform applies, else
-        'series'. On the log scale a difference is a relative change, so one shared scale keeps
-        the training loss a relative error for every series; per-series scales would weight
-        the errors of smooth series up to thousands of times more than those of noisy ones.
+        and kept by :meth:`update` (constant series take no part; a nearly constant series,
+        its own scale below 1e-6 of the shared one, keeps its own). 'auto': 'global' when the
+        log transform applies, else 'series'. On the log scale a difference is a relative
+        change, so one shared scale keeps the training loss a relative error for every series;
+        per-series scales would weight the errors of smooth series up to thousands of times
+        more than those of noisy ones.
         With ``normalize=None`` there is no scaling.
     log : {'auto', True, False}, default='auto'
         Model ``log(y)`` and exponentiate the forecasts. 'auto' applies it when every value of
@@ -415,7 +423,7 @@ class RNNForecaster(BaseForecaster):
         if shares_scale(self.scale, self.log_, self.normalize):
             self.scale_ = shared_scale([p.stats for p in prepared if not is_constant(p.d)])
             for p in prepared:
-                p.stats.scale = self.scale_
+                p.stats.scale = series_scale(p.stats.scale, self.scale_)
         check_lengths(panel, self.window_, self.horizon)
         layout = self._layout()
         check_window_count(panel, layout.window, layout.out_len)

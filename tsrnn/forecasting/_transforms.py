@@ -104,6 +104,22 @@ def shares_scale(scale: str, log: bool, normalize) -> bool:
     return normalize is not None and (scale == "global" or (scale == "auto" and log))
 
 
+#: A series whose own scale is below this share of the shared scale is nearly constant: it keeps
+#: its own scale (:func:`series_scale`).
+NEARLY_CONSTANT = 1e-6
+
+
+def series_scale(own: float, shared: float) -> float:
+    """The scale of a series in a panel with a shared scale.
+
+    The shared one, unless the series is nearly constant -- its own scale below
+    ``NEARLY_CONSTANT`` times the shared one -- when it keeps its own, so it is forecast near
+    its constant with intervals as narrow as its variation (the shared scale would give it the
+    panel's typical variability).
+    """
+    return own if own < NEARLY_CONSTANT * shared else shared
+
+
 def shared_scale(stats) -> float:
     """The shared scale of a panel: the median of the per-series scales (1.0 for none).
 
@@ -182,7 +198,7 @@ class SeriesTransform:
         elif not scale > 0 or not math.isfinite(scale):  # differences below float range
             scale = 1.0
         if self.scale is not None:
-            scale = self.scale
+            scale = series_scale(scale, self.scale)
         return _Stats(seasonal, loc, scale)
 
     def deseason(self, z: np.ndarray, stats: _Stats, start: int = 0) -> np.ndarray:
