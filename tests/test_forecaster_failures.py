@@ -239,6 +239,45 @@ def test_real_sigint_from_outside_mid_fit(mode):
         assert out["forecast"] == out["expected"]
 
 
+def test_interrupt_guard_installs_counts_and_restores():
+    """The guard's handler: only over Python's default one, in the main thread, chained to it
+    (KeyboardInterrupt where the signal lands), counted for raise_if_interrupted, restored."""
+    import threading
+
+    from tsrnn.forecasting import _interrupt
+
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _interrupt.raise_if_interrupted()  # outside a guard: nothing to do
+    with _interrupt.interrupt_guard():
+        assert signal.getsignal(signal.SIGINT) is _interrupt._handler
+        _interrupt.raise_if_interrupted()  # no SIGINT yet
+        with pytest.raises(KeyboardInterrupt):
+            _interrupt._handler(signal.SIGINT, None)  # what a SIGINT runs
+        with pytest.raises(KeyboardInterrupt, match="keeps its state from before"):
+            _interrupt.raise_if_interrupted()  # also when the first one was swallowed
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    _interrupt.raise_if_interrupted()
+
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(
+        (_interrupt._install(), signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    ))
+    thread.start()
+    thread.join()
+    assert seen == [(False, True)]  # another thread leaves the handler alone
+
+    def own(signum, frame):  # a program's own handler is kept
+        pass
+
+    previous = signal.signal(signal.SIGINT, own)
+    try:
+        with _interrupt.interrupt_guard():
+            assert signal.getsignal(signal.SIGINT) is own
+        assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # --------------------------------------------------------------------------------------------
 # exceptions part-way: the same guarantee, in process
 # --------------------------------------------------------------------------------------------

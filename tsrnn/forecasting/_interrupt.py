@@ -36,25 +36,32 @@ def _handler(signum, frame):
     signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt
 
 
+def _install() -> bool:
+    """Put the counting handler over Python's default one (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return False  # a handler of the program's own, or already ours (nested fits)
+        signal.signal(signal.SIGINT, _handler)
+    except (ValueError, OSError):  # e.g. no signal support in this interpreter
+        return False
+    return True
+
+
 @contextmanager
 def interrupt_guard():
-    """Count the SIGINTs during the block (see the module docstring)."""
-    installed = False
-    if threading.current_thread() is threading.main_thread():
-        try:
-            installed = signal.getsignal(signal.SIGINT) is signal.default_int_handler
-            if installed:
-                signal.signal(signal.SIGINT, _handler)
-        except (ValueError, OSError):  # e.g. no signal support in this interpreter
-            installed = False
+    """Count the SIGINTs during the block, and let epoch loops propagate KeyboardInterrupt."""
     stack = _state.__dict__.setdefault("starts", [])
     stack.append(_count)
+    installed = False
     try:
+        installed = _install()
         with propagate_interrupts():
             yield
     finally:
         stack.pop()
-        if installed:
+        if installed and signal.getsignal(signal.SIGINT) is _handler:
             signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
