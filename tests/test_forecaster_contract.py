@@ -194,3 +194,34 @@ def test_fit_update_predict_do_not_mutate_their_input(case):
     clone(f).fit(df).predict()
     pd.testing.assert_series_equal(y, y_copy, check_exact=True)
     pd.testing.assert_frame_equal(df, df_copy, check_exact=True)
+
+
+def test_fit_and_update_that_fail_late_leave_the_previous_state(case, monkeypatch):
+    """Transactional fit/update: a failure after the forecaster's own hook has run (here in
+    storing the history) leaves the previous fit -- the same objects, the same forecasts -- or
+    an unfitted forecaster; nothing of the failed call is kept."""
+    f, _ = case
+    y = _series(n=54)
+    real = BaseForecaster._set_history
+
+    def fail(self, panel):
+        real(self, panel)
+        raise RuntimeError("late failure")
+
+    monkeypatch.setattr(BaseForecaster, "_set_history", fail)
+    fresh = clone(f)
+    with pytest.raises(RuntimeError, match="late failure"):
+        fresh.fit(y)
+    assert set(vars(fresh)) == set(fresh.get_params())
+    with pytest.raises(NotFittedError):
+        fresh.predict()
+    monkeypatch.setattr(BaseForecaster, "_set_history", real)
+    f.fit(y.iloc[:48])
+    before, expected = dict(vars(f)), f.predict(h=4)
+    monkeypatch.setattr(BaseForecaster, "_set_history", fail)
+    for call in (lambda: f.fit(y), lambda: f.update(y)):
+        with pytest.raises(RuntimeError, match="late failure"):
+            call()
+        assert vars(f).keys() == before.keys()
+        assert all(vars(f)[k] is v for k, v in before.items())
+        pd.testing.assert_series_equal(f.predict(h=4), expected, check_exact=True)
