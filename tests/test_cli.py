@@ -148,14 +148,18 @@ def test_model_options_reach_the_forecaster():
     args = build_parser().parse_args([
         "forecast", "--dataset", "air_passengers", "--horizon", "6",
         "--deseasonalize", "auto", "--loss", "absolute_error", "--log", "no",
+        "--learning-rate", "0.003", "--validation-fraction", "0", "--no-early-stopping",
     ])
     params = _forecaster(args).get_params()
     assert params["deseasonalize"] == "auto" and params["loss"] == "absolute_error"
     assert params["log"] is False
+    assert params["learning_rate_init"] == 0.003 and params["validation_fraction"] == 0
+    assert params["early_stopping"] is False
     defaults = _forecaster(build_parser().parse_args(
         ["forecast", "--dataset", "air_passengers", "--horizon", "6"]
     )).get_params()
     assert defaults["deseasonalize"] is False and defaults["loss"] == "squared_error"
+    assert defaults["early_stopping"] is True and defaults["validation_fraction"] == 0.1
 
 
 # --------------------------------------------------------------------------------------------

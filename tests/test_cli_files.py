@@ -459,6 +459,11 @@ def test_errors_name_cli_flags_not_python_parameters(tmp_path, capsys):
          "fewer than --window + --horizon = 24 + 12 = 36; use a shorter --window"),
         ("3 value(s) <= 0; set log=False", "3 value(s) <= 0; set --log no"),
         ("h=30 exceeds horizon=12", "--horizon 30 exceeds the model's horizon 12"),
+        ("early stopping (window=24, horizon=12); use a shorter window, or set "
+         "early_stopping=False and validation_fraction=0",
+         "early stopping (--window 24, --horizon 12); use a shorter --window, or set "
+         "--no-early-stopping and --validation-fraction 0"),
+        ("Lower learning_rate_init, keep", "Lower --learning-rate, keep"),
         ("X_future does not cover 2 timestamp(s)",
          "the --future-covariates data does not cover 2 timestamp(s)"),
         ("series 'window': 10 windows", "series 'window': 10 windows"),  # words stay words

@@ -159,11 +159,19 @@ _FLAGS = {
     "cell": "--cell", "strategy": "--strategy", "loss": "--loss",
     "hidden_size": "--hidden-size", "max_iter": "--max-iter", "n_models": "--n-models",
     "random_state": "--seed", "season_length": "--season-length", "level": "--level",
+    "learning_rate_init": "--learning-rate", "validation_fraction": "--validation-fraction",
+    "early_stopping": "--no-early-stopping",
 }
 _PARAMS = "|".join(sorted(_FLAGS, key=len, reverse=True))
 _ASSIGN = re.compile(rf"\b({_PARAMS})=('[^']*'|\"[^\"]*\"|[^\s,;()]+)?")
-_NAMED = re.compile(r"\b(window|horizon|season_length)\b(?= [=+<>]| or | and |\))")
-_SHORTER = re.compile(r"\b(shorter|smaller|longer|larger) (window|horizon)\b")
+_NAMED = re.compile(
+    r"\b(window|horizon|season_length|validation_fraction|learning_rate_init)\b"
+    r"(?= [=+<>]| or | and |\))"
+)
+_SHORTER = re.compile(
+    r"\b(shorter|smaller|longer|larger|lower|higher) (window|horizon|learning_rate_init)\b",
+    re.IGNORECASE,
+)
 _VALUE_WORDS = {"True": "yes", "False": "no"}
 _FILL_VALUES = re.compile(r"'(ffill|interpolate|zero)'")
 
@@ -182,11 +190,13 @@ def _flags(message: str) -> str:
         if value is None:
             return flag
         value = value.strip("'\"")
+        if m.group(1) == "early_stopping":
+            return flag if value == "False" else "early stopping (the default)"
         return f"{flag} {_VALUE_WORDS.get(value, value)}"
 
     message = _ASSIGN.sub(assign, message)
     message = _NAMED.sub(lambda m: _FLAGS[m.group(1)], message)
-    message = _SHORTER.sub(lambda m: f"{m.group(1)} {_FLAGS[m.group(2)]}", message)
+    message = _SHORTER.sub(lambda m: f"{m.group(1)} {_FLAGS[m.group(2).lower()]}", message)
     if "--fill-method" in message:
         message = _FILL_VALUES.sub(r"\1", message)
     message = re.sub(r"(--[a-z-]+ [^\s,;()']+) or '([^']*)'", r"\1 or \2", message)
@@ -319,6 +329,20 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         help="average N networks trained from different seeds (default: 1)",
     )
     group.add_argument(
+        "--learning-rate", type=_positive_float, default=0.01, metavar="LR",
+        help="step size of the Adam optimiser (default: 0.01)",
+    )
+    group.add_argument(
+        "--validation-fraction", type=_fraction, default=0.1, metavar="F",
+        help="share of each series' latest windows held out for early stopping and the "
+             "interval calibration (default: 0.1; 0 needs --no-early-stopping and gives no "
+             "intervals)",
+    )
+    group.add_argument(
+        "--no-early-stopping", action="store_true",
+        help="train for --max-iter epochs instead of stopping when the held-out error stalls",
+    )
+    group.add_argument(
         "--seed", type=int, default=0,
         help="random seed; the same seed gives the same forecast (default: 0)",
     )
@@ -348,6 +372,28 @@ def _positive_int(text: str) -> int:
         ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {_short(text)}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {_short(text)}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a number from 0 to below 1, got {_short(text)}"
+        )
     return value
 
 
@@ -1037,11 +1083,14 @@ def _forecaster(args, past=None):
 
     return RNNForecaster(
         cell=args.cell, window=args.window, horizon=args.horizon, strategy=args.strategy,
-        log={"auto": "auto", "yes": True, "no": False}[args.log], freq=args.freq,
+        log={"auto": "auto", "yes": True, "no": False}[args.log],
+        freq=int(args.freq) if args.freq and args.freq.isdigit() else args.freq,
         deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
         loss=args.loss, past_covariates=past,
         fill_method=args.fill_method, n_models=args.n_models, hidden_size=args.hidden_size,
         max_iter=args.max_iter, random_state=args.seed, verbose=args.verbose,
+        learning_rate_init=args.learning_rate, validation_fraction=args.validation_fraction,
+        early_stopping=not args.no_early_stopping,
     )
 
 
