@@ -346,3 +346,22 @@ def test_every_module_with_cached_kernels_imports_the_cache_policy_first():
             "imported at module level before it"
         )
     assert "_kernels.py" in checked
+
+
+def test_source_stamp_covers_inlined_sources(tmp_path, monkeypatch):
+    """An edit of a file whose functions are inlined into the kernels (the per-element math)
+    must invalidate the cached kernels, not only an edit of the kernels' own file."""
+    import os
+
+    from tsrnn import _cache, _kernels
+
+    assert any(p.endswith("_elementwise.py") for p in _cache._INLINED_SOURCES)
+    inlined = tmp_path / "inlined.py"
+    inlined.write_text("x = 1\n")
+    monkeypatch.setattr(_cache, "_INLINED_SOURCES", (str(inlined),))
+    py_func = _kernels.clip_grad_norm.py_func
+    locator = _cache._TsrnnCacheLocator.from_function(py_func, py_func.__code__.co_filename)
+    before = locator.get_source_stamp()
+    inlined.write_text("x = 22\n")  # another size
+    os.utime(inlined, (1_000_000_000, 1_000_000_000))  # and another mtime
+    assert locator.get_source_stamp() != before

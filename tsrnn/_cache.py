@@ -48,6 +48,12 @@ ENV_VAR = "TSRNN_CACHE_DIR"
 
 _PKG_DIR = os.path.dirname(os.path.realpath(__file__))
 
+# Source files whose functions are inlined into cached kernels of other files:
+# part of every tsrnn kernel's source stamp (see _TsrnnCacheLocator).
+_INLINED_SOURCES = tuple(
+    p for p in (os.path.join(_PKG_DIR, "_elementwise.py"),) if os.path.exists(p)
+)
+
 
 class CacheWarning(UserWarning):
     """Numba's kernel cache cannot be used as intended (compilation is repeated)."""
@@ -206,6 +212,19 @@ class _TsrnnCacheLocator(_LocatorBase):
 
     def get_cache_path(self):
         return self._cache_path
+
+    def get_source_stamp(self):
+        """Freshness of the function's file AND of the files its kernels inline.
+
+        Numba invalidates an entry when the stamp differs.  Its own stamp covers
+        the defining file only, but tsrnn's kernels inline the per-element math
+        of :mod:`tsrnn._elementwise`: an edit there alone must recompile them.
+        """
+        stamps = []
+        for path in (self._py_file, *_INLINED_SOURCES):
+            st = os.stat(path)
+            stamps.append((os.path.basename(path), st.st_mtime, st.st_size))
+        return tuple(stamps)
 
     def ensure_cache_path(self):
         if not self.enabled:
