@@ -11,8 +11,9 @@ Stopping rule (scikit-learn's MLP rule).  Each epoch gives a training loss and, 
 validation set is passed, a validation score (higher is better).  The epoch *improves* when
 
 - with validation: ``score > best + tol``;
-- without: ``loss < best - tol * reference`` (``reference``: the loss of the first epoch, so
-  the rule does not depend on the scale of the targets);
+- without: ``loss < best - tol * reference`` (``reference``: the loss at the start of
+  training, which the estimators measure, else the first epoch's loss; so the rule does not
+  depend on the scale of the targets);
 
 where ``best`` is the best value seen so far (the ``best`` argument included); ``best`` itself
 moves to any strictly better value, even one inside ``tol``.  After ``n_iter_no_change``
@@ -92,6 +93,9 @@ class EpochHistory:
         Which epoch of this call ``params`` come from (1-based; 0 = the starting weights).
     diverged_loss : float or None
         The loss of the diverged epoch when ``stop == 'diverged'``.
+    lowest_loss : float
+        The lowest training loss of the completed epochs, ``reference`` included (inf if
+        neither).
     """
 
     losses: list
@@ -104,6 +108,7 @@ class EpochHistory:
     optimizer_state: dict | None = None
     kept_epoch: int = 0
     diverged_loss: float | None = None
+    lowest_loss: float = np.inf
 
 
 @dataclass(frozen=True)
@@ -180,8 +185,9 @@ def run_epochs(
         Minimum change that counts as an improvement: of the score (absolute), or of the
         loss relative to ``reference`` (the loss must fall by ``tol * reference``).
     reference : float or None, default=None
-        Loss scale for ``tol`` and the divergence rule: the loss of the model's first epoch
-        (e.g. of an earlier warm-started fit); None means the first epoch of this call.
+        Loss scale for ``tol`` and the divergence rule: the loss of the model before it was
+        trained (the estimators measure it; it carries over warm starts); None means the
+        loss of the first epoch of this call.
     n_iter_no_change : int or None, default=None
         Stop after this many consecutive epochs without improvement; None never stops early.
     first_epoch : int, default=1
@@ -305,4 +311,5 @@ def run_epochs(
     return EpochHistory(
         losses, scores, mark.best, mark.best_params, mark.count, stop,
         params=params, optimizer_state=state, kept_epoch=kept, diverged_loss=diverged_loss,
+        lowest_loss=mark.low,
     )

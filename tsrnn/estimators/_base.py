@@ -37,6 +37,9 @@ __all__ = ["BaseRecurrent"]
 
 _FLOAT_DTYPES = (np.float64, np.float32)
 
+# rows on which the loss of the untrained network is measured (the reference loss)
+_LOSS_SAMPLE_ROWS = 256
+
 
 @dataclass(eq=False, repr=False, match_args=False)
 class BaseRecurrent(BaseEstimator):
@@ -327,6 +330,39 @@ class BaseRecurrent(BaseEstimator):
         """A warning message when the targets are far from unit scale, else None."""
         return None
 
+    def _loss_at_start(self, trainer, X, Y):
+        """The training loss of the untrained network on the first (up to 256) rows.
+
+        The reference of the relative ``tol`` and of the divergence rule (see
+        :func:`tsrnn._epochs.run_epochs`); the L2 term is left out.  None if it is not a
+        positive finite number.
+        """
+        rows = slice(0, _LOSS_SAMPLE_ROWS)
+        out = np.asarray(trainer.predict(X[rows]), dtype=np.float64)
+        target = Y[rows]
+        with np.errstate(all="ignore"):
+            if self._loss == "xent":
+                out = out - out.max(axis=1, keepdims=True)
+                log_p = out - np.log(np.exp(out).sum(axis=1, keepdims=True))
+                value = -np.mean(log_p[np.arange(len(target)), target])
+            elif self._loss == "mae":
+                value = np.mean(np.abs(out - target))
+            else:
+                value = np.mean((out - target) ** 2)
+        value = float(value)
+        return value if np.isfinite(value) and value > 0 else None
+
+    def _reference_loss(self):
+        """Loss scale of this model for ``tol`` and divergence.
+
+        The loss at the start of training, else (models fitted before it was recorded) the
+        first epoch's loss.
+        """
+        reference = getattr(self, "_initial_loss", None)
+        if reference is None and self.loss_curve_:
+            reference = self.loss_curve_[0]
+        return reference
+
     def _hold_out_last_rows(self, X, Y):
         """(X_train, Y_train, (X_val, Y_val)): the last ``validation_fraction`` of the rows."""
         n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
@@ -392,6 +428,8 @@ class BaseRecurrent(BaseEstimator):
             resolve_device(self.device), spec, self.coefs_, self._optimizer(), self._loss,
             self.alpha, self.clip_grad_norm, self._optimizer_state,
         )
+        if self.n_iter_ == 0:
+            self._initial_loss = self._loss_at_start(trainer, X, Y)
         epochs_before = self.n_iter_
         history = run_epochs(
             trainer, X, Y,
@@ -403,7 +441,7 @@ class BaseRecurrent(BaseEstimator):
             score=self._score_raw,
             best=self.best_loss_ if validation is None else self.best_validation_score_,
             tol=self.tol,
-            reference=self.loss_curve_[0] if self.loss_curve_ else None,
+            reference=self._reference_loss(),
             n_iter_no_change=None if incremental else self.n_iter_no_change,
             first_epoch=self.n_iter_ + 1,
             verbose=self.verbose,
@@ -454,7 +492,7 @@ class BaseRecurrent(BaseEstimator):
             pending.append((
                 f"Training diverged at epoch {self.n_iter_ + 1}: the training loss rose to "
                 f"{history.diverged_loss:.3g}, more than {DIVERGENCE_FACTOR:g} times the lowest "
-                f"loss so far ({min(self.loss_curve_, default=np.inf):.3g}). That epoch is "
+                f"loss so far ({history.lowest_loss:.3g}). That epoch is "
                 f"dropped and {weights} are kept ({why}). {advice}",
                 RuntimeWarning,
             ))

@@ -211,9 +211,9 @@ class RNNRegressor(_RecurrentRegressor):
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
     learning_rate_init : float, default=3e-3
         Step size.  A training loss that turns non-finite or rises above 1000
-        times the lowest loss so far (and above the first epoch's) stops
-        training with a RuntimeWarning and keeps the weights of the lowest loss
-        (or best validation score).
+        times the lowest loss so far (and above the initial loss, see ``tol``)
+        stops training with a RuntimeWarning and keeps the weights that began
+        the lowest-loss epoch (or those of the best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -244,9 +244,10 @@ class RNNRegressor(_RecurrentRegressor):
     tol : float, default=1e-4
         Minimum improvement that resets the ``n_iter_no_change`` count: of the
         validation score with ``early_stopping`` (absolute), else of the training
-        loss *relative to the loss of the first epoch* (an epoch improves when its
-        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
-        does not depend on the scale of the targets.
+        loss *relative to the initial loss* (that of the untrained network on the
+        first 256 training samples): an epoch improves when its loss is below the
+        best so far minus ``tol`` times the initial loss, so the rule does not
+        depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
@@ -355,9 +356,9 @@ class LSTMRegressor(_RecurrentRegressor):
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
     learning_rate_init : float, default=3e-3
         Step size.  A training loss that turns non-finite or rises above 1000
-        times the lowest loss so far (and above the first epoch's) stops
-        training with a RuntimeWarning and keeps the weights of the lowest loss
-        (or best validation score).
+        times the lowest loss so far (and above the initial loss, see ``tol``)
+        stops training with a RuntimeWarning and keeps the weights that began
+        the lowest-loss epoch (or those of the best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -388,9 +389,10 @@ class LSTMRegressor(_RecurrentRegressor):
     tol : float, default=1e-4
         Minimum improvement that resets the ``n_iter_no_change`` count: of the
         validation score with ``early_stopping`` (absolute), else of the training
-        loss *relative to the loss of the first epoch* (an epoch improves when its
-        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
-        does not depend on the scale of the targets.
+        loss *relative to the initial loss* (that of the untrained network on the
+        first 256 training samples): an epoch improves when its loss is below the
+        best so far minus ``tol`` times the initial loss, so the rule does not
+        depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
@@ -497,9 +499,9 @@ class GRURegressor(_RecurrentRegressor):
         Optimiser: Adam with PyTorch's bias correction, or SGD with momentum.
     learning_rate_init : float, default=3e-3
         Step size.  A training loss that turns non-finite or rises above 1000
-        times the lowest loss so far (and above the first epoch's) stops
-        training with a RuntimeWarning and keeps the weights of the lowest loss
-        (or best validation score).
+        times the lowest loss so far (and above the initial loss, see ``tol``)
+        stops training with a RuntimeWarning and keeps the weights that began
+        the lowest-loss epoch (or those of the best validation score).
     momentum : float, default=0.9
         Momentum for ``solver='sgd'`` (0 gives plain gradient descent).
     nesterovs_momentum : bool, default=False
@@ -530,9 +532,10 @@ class GRURegressor(_RecurrentRegressor):
     tol : float, default=1e-4
         Minimum improvement that resets the ``n_iter_no_change`` count: of the
         validation score with ``early_stopping`` (absolute), else of the training
-        loss *relative to the loss of the first epoch* (an epoch improves when its
-        loss is below the best so far minus ``tol * loss_curve_[0]``), so the rule
-        does not depend on the scale of the targets.
+        loss *relative to the initial loss* (that of the untrained network on the
+        first 256 training samples): an epoch improves when its loss is below the
+        best so far minus ``tol`` times the initial loss, so the rule does not
+        depend on the scale of the targets.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation and shuffling; an int gives bit-identical
         results across runs, processes and thread counts.
