@@ -234,9 +234,9 @@ def test_bench_runs_the_script_of_the_checkout(capfd):
 
 
 def test_bench_outside_a_checkout_is_one_clear_line(monkeypatch, capsys):
-    import tsrnn.cli
+    from tsrnn.cli import _commands
 
-    monkeypatch.setattr(tsrnn.cli, "_bench_script", lambda: None)
+    monkeypatch.setattr(_commands, "_bench_script", lambda: None)
     assert main(["bench", "--quick"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tsrnn: error: ") and err.count("\n") == 1

@@ -1,0 +1,302 @@
+"""The sub-commands of ``tsrnn``: forecast, fit, predict, backtest, datasets and bench.
+
+Each ``_run_*`` function checks the output files, loads the data, fits (or loads) the
+:class:`~tsrnn.forecasting.RNNForecaster` built from the options by :func:`_forecaster`, and
+prints and writes the result; the files it has written are appended to ``written`` for the
+message of an interrupted run. NumPy, pandas, scikit-learn, Numba and matplotlib are imported
+here, inside the command that needs them. ``tsrnn bench`` runs ``experiments/bench_speed.py``
+of a source checkout (:func:`_bench_script`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._errors import _CliError, _names, _short
+from ._paths import _check_input, _check_outputs, _write_atomic
+from ._read import _Data, _load, _read_future
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+def _forecaster(args, past=None):
+    from ..forecasting import RNNForecaster
+
+    return RNNForecaster(
+        cell=args.cell, window=args.window, horizon=args.horizon, strategy=args.strategy,
+        log={"auto": "auto", "yes": True, "no": False}[args.log],
+        freq=int(args.freq) if args.freq and args.freq.isdigit() else args.freq,
+        deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
+        loss=args.loss, past_covariates=past,
+        fill_method=args.fill_method, n_models=args.n_models, hidden_size=args.hidden_size,
+        max_iter=args.max_iter, random_state=args.seed, verbose=args.verbose,
+        learning_rate_init=args.learning_rate, validation_fraction=args.validation_fraction,
+        early_stopping=not args.no_early_stopping,
+    )
+
+
+def _n_series(y) -> int:
+    import pandas as pd
+
+    return 1 if isinstance(y, pd.Series) else int(y["unique_id"].nunique())
+
+
+def _fit(args, data: _Data, err):
+    """Fit the forecaster of ``args`` on ``data``; ``(model, seconds)``."""
+    model = _forecaster(args, data.past)
+    n = _n_series(data.y)
+    what = f"{n} series" if n > 1 else "1 series"
+    extra = f"; {data.note}" if data.note else ""
+    print(f"Fitting {args.cell.upper()} on {what} ({len(data.y)} observations, horizon "
+          f"{args.horizon}{extra})...", file=err, flush=True)
+    start = time.perf_counter()
+    model.fit(data.y, data.X)  # Ctrl-C: the forecaster raises KeyboardInterrupt (see main)
+    return model, time.perf_counter() - start
+
+
+def _fitted_line(model, n_series, elapsed) -> str:
+    cell = str(model.cell).upper()
+    return (f"Fitted {cell} on {n_series} series (window={model.window_}, "
+            f"horizon={model.horizon}, log={'yes' if model.log_ else 'no'}, "
+            f"epochs={model.best_epochs_}) in {elapsed:.1f}s")
+
+
+def _table(forecast, time_name, id_name) -> pd.DataFrame:
+    """The forecast as a flat table with the user's column names."""
+    import pandas as pd
+
+    if isinstance(forecast, pd.Series):
+        forecast = forecast.to_frame("yhat")
+    if "unique_id" in forecast.columns:
+        return forecast.rename(columns={"unique_id": id_name or "unique_id", "ds": time_name})
+    return forecast.rename_axis(time_name).reset_index()
+
+
+def _save_figure(ax, path: str, written: list) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = ax.figure
+    fig.tight_layout()
+    fmt = Path(path).suffix.lower().lstrip(".")
+    _write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100, format=fmt))
+    written.append(path)
+    plt.close(fig)
+
+
+def _plot_forecast(y, forecast, path, levels, written) -> None:
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plotting import plot_forecast
+
+    if isinstance(y, pd.Series):
+        ax = plot_forecast(y, forecast, levels=levels or None, title=f"Forecast of {y.name}")
+        _save_figure(ax, path, written)
+        return
+    ids = list(forecast["unique_id"].unique())[:6]
+    fig, axes = plt.subplots(len(ids), 1, figsize=(10, 3 * len(ids)), squeeze=False)
+    for ax, uid in zip(axes[:, 0], ids):
+        plot_forecast(y, forecast, ax=ax, levels=levels or None, unique_id=uid, title=str(uid))
+    _save_figure(axes[0, 0], path, written)
+
+
+def _write_forecast(args, y, forecast, time_name, id_name, out, written) -> None:
+    """Print and write the forecast table, and the plot."""
+    table = _table(forecast, time_name, id_name)
+    if not args.quiet:
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=out)
+    if args.output:
+        _write_atomic(args.output, lambda tmp: table.to_csv(tmp, index=False))
+        written.append(args.output)
+        print(f"Forecasts written to {args.output}", file=out)
+    if args.plot:
+        _plot_forecast(y, forecast, args.plot, args.level, written)
+        print(f"Plot saved to {args.plot}", file=out)
+
+
+def _inputs(args) -> list:
+    return [("CSV", getattr(args, "csv", None)),
+            ("--future-covariates", getattr(args, "future_covariates", None)),
+            ("--model", getattr(args, "model", None))]
+
+
+def _run_forecast(args, out, err, written) -> None:
+    _check_outputs(args, _inputs(args))
+    data = _load(args)
+    model, elapsed = _fit(args, data, err)
+    forecast = model.predict(X_future=data.X_future, level=args.level)
+    print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
+    _write_forecast(args, data.y, forecast, data.time_name, data.id_name, out, written)
+
+
+# the attribute of a model saved by 'tsrnn fit' that keeps the file's column names
+_CLI_ATTR = "_tsrnn_cli"
+
+
+def _run_fit(args, out, err, written) -> None:
+    from ..persistence import save
+
+    _check_outputs(args, _inputs(args))
+    data = _load(args)
+    model, elapsed = _fit(args, data, err)
+    setattr(model, _CLI_ATTR, {"time_col": str(data.time_name),
+                               "id_col": None if data.id_name is None else str(data.id_name)})
+    print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
+    save(model, args.save)
+    written.append(args.save)
+    print(f"Model saved to {args.save}", file=out)
+
+
+def _history(model):
+    """The history a fitted forecaster forecasts from, as a Series or long DataFrame."""
+    import pandas as pd
+
+    panel = model._panel
+    if panel.input_type == "series":
+        s = panel.series[0]
+        return pd.Series(s.y, index=s.index, name=panel.name)
+    return pd.concat(
+        [pd.DataFrame({"unique_id": s.uid, "ds": s.index, "y": s.y}) for s in panel.series],
+        ignore_index=True,
+    )
+
+
+def _run_predict(args, out, err, written) -> None:
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    from ..forecasting._base import BaseForecaster
+    from ..persistence import load
+
+    _check_outputs(args, _inputs(args))
+    _check_input(args.model, "the model file (--model)")
+    model = load(args.model)
+    if not isinstance(model, BaseForecaster):
+        raise _CliError(
+            f"--model {_short(args.model)} holds a {type(model).__name__}, not a forecaster; "
+            "give a file written by 'tsrnn fit --save'"
+        )
+    try:
+        check_is_fitted(model)
+    except NotFittedError:
+        raise _CliError(f"--model {_short(args.model)} holds an unfitted "
+                        f"{type(model).__name__}; fit it with 'tsrnn fit'") from None
+    names = getattr(model, _CLI_ATTR, None) or {}
+    time_name = names.get("time_col") or model._index_name or "ds"
+    id_name = names.get("id_col")
+    X_future = None
+    if args.future_covariates:
+        X_future, _ = _read_future(args, args.future_covariates, time_name,
+                                   None if model._input_type == "series" else
+                                   (id_name or "unique_id"), kind=model._kind)
+    elif getattr(model, "future_covariates_", None):
+        raise _CliError(
+            f"the model was fitted with known-future covariates "
+            f"{_names(model.future_covariates_)}; give them for the forecast period with "
+            "--future-covariates FILE"
+        )
+    forecast = model.predict(h=args.horizon, X_future=X_future, level=args.level)
+    _write_forecast(args, _history(model), forecast, time_name, id_name, out, written)
+
+
+def _run_backtest(args, out, err, written) -> None:
+    import pandas as pd
+
+    from ..model_selection import _season_length, backtest, evaluate_backtest
+
+    _check_outputs(args, _inputs(args))
+    data = _load(args)
+    y, time_name, id_name = data.y, data.time_name, data.id_name
+    model = _forecaster(args, data.past)
+    n_steps = len(y) if isinstance(y, pd.Series) else y["ds"].nunique()
+    initial = args.initial if args.initial is not None else n_steps - 3 * args.horizon
+    if initial < 1:
+        raise _CliError(
+            f"the data has {n_steps} time steps, too few for 3 folds of horizon {args.horizon}; "
+            "give a smaller --horizon or --initial"
+        )
+    step = args.step or args.horizon
+    m = args.season_length or _season_length(y, model)
+    print(f"Backtesting {args.cell.upper()} on {_n_series(y)} series...", file=err, flush=True)
+    start = time.perf_counter()
+    results = backtest(model, y, initial, step, args.horizon, X=data.X, refit=args.refit,
+                       n_jobs=args.n_jobs)
+    elapsed = time.perf_counter() - start
+    # the model's row, then naive, drift and seasonal naive on the same folds
+    scores = evaluate_backtest(results, y, m, model_name=args.cell)
+    cols = ["unique_id", "model", "n_folds", "mae", "rmse", "smape", "mase", "mase_naive"]
+    table = scores[cols].rename(columns={"unique_id": id_name or "series"})
+    n_folds = results["cutoff"].nunique()
+    print(
+        f"Backtest: {n_folds} folds (first cutoff after {initial} steps, step {step}, "
+        f"horizon {args.horizon}, season length {m}) in {elapsed:.1f}s",
+        file=out,
+    )
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=out)
+    if scores["unique_id"].nunique() > 1:
+        mean = scores.groupby("model", sort=False)[cols[3:]].mean()
+        print("\nMean over series:", file=out)
+        print(mean.to_string(float_format=lambda v: f"{v:.4g}"), file=out)
+    if args.output:
+        table_out = _table(results, time_name, id_name)
+        _write_atomic(args.output, lambda tmp: table_out.to_csv(tmp, index=False))
+        written.append(args.output)
+        print(f"Backtest forecasts written to {args.output}", file=out)
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from ..plotting import plot_backtest
+
+        _save_figure(plot_backtest(results), args.plot, written)
+        print(f"Plot saved to {args.plot}", file=out)
+
+
+def _run_datasets(out) -> None:
+    import pandas as pd
+
+    from ..datasets import list_datasets, load_dataset
+
+    for name in list_datasets():
+        data = load_dataset(name)
+        what = "series" if isinstance(data, pd.Series) else f"{data.shape[1]} columns"
+        freq = getattr(data.index, "freqstr", "?")
+        print(f"{name:16s} {len(data):5d} observations, {what}, frequency {freq}", file=out)
+
+
+def _bench_script() -> str | None:
+    """Path of the speed benchmark script, or None when there is none.
+
+    ``experiments/bench_speed.py`` of the source checkout tsrnn is imported from (an editable
+    install), else of the current directory; None for tsrnn installed from a wheel outside
+    a clone.
+    """
+    # the folder that holds the tsrnn package (this file is tsrnn/cli/_commands.py)
+    here = os.path.abspath(__file__)
+    package_parent = os.path.dirname(os.path.dirname(os.path.dirname(here)))
+    for root in (package_parent, os.getcwd()):
+        path = os.path.join(root, "experiments", "bench_speed.py")
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def _run_bench(bench_args) -> int:
+    """``tsrnn bench ARGS``: run the benchmark script with ARGS; its exit status."""
+    script = _bench_script()
+    if script is None:
+        print(
+            "tsrnn: error: the speed benchmark is not part of the installed package; run "
+            "'python experiments/bench_speed.py' from a clone of the repository",
+            file=sys.stderr,
+        )
+        return 2
+    return subprocess.run([sys.executable, script, *bench_args], check=False).returncode
