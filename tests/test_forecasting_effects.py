@@ -118,10 +118,6 @@ def test_stage2_runs_exactly_the_best_stage1_epochs(fits):
     assert len(stage2[0].X) == len(_windows(y, f.window_, 3)[0])  # on all windows
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "stage 2 passes n_iter_no_change and tol to the refit, whose training-loss stopping rule "
-    "ends it before the best_epochs_ budget (here after 18 of 22 epochs); the refit_full "
-    "docstring promises stage 2 runs the epochs stage 1 found best"))
 def test_stage2_is_not_cut_short_by_the_training_loss_stopping_rule(fits):
     # a short patience: stage 1 stops on the validation score, stage 2 must still run the
     # whole budget (measured: best epoch 22, the refit stops after 18)

@@ -68,11 +68,19 @@ class NetworkFactory:
     params: dict
     max_iter: int
 
-    def build(self, seed: int, early_stopping: bool, max_iter=None):
-        """A fresh network with ``seed``; ``max_iter`` overrides the epoch budget."""
+    def build(self, seed: int, early_stopping: bool, max_iter=None, exact_epochs=False):
+        """A fresh network with ``seed``; ``max_iter`` overrides the epoch budget.
+
+        ``exact_epochs=True`` runs exactly ``max_iter`` epochs: the training-loss stopping rule
+        (``n_iter_no_change``) cannot end the fit earlier.
+        """
+        budget = self.max_iter if max_iter is None else max(1, int(max_iter))
+        params = dict(self.params)
+        if exact_epochs:
+            params["n_iter_no_change"] = budget
         return _ESTIMATORS[self.cell](
-            **self.params,
-            max_iter=self.max_iter if max_iter is None else max(1, int(max_iter)),
+            **params,
+            max_iter=budget,
             early_stopping=early_stopping,
             validation_fraction=0.1,
             random_state=seed,
@@ -134,11 +142,16 @@ def fit_stage1(
 
 
 def fit_stage2(factory: NetworkFactory, seeds, full: WindowSet, epochs=None) -> EnsembleFit:
-    """Train every member on all windows, for ``epochs[k]`` epochs (``max_iter`` if None)."""
+    """Train every member on all windows, for ``epochs[k]`` epochs (``max_iter`` if None).
+
+    With ``epochs`` (the best epochs of stage 1) each member runs exactly that many epochs;
+    without, the user's stopping rule on the training loss applies as in any fit.
+    """
     members = []
     for k, seed in enumerate(seeds):
         budget = epochs[k] if epochs else factory.max_iter
-        est = factory.build(seed, early_stopping=False, max_iter=budget)
+        est = factory.build(seed, early_stopping=False, max_iter=budget,
+                            exact_epochs=bool(epochs))
         _quietly(est.fit, full.X, full.Y)
         members.append(est)
     return EnsembleFit(members, [e.n_iter_ for e in members], list(members[0].loss_curve_))
