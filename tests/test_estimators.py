@@ -225,6 +225,7 @@ def test_warm_start_and_partial_fit_continue_training():
         pf.partial_fit(np.concatenate([X, X], axis=2), Y)
 
 
+@pytest.mark.filterwarnings("ignore:.*the targets have scale:UserWarning")
 def test_non_finite_loss_stops_with_warning_and_keeps_finite_weights():
     X, Y = _sine_windows(n_series=40, window=6)
     est = _small(RNNRegressor, max_iter=5, solver="sgd", learning_rate_init=1e30, momentum=0)
