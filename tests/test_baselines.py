@@ -172,10 +172,29 @@ def test_fraction_levels_are_refused_with_a_hint(forecaster):
     assert {"yhat_lo_1.5", "yhat_hi_80"} <= set(fc.columns)
 
 
-def test_seasonal_naive_refuses_levels():
-    y = _y()
-    with pytest.raises(ValueError, match="interval"):
-        SeasonalNaiveForecaster(season_length=2).fit(y).predict(level=[0.8])
+def test_seasonal_naive_intervals_by_hand():
+    # y = 1 2 3 4 | 2 4 5 5 with m = 4: residuals y_t - y_{t-4} = 1 2 2 1, T - m = 4 degrees of
+    # freedom, sigma = sqrt((1 + 4 + 4 + 1) / 4) = sqrt(2.5) (FPP3 eq. 5.1).  Step k's sigma is
+    # sigma * sqrt(floor((k - 1) / 4) + 1): factors 1 1 1 1 sqrt(2) sqrt(2) (FPP3 Table 5.2).
+    # z(80 %) = 1.2815515655446004, z(95 %) = 1.959963984540054.
+    y = pd.Series([1.0, 2, 3, 4, 2, 4, 5, 5],
+                  index=pd.period_range("2020Q1", periods=8, freq="Q"))
+    f = SeasonalNaiveForecaster(horizon=6).fit(y)
+    assert f.residual_std_ == pytest.approx(np.sqrt(2.5), rel=1e-15)
+    fc = f.predict(level=[80, 95])
+    np.testing.assert_array_equal(fc["yhat"], [2, 4, 5, 5, 2, 4])
+    half80 = 1.2815515655446004 * np.sqrt(2.5) * np.array([1, 1, 1, 1, np.sqrt(2), np.sqrt(2)])
+    half95 = 1.959963984540054 * np.sqrt(2.5) * np.array([1, 1, 1, 1, np.sqrt(2), np.sqrt(2)])
+    np.testing.assert_allclose(fc["yhat_hi_80"] - fc["yhat"], half80, rtol=1e-12)
+    np.testing.assert_allclose(fc["yhat"] - fc["yhat_lo_95"], half95, rtol=1e-12)
+    with pytest.raises(ValueError, match="pass 80 for an 80 % interval"):
+        f.predict(level=[0.8])
+    # m observations hold no residual: intervals are refused with the reason, points still work
+    short = SeasonalNaiveForecaster(season_length=4).fit(y[:4])
+    assert np.isnan(short.residual_std_)
+    with pytest.raises(ValueError, match="season_length \\+ 1 = 5"):
+        short.predict(level=[80])
+    assert short.predict(h=2).tolist() == [1.0, 2.0]
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -23,7 +23,7 @@ TINY = dict(hidden_size=4, max_iter=3, n_iter_no_change=3, random_state=0)
 # (forecaster with tiny settings, whether it produces prediction intervals)
 CASES = [
     (RNNForecaster(horizon=3, **TINY), True),
-    (SeasonalNaiveForecaster(horizon=3), False),
+    (SeasonalNaiveForecaster(horizon=3), True),
     (F.NaiveForecaster(horizon=3), True),
     (F.DriftForecaster(horizon=3), True),
 ]

@@ -392,7 +392,7 @@ class _Encoder:
             return {_TAG: "Timedelta", "i8": int(obj.asm8.view("i8")), "unit": obj.unit}
         if isinstance(obj, pd.Period):
             return {_TAG: "Period", "ordinal": int(obj.ordinal), "freq": obj.freqstr}
-        if isinstance(obj, pd.DateOffset):
+        if isinstance(obj, pd.offsets.BaseOffset):
             return self._offset(obj, path)
         if isinstance(obj, pd.Index):
             return self._index(obj, path)

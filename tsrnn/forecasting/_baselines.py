@@ -129,6 +129,14 @@ def interval_columns(point: np.ndarray, sigma_h: np.ndarray, levels) -> dict:
     return forecast_columns(point, halves, lambda v: v)
 
 
+def per_series(panel: _Panel, values: list, name: str):
+    """A float for Series input, a Series by ``unique_id`` for long input."""
+    if panel.input_type == "series":
+        return values[0]
+    index = pd.Index([s.uid for s in panel.series], name="unique_id")
+    return pd.Series(values, index=index, name=name, dtype=np.float64)
+
+
 class _RandomWalkForecaster(BaseForecaster):
     """Shared template of the random-walk benchmarks (naive, drift): history and intervals."""
 
@@ -152,12 +160,6 @@ class _RandomWalkForecaster(BaseForecaster):
     def _update(self, panel: _Panel) -> None:
         self._learn(panel)
 
-    def _per_series(self, panel: _Panel, values: list, name: str):
-        """A float for Series input, a Series by ``unique_id`` for long input."""
-        if panel.input_type == "series":
-            return values[0]
-        index = pd.Index([s.uid for s in panel.series], name="unique_id")
-        return pd.Series(values, index=index, name=name, dtype=np.float64)
 
     def _learn(self, panel: _Panel) -> None:
         """Check the lengths and compute the per-series statistics of the new history."""
@@ -168,7 +170,7 @@ class _RandomWalkForecaster(BaseForecaster):
                     f"needs at least {self._min_obs}"
                 )
         sigmas = [residual_std(s.y, self._method) for s in panel.series]
-        self.residual_std_ = self._per_series(panel, sigmas, "residual_std")
+        self.residual_std_ = per_series(panel, sigmas, "residual_std")
         self._sigmas = sigmas
 
     def _point(self, y: np.ndarray, h: int) -> np.ndarray:
@@ -317,7 +319,7 @@ class DriftForecaster(_RandomWalkForecaster):
     def _learn(self, panel: _Panel) -> None:
         super()._learn(panel)
         drifts = [(s.y[-1] - s.y[0]) / (len(s.y) - 1) for s in panel.series]
-        self.drift_ = self._per_series(panel, [float(d) for d in drifts], "drift")
+        self.drift_ = per_series(panel, [float(d) for d in drifts], "drift")
 
     def _point(self, y, h):
         drift = (y[-1] - y[0]) / (len(y) - 1)

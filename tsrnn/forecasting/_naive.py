@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
+from ._baselines import interval_columns, per_series, residual_std, step_std
 from ._output import SeriesForecast
 from ._panel import _Panel
+from ._rollout import check_levels
 from ._time import _future_index, resolve_season_length
 
 
@@ -38,11 +40,17 @@ class SeasonalNaiveForecaster(BaseForecaster):
         The frequency of the series.
     cutoff_ : scalar or pandas.Series
         Last timestamp of the data (per ``unique_id`` for long input).
+    residual_std_ : float or pandas.Series
+        Standard deviation of the in-sample seasonal naive residuals ``y_t - y_{t-m}``
+        (Hyndman & Athanasopoulos, FPP3 eq. 5.1; per ``unique_id`` for long input); NaN for a
+        series of ``m`` observations or fewer.
 
     Notes
     -----
     ``X`` (in ``fit`` and ``update``) and ``X_future`` (in ``predict``) are accepted and
-    ignored; ``predict`` offers no intervals and raises an error when ``level`` is given.
+    ignored. ``predict(level=...)`` gives normal prediction intervals
+    ``yhat +- z * sigma * sqrt(floor((k - 1) / m) + 1)`` for step ``k`` (FPP3 Table 5.2), which
+    need at least ``m + 1`` observations per series.
 
     Examples
     --------
@@ -80,14 +88,26 @@ class SeasonalNaiveForecaster(BaseForecaster):
                     f"series {s.uid!r} has {len(s.y)} observations, fewer than season_length = "
                     f"{self.season_length_}"
                 )
+        sigmas = [residual_std(s.y, "seasonal_naive", self.season_length_) for s in panel.series]
+        self.residual_std_ = per_series(panel, sigmas, "residual_std")
 
     def _predict(self, h: int, X_future, level):
-        if level is not None and np.size(level) > 0:
-            raise ValueError("SeasonalNaiveForecaster does not produce prediction intervals")
+        levels = check_levels(level, True)
         m = self.season_length_
         results = []
         for s in self._panel.series:
             yhat = np.resize(s.y[len(s.y) - m :], h)
+            columns = {"yhat": yhat}
+            if levels:
+                sigma = residual_std(s.y, "seasonal_naive", m)
+                if not np.isfinite(sigma):
+                    raise ValueError(
+                        f"series {s.uid!r} has {len(s.y)} observations: too few to estimate the "
+                        f"residual standard deviation of the seasonal naive intervals (they need "
+                        f"season_length + 1 = {m + 1}); predict without level"
+                    )
+                columns = interval_columns(yhat, step_std(sigma, h, "seasonal_naive", len(s.y), m),
+                                           levels)
             index = _future_index(s.index[-1], h, self._kind, self.freq_, s.index.name)
-            results.append(SeriesForecast(s.uid, index, {"yhat": yhat}))
-        return results, False
+            results.append(SeriesForecast(s.uid, index, columns))
+        return results, bool(levels)
