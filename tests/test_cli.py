@@ -95,6 +95,22 @@ def test_backtest_prints_metrics_table(tmp_path, capsys):
     assert _is_png(tmp_path / "bt.png")
 
 
+def test_backtest_default_initial_counts_the_longest_series(tmp_path, capsys):
+    # two monthly series of 24 points with disjoint dates: 48 dates in all, but the folds are
+    # laid out on the longest series (24), so the default initial is 24 - 3 * 2 = 18
+    rng = np.random.default_rng(0)
+    frames = [pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=24, freq="MS"),
+                            "y": 50 + rng.normal(size=24).cumsum()})
+              for uid, start in (("a", "2000-01-01"), ("b", "2002-01-01"))]
+    path = tmp_path / "panel.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    code = main(["backtest", str(path), "--horizon", "2", "--output", str(tmp_path / "bt.csv"),
+                 *FAST])
+    assert code == 0
+    results = pd.read_csv(tmp_path / "bt.csv")
+    assert results.groupby("unique_id")["cutoff"].nunique().to_dict() == {"a": 3, "b": 3}
+
+
 def test_datasets_and_help(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out

@@ -216,7 +216,8 @@ def _run_backtest(args, out, err, written) -> None:
     data = _load(args)
     y, time_name, id_name = data.y, data.time_name, data.id_name
     model = _forecaster(args, data.past)
-    n_steps = len(y) if isinstance(y, pd.Series) else y["ds"].nunique()
+    # folds are laid out on the longest series (per-series cutoffs, see backtest)
+    n_steps = len(y) if isinstance(y, pd.Series) else int(y.groupby("unique_id").size().max())
     initial = args.initial if args.initial is not None else n_steps - 3 * args.horizon
     if initial < 1:
         raise _CliError(
