@@ -2,8 +2,15 @@
 
 Every function draws on the Axes passed as ``ax`` (or on a new figure's Axes when ``ax`` is None)
 and returns that Axes; none of them calls ``plt.show``, so they work with any backend, headless
-ones included. Periods (:class:`pandas.PeriodIndex` or period-dtype columns) are converted to
-timestamps at the start of each period before plotting.
+ones included (:func:`plot_panel` draws a grid and returns its Figure). Periods
+(:class:`pandas.PeriodIndex` or period-dtype columns) are converted to timestamps at the start of
+each period before plotting.
+
+Forecast plots join the forecast line to the last observation, so history and forecast read as
+one line; ``last=N`` shows only the most recent N observations of the history (a 52-week forecast
+after 40 years of weekly data is otherwise a sliver); every plot labels its axes and draws a light
+grid; prediction intervals are shaded wherever the forecast (or backtest) frame has
+``yhat_lo_<level>`` / ``yhat_hi_<level>`` columns, the widest level lightest.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["plot_backtest", "plot_forecast", "plot_loss_curve"]
+__all__ = ["plot_backtest", "plot_forecast", "plot_loss_curve", "plot_panel"]
 
 _LONG_HISTORY_COLUMNS = ("unique_id", "ds", "y")
 _LONG_FORECAST_COLUMNS = ("unique_id", "ds", "yhat")
@@ -39,6 +47,52 @@ def _plot_x(values) -> np.ndarray:
     if isinstance(index, pd.PeriodIndex):
         index = index.to_timestamp()
     return index.to_numpy()
+
+
+def _style(ax: Axes, xlabel: str, ylabel: str) -> None:
+    """Label both axes and draw a light grid behind the data."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, color="0.85", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _axis_name(name, default: str) -> str:
+    """``name`` as an axis label, or ``default`` when it is None or a generic column name."""
+    if name is None or str(name) in {"", "ds", "y", "index"}:
+        return default
+    return str(name)
+
+
+def _is_positive_int(value) -> bool:
+    """Whether ``value`` is an integer (not a bool) of at least 1."""
+    integer = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    return integer and value >= 1
+
+
+def _check_last(last) -> int | None:
+    """Validate the ``last`` option: None or a positive integer."""
+    if last is None:
+        return None
+    if not _is_positive_int(last):
+        raise ValueError(
+            f"last must be a positive integer (the number of recent observations to show) or "
+            f"None for the whole history, got {last!r}"
+        )
+    return int(last)
+
+
+def _joined(x_hist: np.ndarray, y_hist: np.ndarray, x: np.ndarray, y: np.ndarray):
+    """Prepend the last observation to the forecast line when the forecast follows it."""
+    if len(x_hist) == 0 or len(x) == 0 or x_hist.dtype != x.dtype:
+        return x, y
+    try:
+        follows = bool(x_hist[-1] < x[0])
+    except TypeError:  # not comparable (for example mixed objects): leave the line as it is
+        return x, y
+    if not follows:
+        return x, y
+    return np.concatenate([x_hist[-1:], x]), np.concatenate([y_hist[-1:], y])
 
 
 def _format_date_axis(ax: Axes, x: np.ndarray) -> None:
@@ -131,8 +185,10 @@ def _select_levels(forecast: pd.DataFrame, levels) -> list[str]:
     return sorted((available[float(level)] for level in levels), key=float, reverse=True)
 
 
-def _shade_intervals(ax: Axes, x: np.ndarray, forecast: pd.DataFrame, levels, color) -> None:
-    """Shade each prediction interval, the widest level lightest."""
+def _shade_intervals(
+    ax: Axes, x: np.ndarray, forecast: pd.DataFrame, levels, color, legend: bool = True
+) -> None:
+    """Shade each prediction interval, the widest level lightest (in the legend if ``legend``)."""
     alphas = np.linspace(0.15, 0.35, num=len(levels)) if levels else []
     for level, alpha in zip(levels, alphas):
         ax.fill_between(
@@ -142,12 +198,19 @@ def _shade_intervals(ax: Axes, x: np.ndarray, forecast: pd.DataFrame, levels, co
             color=color,
             alpha=float(alpha),
             linewidth=0,
-            label=f"{level}% interval",
+            label=f"{level}% interval" if legend else "_nolegend_",
         )
 
 
-def plot_forecast(history, forecast, ax=None, levels=None, title=None, unique_id=None) -> Axes:
+def plot_forecast(
+    history, forecast, ax=None, levels=None, title=None, unique_id=None, last=None
+) -> Axes:
     """Plot a series' history followed by its forecast and prediction intervals.
+
+    The forecast line starts at the last observation, so the two lines join; the axes are
+    labelled (the index name or "time", the series name or "value") and a light grid is drawn.
+    For a panel (a long DataFrame of several series) this plots one series; :func:`plot_panel`
+    draws them all in a grid.
 
     Parameters
     ----------
@@ -168,19 +231,23 @@ def plot_forecast(history, forecast, ax=None, levels=None, title=None, unique_id
         Axes title.
     unique_id : hashable, optional
         With long DataFrames, the series to plot; the first id of ``forecast`` when None.
+    last : int, optional
+        Show only the most recent ``last`` observations of the history (all of it when None or
+        when the history is shorter).
 
     Returns
     -------
     matplotlib.axes.Axes
-        The Axes drawn on: two lines (history, forecast) and one filled band per level.
+        The Axes drawn on: two lines (history, then the forecast, whose first point is the last
+        observation shown) and one filled band per level.
 
     Raises
     ------
     TypeError
         If ``history`` or ``forecast`` is not a pandas Series or DataFrame.
     ValueError
-        If required columns are missing, ``unique_id`` is unknown or a requested level has no
-        interval columns.
+        If required columns are missing, ``unique_id`` is unknown, a requested level has no
+        interval columns or ``last`` is not a positive integer.
 
     Examples
     --------
@@ -193,52 +260,171 @@ def plot_forecast(history, forecast, ax=None, levels=None, title=None, unique_id
     >>> future = pd.period_range(y.index[-1] + 1, periods=12, freq="M")
     >>> fc = pd.DataFrame({"yhat": y.iloc[-12:].to_numpy()}, index=future)
     >>> fc["yhat_lo_80"], fc["yhat_hi_80"] = fc["yhat"] - 20, fc["yhat"] + 20
-    >>> ax = plot_forecast(y, fc, title="Air passengers")
+    >>> ax = plot_forecast(y, fc, title="Air passengers", last=48)
     >>> len(ax.lines), len(ax.collections)
     (2, 1)
+    >>> len(ax.lines[0].get_xdata()), bool(ax.lines[1].get_ydata()[0] == y.iloc[-1])
+    (48, True)
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('month', 'passengers')
     """
-    if _is_long(history) or _is_long(forecast):
+    last = _check_last(last)
+    long = _is_long(history) or _is_long(forecast)
+    if long:
         history, forecast = _select_long(history, forecast, unique_id)
     elif not isinstance(history, pd.Series):
         raise TypeError(f"history must be a pandas Series or long DataFrame, got {type(history)}")
     forecast = _forecast_frame(forecast)
+    if last is not None:
+        history = history.iloc[-last:]
     ax = _get_ax(ax)
-    ax.plot(_plot_x(history.index), history.to_numpy(dtype=float), color="C0", label="history")
+    x_hist, y_hist = _plot_x(history.index), history.to_numpy(dtype=float)
+    ax.plot(x_hist, y_hist, color="C0", label="history")
     x = _plot_x(forecast.index)
     _shade_intervals(ax, x, forecast, _select_levels(forecast, levels), color="C1")
-    ax.plot(x, forecast["yhat"].to_numpy(dtype=float), color="C1", label="forecast")
-    _format_date_axis(ax, x)
+    x_line, y_line = _joined(x_hist, y_hist, x, forecast["yhat"].to_numpy(dtype=float))
+    ax.plot(x_line, y_line, color="C1", label="forecast")
+    _format_date_axis(ax, x_line)
     if title is not None:
         ax.set_title(title)
-    if history.name is not None:
-        ax.set_ylabel(str(history.name))
+    ylabel = "value" if long else _axis_name(history.name, "value")
+    _style(ax, _axis_name(history.index.name, "time"), ylabel)
     ax.legend(loc="best")
     return ax
 
 
-def plot_backtest(results: pd.DataFrame, ax=None, unique_id=None) -> Axes:
+def plot_panel(
+    history, forecast, ids=None, levels=None, last=None, ncols=None, max_series=12
+) -> Figure:
+    """Plot the history and forecast of several series of a panel, one Axes each, in a grid.
+
+    Each Axes is drawn by :func:`plot_forecast` (forecast joined to the last observation,
+    intervals, labels, grid) and titled with the series id.
+
+    Parameters
+    ----------
+    history : pandas.DataFrame
+        Long DataFrame with columns ``unique_id``, ``ds``, ``y``.
+    forecast : pandas.DataFrame
+        Long DataFrame with columns ``unique_id``, ``ds``, ``yhat`` and optional interval columns
+        ``yhat_lo_<level>`` / ``yhat_hi_<level>``, as returned by a forecaster fitted on a panel.
+    ids : sequence of hashable, optional
+        The series to plot, in this order; the first ``max_series`` ids of ``forecast`` when
+        None (the figure's title then says how many were left out).
+    levels : sequence of int or str, optional
+        Interval levels to shade; all levels found in ``forecast`` when None.
+    last : int, optional
+        Show only the most recent ``last`` observations of each series' history.
+    ncols : int, optional
+        Columns of the grid; 1 for a single series, 2 for up to 4, otherwise 3.
+    max_series : int, default=12
+        Most series plotted when ``ids`` is None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure; ``figure.axes`` holds one Axes per plotted series, in order (unused cells
+        of the grid are removed).
+
+    Raises
+    ------
+    TypeError
+        If ``history`` or ``forecast`` is not a long DataFrame.
+    ValueError
+        If a required column is missing, an id of ``ids`` is unknown, ``ids`` is empty or
+        ``last``, ``ncols`` or ``max_series`` is not a positive integer.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from tsrnn.plotting import plot_panel
+    >>> hist = pd.DataFrame({"unique_id": list("aaabbbccc"), "ds": [1, 2, 3] * 3,
+    ...                      "y": [1.0, 2, 3, 3, 2, 1, 5, 5, 5]})
+    >>> fc = pd.DataFrame({"unique_id": list("abc"), "ds": [4] * 3, "yhat": [4.0, 0.0, 5.0]})
+    >>> fig = plot_panel(hist, fc)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['a', 'b', 'c']
+    """
+    for name, frame in (("history", history), ("forecast", forecast)):
+        if not _is_long(frame):
+            raise TypeError(
+                f"plot_panel needs {name} as a long DataFrame with unique_id and ds columns, got "
+                f"{type(frame).__name__}; use plot_forecast for a single Series"
+            )
+    _check_last(last)
+    for name, value in (("ncols", ncols), ("max_series", max_series)):
+        if value is not None and not _is_positive_int(value):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    all_ids = list(forecast["unique_id"].unique())
+    note = None
+    if ids is None:
+        chosen = all_ids[:max_series]
+        if len(all_ids) > len(chosen):
+            note = f"first {len(chosen)} of {len(all_ids)} series"
+    else:
+        chosen = list(ids)
+        if not chosen:
+            raise ValueError("ids is empty; give at least one series id, or None for the first")
+        unknown = [uid for uid in chosen if uid not in set(all_ids)]
+        if unknown:
+            raise ValueError(f"unique_id(s) {unknown} not found; available ids: {all_ids}")
+    if not chosen:
+        raise ValueError("cannot plot an empty DataFrame")
+    n = len(chosen)
+    ncols = int(ncols) if ncols is not None else (1 if n == 1 else 2 if n <= 4 else 3)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols if ncols > 1 else 10, 3 * nrows),
+                             squeeze=False)
+    cells = list(axes.ravel())
+    for ax, uid in zip(cells, chosen):
+        plot_forecast(history, forecast, ax=ax, levels=levels, title=str(uid), unique_id=uid,
+                      last=last)
+        if ax is not cells[0]:
+            legend = ax.get_legend()
+            if legend is not None:
+                legend.remove()
+    for ax in cells[n:]:
+        fig.delaxes(ax)
+    if note is not None:
+        fig.suptitle(note)
+    return fig
+
+
+def plot_backtest(results: pd.DataFrame, ax=None, unique_id=None, levels=None) -> Axes:
     """Plot the forecasts of every backtest fold against the actual values.
+
+    Prediction intervals are shaded around each fold's forecast, in the fold's colour, when
+    ``results`` has interval columns (``backtest(..., level=[80])`` adds them).
 
     Parameters
     ----------
     results : pandas.DataFrame
         Tidy backtest results with columns ``unique_id``, ``cutoff``, ``ds``, ``y``, ``yhat``:
-        one row per fold (cutoff) and forecast step.
+        one row per fold (cutoff) and forecast step; optionally ``yhat_lo_<level>`` /
+        ``yhat_hi_<level>`` interval columns.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is created when None.
     unique_id : hashable, optional
         The series to plot; the first id of ``results`` when None.
+    levels : sequence of int or str, optional
+        Interval levels to shade (for example ``[80]``); all levels found in ``results`` when
+        None.
 
     Returns
     -------
     matplotlib.axes.Axes
         The Axes drawn on: one line of actuals, then for each fold a forecast line and a dotted
-        vertical line at its cutoff, both in the fold's colour.
+        vertical line at its cutoff, both in the fold's colour, and one filled band per fold
+        and level; labelled axes and a light grid.
 
     Raises
     ------
     ValueError
-        If a required column is missing or ``unique_id`` is unknown.
+        If a required column is missing, ``unique_id`` is unknown or a requested level has no
+        interval columns.
 
     Examples
     --------
@@ -249,13 +435,17 @@ def plot_backtest(results: pd.DataFrame, ax=None, unique_id=None) -> Axes:
     >>> res = pd.DataFrame({
     ...     "unique_id": "a", "cutoff": [2, 2, 4, 4], "ds": [3, 4, 5, 6],
     ...     "y": [1.0, 2.0, 3.0, 4.0], "yhat": [1.1, 1.8, 3.2, 3.9]})
+    >>> res["yhat_lo_80"], res["yhat_hi_80"] = res["yhat"] - 0.5, res["yhat"] + 0.5
     >>> ax = plot_backtest(res)
     >>> len(ax.lines)  # actuals + 2 folds x (forecast + cutoff line)
     5
+    >>> len(ax.collections)  # one 80 % band per fold
+    2
     """
     _require_columns(results, _BACKTEST_COLUMNS, "backtest results")
     uid = _choose_id(results, unique_id)
     rows = results.loc[results["unique_id"] == uid]
+    chosen = _select_levels(rows, levels)
     ax = _get_ax(ax)
     actuals = rows.drop_duplicates("ds").sort_values("ds")
     x = _plot_x(actuals["ds"])
@@ -263,11 +453,14 @@ def plot_backtest(results: pd.DataFrame, ax=None, unique_id=None) -> Axes:
     for i, (cutoff, fold) in enumerate(rows.groupby("cutoff", sort=True)):
         fold = fold.sort_values("ds")
         color = f"C{i % 10}"
-        ax.plot(_plot_x(fold["ds"]), fold["yhat"].to_numpy(dtype=float), color=color,
+        fold_x = _plot_x(fold["ds"])
+        _shade_intervals(ax, fold_x, fold, chosen, color=color, legend=i == 0)
+        ax.plot(fold_x, fold["yhat"].to_numpy(dtype=float), color=color,
                 marker=".", label=f"cutoff {_cutoff_label(cutoff)}")
         ax.axvline(_plot_x([cutoff])[0], color=color, linestyle=":", linewidth=1)
     _format_date_axis(ax, x)
     ax.set_title(f"Backtest: {uid}")
+    _style(ax, "time", "value")
     ax.legend(loc="best", fontsize="small")
     return ax
 
