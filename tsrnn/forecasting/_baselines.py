@@ -138,7 +138,11 @@ def per_series(panel: _Panel, values: list, name: str):
 
 
 class _RandomWalkForecaster(BaseForecaster):
-    """Shared template of the random-walk benchmarks (naive, drift): history and intervals."""
+    """Shared template of the benchmarks (naive, drift, seasonal naive): history and intervals.
+
+    A subclass names its ``_method`` (see :func:`residual_std`), its ``_point`` forecast and,
+    when seasonal, its period (``_season``) and the history it needs (``_min_history``).
+    """
 
     _parameter_constraints: dict = {
         "horizon": [POSITIVE_INT],
@@ -160,35 +164,45 @@ class _RandomWalkForecaster(BaseForecaster):
     def _update(self, panel: _Panel) -> None:
         self._learn(panel)
 
+    def _season(self) -> int:
+        """The seasonal period of the method (1 for the random walks)."""
+        return 1
+
+    def _min_history(self) -> int:
+        """Observations a series needs for a point forecast."""
+        return self._min_obs
+
+    def _too_short(self, s) -> str:
+        return (f"series {s.uid!r} has {len(s.y)} observation(s); {type(self).__name__} "
+                f"needs at least {self._min_history()}")
 
     def _learn(self, panel: _Panel) -> None:
         """Check the lengths and compute the per-series statistics of the new history."""
         for s in panel.series:
-            if len(s.y) < self._min_obs:
-                raise ValueError(
-                    f"series {s.uid!r} has {len(s.y)} observation(s); {type(self).__name__} "
-                    f"needs at least {self._min_obs}"
-                )
-        sigmas = [residual_std(s.y, self._method) for s in panel.series]
+            if len(s.y) < self._min_history():
+                raise ValueError(self._too_short(s))
+        m = self._season()
+        sigmas = [residual_std(s.y, self._method, m) for s in panel.series]
         self.residual_std_ = per_series(panel, sigmas, "residual_std")
-        self._sigmas = sigmas
 
     def _point(self, y: np.ndarray, h: int) -> np.ndarray:
         raise NotImplementedError
 
     def _predict(self, h: int, X_future, level):
         levels = check_levels(level, True)
+        m = self._season()
         results = []
-        for s, sigma in zip(self._panel.series, self._sigmas):
+        for s in self._panel.series:
             point = self._point(s.y, h)
             if levels:
+                sigma = residual_std(s.y, self._method, m)
                 if not np.isfinite(sigma):
                     raise ValueError(
                         f"series {s.uid!r} has {len(s.y)} observation(s): too few to estimate "
                         f"the residual standard deviation of {type(self).__name__}'s prediction "
-                        f"intervals (it needs {self._min_obs + 1}); predict without level"
+                        f"intervals (it needs {self._min_history() + 1}); predict without level"
                     )
-                sigma_h = step_std(sigma, h, self._method, len(s.y))
+                sigma_h = step_std(sigma, h, self._method, len(s.y), m)
                 columns = interval_columns(point, sigma_h, levels)
             else:
                 columns = {"yhat": point}

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
-from ._baselines import interval_columns, per_series, residual_std, step_std
-from ._output import SeriesForecast
+from ._base import FILL_METHOD, FREQ, POSITIVE_INT
+from ._baselines import _RandomWalkForecaster
 from ._panel import _Panel
-from ._rollout import check_levels
-from ._time import _future_index, resolve_season_length
+from ._time import resolve_season_length
 
 
-class SeasonalNaiveForecaster(BaseForecaster):
+class SeasonalNaiveForecaster(_RandomWalkForecaster):
     """Benchmark forecaster that repeats the last observed season of every series.
 
     The forecast for step ``k`` is the value observed ``season_length * ceil(k / m)`` steps
@@ -66,7 +64,7 @@ class SeasonalNaiveForecaster(BaseForecaster):
         "freq": FREQ,
         "fill_method": FILL_METHOD,
     }
-    _uses_exog = False
+    _method = "seasonal_naive"
 
     def __init__(self, season_length=None, horizon=1, *, freq=None, fill_method=None):
         self.season_length = season_length
@@ -76,38 +74,17 @@ class SeasonalNaiveForecaster(BaseForecaster):
 
     def _fit(self, panel: _Panel) -> None:
         self.season_length_ = resolve_season_length(self.season_length, panel.kind, panel.freq)
-        self._check_history(panel)
+        self._learn(panel)
 
-    def _update(self, panel: _Panel) -> None:
-        self._check_history(panel)
+    def _season(self) -> int:
+        return self.season_length_
 
-    def _check_history(self, panel: _Panel) -> None:
-        for s in panel.series:
-            if len(s.y) < self.season_length_:
-                raise ValueError(
-                    f"series {s.uid!r} has {len(s.y)} observations, fewer than season_length = "
-                    f"{self.season_length_}"
-                )
-        sigmas = [residual_std(s.y, "seasonal_naive", self.season_length_) for s in panel.series]
-        self.residual_std_ = per_series(panel, sigmas, "residual_std")
+    def _min_history(self) -> int:
+        return self.season_length_
 
-    def _predict(self, h: int, X_future, level):
-        levels = check_levels(level, True)
-        m = self.season_length_
-        results = []
-        for s in self._panel.series:
-            yhat = np.resize(s.y[len(s.y) - m :], h)
-            columns = {"yhat": yhat}
-            if levels:
-                sigma = residual_std(s.y, "seasonal_naive", m)
-                if not np.isfinite(sigma):
-                    raise ValueError(
-                        f"series {s.uid!r} has {len(s.y)} observations: too few to estimate the "
-                        f"residual standard deviation of the seasonal naive intervals (they need "
-                        f"season_length + 1 = {m + 1}); predict without level"
-                    )
-                columns = interval_columns(yhat, step_std(sigma, h, "seasonal_naive", len(s.y), m),
-                                           levels)
-            index = _future_index(s.index[-1], h, self._kind, self.freq_, s.index.name)
-            results.append(SeriesForecast(s.uid, index, columns))
-        return results, bool(levels)
+    def _too_short(self, s) -> str:
+        return (f"series {s.uid!r} has {len(s.y)} observations, fewer than season_length = "
+                f"{self.season_length_}")
+
+    def _point(self, y, h):
+        return np.resize(y[len(y) - self.season_length_ :], h)
