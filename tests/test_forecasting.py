@@ -551,13 +551,18 @@ def test_missing_timestamps_are_missing_values():
     assert f.predict().shape == (9, 3)
 
 
-def test_series_too_short_for_window_plus_horizon_is_an_error():
+def test_series_too_short_for_window_plus_horizon_falls_back_or_is_an_error():
     df = _long(n=40)
     df = df[~((df.unique_id == "b") & (df.ds > "2021-01-20"))]
+    # one short series in a panel: forecast by a baseline, with a warning (tests/test_short_series)
+    with pytest.warns(UserWarning, match=r"'b' \(20 observations: seasonal naive\)"):
+        f = RNNForecaster(window=14, horizon=7, **FAST).fit(df)
+    assert f.series_models_.to_dict() == {"a": "network", "b": "seasonal_naive", "c": "network"}
+    # every series too short: an error naming the first
     with pytest.raises(
         ValueError, match=r"series 'b' has 20 observations, fewer than window \+ horizon = 14 \+ 7"
     ):
-        RNNForecaster(window=14, horizon=7, **FAST).fit(df)
+        RNNForecaster(window=14, horizon=7, **FAST).fit(df[df.unique_id == "b"])
 
 
 def test_missing_columns_are_an_error():

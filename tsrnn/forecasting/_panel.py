@@ -8,7 +8,7 @@ does the same for the known-future covariates of the forecast period.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,11 @@ class _Panel:
     def by_id(self):
         """The series by ``unique_id``."""
         return {s.uid: s for s in self.series}
+
+    def subset(self, uids) -> _Panel:
+        """The panel of the series whose ``unique_id`` is in ``uids``, in panel order."""
+        keep = set(uids)
+        return replace(self, series=[s for s in self.series if s.uid in keep])
 
 
 def _fill(values: np.ndarray, method: str) -> np.ndarray:

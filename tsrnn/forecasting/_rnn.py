@@ -9,6 +9,7 @@ transforms -> output frame (:mod:`._output`).
 
 from __future__ import annotations
 
+import time
 import warnings
 from functools import partial
 from numbers import Real
@@ -16,9 +17,17 @@ from numbers import Real
 import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ..estimators import RNNRegressor
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
+from ._baselines import (
+    DriftForecaster,
+    NaiveForecaster,
+    interval_columns,
+    residual_std,
+    step_std,
+)
 from ._ensemble import (
     _ESTIMATORS,
     PASS_THROUGH,
@@ -30,9 +39,11 @@ from ._ensemble import (
     member_seeds,
 )
 from ._features import Covariates
+from ._naive import SeasonalNaiveForecaster
 from ._output import SeriesForecast, forecast_columns
 from ._panel import _Panel
 from ._rollout import calibrate, check_levels, half_width, origins_at_end, padded_steps, roll_out
+from ._summary import holdout_comparison, render_summary
 from ._time import resolve_season_length
 from ._transforms import (
     SeriesTransform,
@@ -48,8 +59,16 @@ from ._windows import (
     check_window_count,
     default_window,
     prepare,
+    series_treatment,
     split_windows,
 )
+
+_BASELINES = {
+    "naive": NaiveForecaster,
+    "drift": DriftForecaster,
+    "seasonal_naive": SeasonalNaiveForecaster,
+}
+_BASELINE_NAMES = {"naive": "naive", "drift": "drift", "seasonal_naive": "seasonal naive"}
 
 
 class RNNForecaster(BaseForecaster):
@@ -70,8 +89,10 @@ class RNNForecaster(BaseForecaster):
         Number of past observations the network reads (the *input window*). None derives it
         from the data: ``max(2 * season_length, horizon)``, i.e. two full seasons (so the
         network sees the seasonal pattern twice) and at least as much history as it must
-        forecast; shrunk when the shortest series could not otherwise give at least
-        10 training windows.
+        forecast; shrunk when the typical series (the upper median of the lengths) could not
+        otherwise give at least 10 training windows. It is chosen for the panel as a whole:
+        a few short series never shrink it; series shorter than ``window + horizon`` are
+        forecast by a baseline instead (see Notes and ``series_models_``).
     horizon : int, default=1
         Number of steps the model forecasts. ``predict(h)`` may ask for fewer steps, or for
         more (the forecast is then extended block by block, feeding forecasts back as inputs).
@@ -224,6 +245,17 @@ class RNNForecaster(BaseForecaster):
         (for :func:`tsrnn.plotting.plot_loss_curve`).
     best_epochs_ : list of int
         Epochs kept by stage 1 for each member (the stage-2 epoch budget).
+    series_models_ : pandas.Series of str
+        How each series (indexed by ``unique_id``) is forecast, for the history of the last
+        ``fit`` or ``update``: ``'network'``, or the baseline of a series too short for the
+        network: ``'seasonal_naive'``, ``'drift'`` or ``'naive'`` (see Notes).
+    holdout_scores_ : pandas.DataFrame or None
+        sMAPE and MAE, on the data's scale, of the stage-1 network and of the naive and
+        seasonal naive forecasts from the same held-out forecast origins (rows ``'network'``,
+        ``'naive'``, ``'seasonal_naive'``; columns ``'smape'``, ``'mae'``, ``'n_windows'``);
+        None without a hold-out.
+    fit_time_ : float
+        Wall-clock seconds the last ``fit`` took.
 
     See Also
     --------
@@ -239,6 +271,16 @@ class RNNForecaster(BaseForecaster):
     around the forecast after a log transform). ``s_j`` is made non-decreasing in ``j``; steps
     beyond ``horizon`` (``predict(h)`` with ``h > horizon``) widen like a random walk,
     ``s_H sqrt(j / H)``, an extrapolation rather than a calibrated interval.
+
+    Short series. A series shorter than ``window_ + horizon`` gives no training window. It
+    takes no part in the network's training, its transforms or the covariate statistics (so
+    the other series' forecasts are those of a panel without it), and is forecast by a
+    baseline, with a UserWarning naming it: :class:`SeasonalNaiveForecaster` for seasonal data
+    with at least ``season_length + 1`` observations, :class:`DriftForecaster` for
+    non-seasonal data with at least 3, else :class:`NaiveForecaster`. Its intervals are the
+    baseline's normal intervals (FPP3, Table 5.2), NaN where its history is too short to
+    estimate them. ``update`` assigns the network to every series holding at least
+    ``window_`` observations. When every series is too short, ``fit`` raises a ValueError.
 
     Degenerate data and failed training. A series whose history is constant (after the log
     transform and deseasonalising) is forecast as that constant, with zero-width intervals; it
@@ -387,6 +429,11 @@ class RNNForecaster(BaseForecaster):
             )
             state.pop("_out_len", None)
             state.pop("_extension", None)
+        if "cutoff_" in state and "series_models_" not in state:  # before short-series support
+            uids = [s.uid for s in state["_panel"].series]
+            state["series_models_"] = pd.Series(
+                ["network"] * len(uids), index=pd.Index(uids, name="unique_id"), name="model"
+            )
         super().__setstate__(state)
 
     # ----------------------------------------------------------------------------------------
@@ -417,7 +464,8 @@ class RNNForecaster(BaseForecaster):
     # ----------------------------------------------------------------------------------------
 
     def _fit(self, panel: _Panel) -> None:
-        self._configure(panel)
+        started = time.perf_counter()
+        panel = self._configure(panel)  # the series the network forecasts
         self.scale_ = None  # per-series scales first; one shared scale may replace them
         prepared = prepare(panel, self._transform(), self._covariates_)
         if shares_scale(self.scale, self.log_, self.normalize):
@@ -436,12 +484,16 @@ class RNNForecaster(BaseForecaster):
         )
         stage1 = stage2 = None
         self.conformal_scores_ = None
+        self.holdout_scores_ = None
         if split.val is not None:
             stage1 = fit_stage1(factory, seeds, split.train, split.val, self.early_stopping)
             check_finite(stage1.estimators, split.train.X)
             predict = partial(ensemble_predict, stage1.estimators)
             self.conformal_scores_ = calibrate(layout, prepared, split.calib, predict)
             check_finite(stage1.estimators, None, self.conformal_scores_)
+            self.holdout_scores_ = holdout_comparison(
+                layout, prepared, split.calib, predict, self.season_length_
+            )
         if stage1 is None or self.refit_full:
             full = all_windows(prepared, layout, panel.kind)
             stage2 = fit_stage2(factory, seeds, full, stage1.best_epochs if stage1 else None)
@@ -452,10 +504,23 @@ class RNNForecaster(BaseForecaster):
         self.loss_curve_ = report.loss_curve
         self.validation_scores_ = report.validation_scores
         self._remember(prepared)
+        self.fit_time_ = time.perf_counter() - started
 
-    def _configure(self, panel: _Panel) -> None:
-        """Derive the fitted configuration: season, covariates, log, window."""
+    def _configure(self, panel: _Panel) -> _Panel:
+        """Derive the fitted configuration: season, window, per-series models, covariates, log.
+
+        Returns the panel of the series the network forecasts: the window is chosen on the
+        whole panel, the covariate statistics and the log decision on the network's series.
+        """
         self.season_length_ = resolve_season_length(self.season_length, panel.kind, panel.freq)
+        self.window_ = (
+            int(self.window) if self.window is not None
+            else default_window(panel, self.season_length_, self.horizon)
+        )
+        network = self._assign_models(panel, self.window_ + self.horizon, "fit")
+        if not network.series:  # every series is too short: the error names the first one
+            check_lengths(panel, self.window_, self.horizon)
+        panel = network
         self._covariates_ = cov = Covariates.fit(panel, self.past_covariates, self.calendar)
         self.calendar_features_ = cov.calendar_names
         self.exog_columns_ = cov.columns
@@ -470,10 +535,44 @@ class RNNForecaster(BaseForecaster):
             self.log_ = all((s.y > 0).all() for s in panel.series)
         else:
             self.log_ = bool(self.log)
-        self.window_ = (
-            int(self.window) if self.window is not None
-            else default_window(panel, self.season_length_, self.horizon)
+        return panel
+
+    def _assign_models(self, panel: _Panel, need: int, stage: str) -> _Panel:
+        """Set ``series_models_``, warn about the short series; return the network's panel."""
+        treatment = series_treatment(panel, need, self.season_length_)
+        self.series_models_ = pd.Series(
+            list(treatment.values()),
+            index=pd.Index(list(treatment), name="unique_id"),
+            name="model",
         )
+        short = [s for s in panel.series if treatment[s.uid] != "network"]
+        network = panel.subset(u for u, t in treatment.items() if t == "network")
+        if short and network.series:
+            shown = ", ".join(
+                f"{s.uid!r} ({len(s.y)} observations: "
+                f"{_BASELINE_NAMES[treatment[s.uid]]})"
+                for s in short[:10]
+            )
+            more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+            needed = (
+                f"window + horizon = {self.window_} + {self.horizon} = {need}"
+                if stage == "fit" else f"window = {self.window_}"
+            )
+            warnings.warn(
+                f"{len(short)} series {'is' if len(short) == 1 else 'are'} too short for the "
+                f"network, which needs {needed} "
+                f"observations: {shown}{more}. They are forecast by the baseline named instead "
+                "(see series_models_); the window of the other series is unchanged. Pass a "
+                "shorter window to forecast them with the network.",
+                UserWarning,
+                stacklevel=5 if stage == "fit" else 4,  # the caller of fit / update
+            )
+        return network
+
+    def _network_panel(self) -> _Panel:
+        """The history of the series the network forecasts."""
+        models = self.series_models_
+        return self._panel.subset(u for u, t in zip(models.index, models) if t == "network")
 
     def _update(self, panel: _Panel) -> None:
         if panel.exog_columns != self.exog_columns_:
@@ -481,13 +580,14 @@ class RNNForecaster(BaseForecaster):
                 f"X has columns {panel.exog_columns} but the forecaster was fitted with "
                 f"{self.exog_columns_}"
             )
-        for s in panel.series:
-            if len(s.y) < self.window_:
-                raise ValueError(
-                    f"series {s.uid!r} has {len(s.y)} observations, fewer than window = "
-                    f"{self.window_}"
-                )
-        self._remember(prepare(panel, self._transform(), self._covariates_))
+        network = self._assign_models(panel, self.window_, "update")
+        if not network.series:
+            s = panel.series[0]
+            raise ValueError(
+                f"series {s.uid!r} has {len(s.y)} observations, fewer than window = "
+                f"{self.window_}"
+            )
+        self._remember(prepare(network, self._transform(), self._covariates_))
 
     def _predict(self, h: int, X_future, level):
         levels = check_levels(level, self.conformal_scores_ is not None)
@@ -496,18 +596,19 @@ class RNNForecaster(BaseForecaster):
                 f"h={h} exceeds horizon={self.horizon}, which needs past covariates after the "
                 "forecast origin; refit with a longer horizon"
             )
+        network = self._network_panel()
         layout = self._layout()
         h_pad = padded_steps(h, layout.out_len)
-        exog = self._covariates_.future_exog(X_future, self._panel, self.freq_, h_pad)
+        exog = self._covariates_.future_exog(X_future, network, self.freq_, h_pad)
         start = origins_at_end(
-            layout, self._covariates_, self._panel, self._stats, self.freq_, h, exog
+            layout, self._covariates_, network, self._stats, self.freq_, h, exog
         )
         predict = partial(ensemble_predict, self.estimators_)
         pred = roll_out(
             layout, predict, start.dbuf, start.past, start.future, start.loc, start.scale, h
         )
-        results, overflowed = [], []
-        for i, s in enumerate(self._panel.series):
+        by_uid, overflowed = {}, []
+        for i, s in enumerate(network.series):
             stats = self._stats[s.uid]
             d_hist = layout.transform.apply(s.y, stats, s.uid)
             if is_constant(d_hist):  # forecast as its constant, zero-width intervals
@@ -528,7 +629,7 @@ class RNNForecaster(BaseForecaster):
             ):
                 overflowed.append(s.uid)
                 cols = self._fallback(s, h, cols)
-            results.append(SeriesForecast(s.uid, start.indexes[i], cols))
+            by_uid[s.uid] = SeriesForecast(s.uid, start.indexes[i], cols)
         if overflowed:
             shown = ", ".join(repr(u) for u in overflowed[:10])
             more = f" and {len(overflowed) - 10} more" if len(overflowed) > 10 else ""
@@ -540,10 +641,79 @@ class RNNForecaster(BaseForecaster):
                 RuntimeWarning,
                 stacklevel=3,
             )
-        return results, bool(levels)
+        by_uid.update(self._baseline_forecasts(h, levels))
+        return [by_uid[s.uid] for s in self._panel.series], bool(levels)
+
+    def _baseline_forecasts(self, h: int, levels: list) -> dict:
+        """Forecasts of the series too short for the network, by their baselines.
+
+        Each baseline forecaster is fitted on its series' history; intervals are its normal
+        intervals (FPP3, Table 5.2), NaN (with a warning) where the history is too short to
+        estimate the residual spread.
+        """
+        out, no_interval = {}, []
+        m = self.season_length_
+        models = self.series_models_
+        for method, cls in _BASELINES.items():
+            uids = [u for u, t in zip(models.index, models) if t == method]
+            if not uids:
+                continue
+            sub = self._panel.subset(uids)
+            params = {"season_length": m} if method == "seasonal_naive" else {}
+            baseline = cls(horizon=self.horizon, **params)
+            baseline.freq_ = self.freq_
+            baseline._fit(sub)
+            baseline._set_history(sub)
+            results, _ = baseline._predict(h, None, None)
+            for s, r in zip(sub.series, results):
+                cols = r.columns
+                if levels:
+                    sigma = residual_std(s.y, method, m)
+                    if not np.isfinite(sigma):
+                        no_interval.append(s.uid)
+                    sigma_h = step_std(sigma, h, method, len(s.y), m)
+                    cols = interval_columns(cols["yhat"], sigma_h, levels)
+                out[s.uid] = SeriesForecast(s.uid, r.index, cols)
+        if no_interval:
+            shown = ", ".join(repr(u) for u in no_interval[:10])
+            warnings.warn(
+                f"series {shown} are too short to estimate the spread of their baseline "
+                "forecast: their interval bounds are NaN",
+                UserWarning,
+                stacklevel=4,
+            )
+        return out
 
     def _fallback(self, s, h: int, cols: dict) -> dict:
         """The seasonal naive forecast of series ``s`` (last value if shorter than a season)."""
         m = self.season_length_ if len(s.y) >= self.season_length_ else 1
         naive = np.resize(np.asarray(s.y[len(s.y) - m :], dtype=np.float64), h)
         return {name: naive if name == "yhat" else np.full(h, np.nan) for name in cols}
+
+    # ----------------------------------------------------------------------------------------
+    # summary
+    # ----------------------------------------------------------------------------------------
+
+    def summary(self) -> str:
+        """A plain-text report of the fitted forecaster.
+
+        It lists the series count, the window, season length and horizon, the transforms of
+        every series (log, deseasonalised, scale) and how it is forecast (network or
+        baseline), the network (cell, hidden size, layers, parameters), the epochs of both
+        training stages, the training time, and -- when stage 1 held out windows -- the
+        held-out sMAPE and MAE of the network against the naive and seasonal naive forecasts
+        from the same origins (``holdout_scores_``).
+
+        Returns
+        -------
+        str
+            The report (like statsmodels' ``summary``, it is returned, not printed:
+            ``print(f.summary())``).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the forecaster is not fitted.
+        """
+        check_is_fitted(self)
+        return render_summary(self)

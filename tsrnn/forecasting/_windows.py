@@ -247,18 +247,47 @@ def prepare(panel: _Panel, transform: SeriesTransform, covariates: Covariates) -
 
 
 def default_window(panel: _Panel, season_length: int, horizon: int) -> int:
-    """The default input window: ``max(2 * season_length, horizon)``, shrunk for short series.
+    """The default input window: ``max(2 * season_length, horizon)``, shrunk for short panels.
 
     Two full seasons (the network sees the seasonal pattern twice) and at least as much history
-    as it must forecast; shrunk when the shortest series could not otherwise give at least 10
-    training windows (but not below 2, unless the series leave no room at all).
+    as it must forecast. It is chosen for the panel as a whole: shrunk only when the *typical*
+    series -- the upper median of the lengths, so at least half the series are this long --
+    could not otherwise give at least 10 training windows (but not below 2, unless the series
+    leave no room at all). A few short series never shrink it: they are handled per series
+    (see :func:`series_treatment`).
     """
-    n_min = min(len(s.y) for s in panel.series)
+    lengths = sorted(len(s.y) for s in panel.series)
+    n_typical = lengths[len(lengths) // 2]
     window = max(2 * season_length, horizon)
-    room = n_min - horizon - 9  # leaves >= 10 windows in the shortest series
+    room = n_typical - horizon - 9  # leaves >= 10 windows in the typical series
     if room < window:
         window = max(room, min(window, 2))
     return max(int(window), 1)
+
+
+def fallback_method(n_obs: int, season_length: int) -> str:
+    """The baseline forecasting a series too short for the network.
+
+    ``'seasonal_naive'`` for seasonal data (``season_length > 1``) with at least one season
+    plus one observation (so its residual spread, hence its intervals, can be estimated);
+    ``'drift'`` for non-seasonal data with at least 3 observations; ``'naive'`` otherwise.
+    """
+    if season_length > 1 and n_obs >= season_length + 1:
+        return "seasonal_naive"
+    if season_length == 1 and n_obs >= 3:
+        return "drift"
+    return "naive"
+
+
+def series_treatment(panel: _Panel, need: int, season_length: int) -> dict:
+    """``unique_id -> 'network'`` for series of at least ``need`` observations, else a baseline.
+
+    The baselines are those of :func:`fallback_method`.
+    """
+    return {
+        s.uid: "network" if len(s.y) >= need else fallback_method(len(s.y), season_length)
+        for s in panel.series
+    }
 
 
 def check_lengths(panel: _Panel, window: int, horizon: int) -> None:
