@@ -257,3 +257,81 @@ def test_bench_outside_a_checkout_is_one_clear_line(monkeypatch, capsys):
     err = capsys.readouterr().err
     assert err.startswith("tsrnn: error: ") and err.count("\n") == 1
     assert "python experiments/bench_speed.py" in err and "clone of the repository" in err
+
+
+@pytest.fixture
+def saved_axes(monkeypatch):
+    """The Axes each --plot figure was saved from (the figures still go to their files)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tsrnn.cli import _commands
+
+    axes, save = [], _commands._save_figure
+
+    def capture(ax, path, written):
+        axes.append(ax)
+        save(ax, path, written)
+
+    monkeypatch.setattr(_commands, "_save_figure", capture)
+    return axes
+
+
+def _plot_bands(ax):
+    from matplotlib.collections import PolyCollection
+
+    return [c for c in ax.collections if isinstance(c, PolyCollection)]
+
+
+def test_plot_of_the_main_job_has_intervals_and_plot_last(tmp_path, saved_axes):
+    """The README's job draws 80 and 95 % intervals without --level; the CSV stays as asked."""
+    code = main(["forecast", "--dataset", "air_passengers", "--horizon", "12", "--quiet",
+                 "--output", str(tmp_path / "fc.csv"), "--plot", str(tmp_path / "fc.png"),
+                 "--plot-last", "36", *FAST])
+    assert code == 0
+    (ax,) = saved_axes
+    assert [band.get_label() for band in _plot_bands(ax)] == ["95% interval", "80% interval"]
+    history, forecast = ax.lines
+    assert len(history.get_xdata()) == 36
+    assert forecast.get_ydata()[0] == history.get_ydata()[-1] == 432.0  # joined at Dec 1960
+    assert ax.get_xlabel() == "month" and ax.get_ylabel() == "passengers"
+    assert list(pd.read_csv(tmp_path / "fc.csv").columns) == ["month", "yhat"]
+    assert _is_png(tmp_path / "fc.png")
+
+
+def test_plot_shows_the_asked_levels_and_says_when_it_has_none(tmp_path, saved_axes, capsys):
+    base = ["forecast", "--dataset", "air_passengers", "--horizon", "6", "--quiet",
+            "--plot", str(tmp_path / "fc.png"), *FAST]
+    assert main([*base, "--level", "90", "--output", str(tmp_path / "fc.csv")]) == 0
+    assert [band.get_label() for band in _plot_bands(saved_axes[-1])] == ["90% interval"]
+    assert list(pd.read_csv(tmp_path / "fc.csv").columns) == ["month", "yhat", "yhat_lo_90",
+                                                               "yhat_hi_90"]
+    assert main([*base, "--validation-fraction", "0", "--no-early-stopping"]) == 0
+    assert _plot_bands(saved_axes[-1]) == []
+    err = capsys.readouterr().err
+    assert "the plot shows no intervals" in err and "--validation-fraction" in err
+
+
+def test_panel_plot_is_a_grid_of_its_series(tmp_path, saved_axes):
+    dates = pd.date_range("2023-01-01", periods=40, freq="D")
+    frame = pd.concat([
+        pd.DataFrame({"unique_id": f"s{k}", "ds": dates, "y": 5.0 * (k + 1) + np.arange(40) % 7})
+        for k in range(3)
+    ])
+    frame.to_csv(tmp_path / "panel.csv", index=False)
+    code = main(["forecast", str(tmp_path / "panel.csv"), "--id-col", "unique_id", "--horizon",
+                 "3", "--quiet", "--plot", str(tmp_path / "fc.png"), "--plot-last", "10", *FAST])
+    assert code == 0
+    fig = saved_axes[0].figure
+    assert [ax.get_title() for ax in fig.axes] == ["s0", "s1", "s2"]
+    assert all(len(ax.lines[0].get_xdata()) == 10 for ax in fig.axes)
+    assert all(len(_plot_bands(ax)) == 2 for ax in fig.axes)
+
+
+def test_plot_last_needs_plot_and_a_positive_count(capsys):
+    base = ["forecast", "--dataset", "air_passengers", "--horizon", "3"]
+    assert main([*base, "--plot-last", "12"]) == 2
+    assert "--plot-last only applies to the plot: give --plot" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--plot", "fc.png", "--plot-last", "0"])
+    assert "--plot-last" in capsys.readouterr().err

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ._errors import _CliError, _names, _short
+from ._errors import _CliError, _flags, _names, _short
 from ._paths import _check_input, _check_outputs, _write_atomic
 from ._read import _Data, _load, _read_future
 
@@ -88,29 +88,60 @@ def _save_figure(ax, path: str, written: list) -> None:
     plt.close(fig)
 
 
-def _plot_forecast(y, forecast, path, levels, written) -> None:
+# interval levels the plot shows when --level is not given
+_PLOT_LEVELS = [80.0, 95.0]
+
+
+def _check_plot_last(args) -> None:
+    if getattr(args, "plot_last", None) is not None and not args.plot:
+        raise _CliError("--plot-last only applies to the plot: give --plot FILE.png as well")
+
+
+def _predict(model, args, err, **kwargs):
+    """Forecast at --level; with --plot and no --level, at the plot's levels when possible."""
+    if args.level or not args.plot:
+        return model.predict(level=args.level, **kwargs)
+    try:
+        return model.predict(level=_PLOT_LEVELS, **kwargs)
+    except ValueError as exc:  # the model gives no intervals (e.g. --validation-fraction 0)
+        forecast = model.predict(**kwargs)
+        print(f"tsrnn: note: the plot shows no intervals: {_flags(str(exc))}", file=err)
+        return forecast
+
+
+def _without_intervals(forecast, levels):
+    """The forecast without the interval columns of levels the user did not ask for."""
+    import pandas as pd
+
+    from ..forecasting._output import _level_name
+
+    if isinstance(forecast, pd.Series):
+        return forecast
+    keep = {f"yhat_{side}_{_level_name(lv)}" for lv in (levels or []) for side in ("lo", "hi")}
+    drop = [c for c in forecast.columns
+            if str(c).startswith(("yhat_lo_", "yhat_hi_")) and str(c) not in keep]
+    return forecast.drop(columns=drop)
+
+
+def _plot_forecast(y, forecast, path, last, written) -> None:
     import matplotlib
     import pandas as pd
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    from ..plotting import plot_forecast
+    from ..plotting import plot_forecast, plot_panel
 
     if isinstance(y, pd.Series):
-        ax = plot_forecast(y, forecast, levels=levels or None, title=f"Forecast of {y.name}")
+        ax = plot_forecast(y, forecast, title=f"Forecast of {y.name}", last=last)
         _save_figure(ax, path, written)
         return
-    ids = list(forecast["unique_id"].unique())[:6]
-    fig, axes = plt.subplots(len(ids), 1, figsize=(10, 3 * len(ids)), squeeze=False)
-    for ax, uid in zip(axes[:, 0], ids):
-        plot_forecast(y, forecast, ax=ax, levels=levels or None, unique_id=uid, title=str(uid))
-    _save_figure(axes[0, 0], path, written)
+    fig = plot_panel(y, forecast, last=last, max_series=12)
+    _save_figure(fig.axes[0], path, written)
 
 
 def _write_forecast(args, y, forecast, time_name, id_name, out, written) -> None:
-    """Print and write the forecast table, and the plot."""
-    table = _table(forecast, time_name, id_name)
+    """Print and write the forecast table (at --level), and the plot (with its intervals)."""
+    table = _table(_without_intervals(forecast, args.level), time_name, id_name)
     if not args.quiet:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=out)
     if args.output:
@@ -118,7 +149,7 @@ def _write_forecast(args, y, forecast, time_name, id_name, out, written) -> None
         written.append(args.output)
         print(f"Forecasts written to {args.output}", file=out)
     if args.plot:
-        _plot_forecast(y, forecast, args.plot, args.level, written)
+        _plot_forecast(y, forecast, args.plot, args.plot_last, written)
         print(f"Plot saved to {args.plot}", file=out)
 
 
@@ -130,9 +161,10 @@ def _inputs(args) -> list:
 
 def _run_forecast(args, out, err, written) -> None:
     _check_outputs(args, _inputs(args))
+    _check_plot_last(args)
     data = _load(args)
     model, elapsed = _fit(args, data, err)
-    forecast = model.predict(X_future=data.X_future, level=args.level)
+    forecast = _predict(model, args, err, X_future=data.X_future)
     print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
     _write_forecast(args, data.y, forecast, data.time_name, data.id_name, out, written)
 
@@ -177,6 +209,7 @@ def _run_predict(args, out, err, written) -> None:
     from ..persistence import load
 
     _check_outputs(args, _inputs(args))
+    _check_plot_last(args)
     _check_input(args.model, "the model file (--model)")
     model = load(args.model)
     if not isinstance(model, BaseForecaster):
@@ -203,7 +236,7 @@ def _run_predict(args, out, err, written) -> None:
             f"{_names(model.future_covariates_)}; give them for the forecast period with "
             "--future-covariates FILE"
         )
-    forecast = model.predict(h=args.horizon, X_future=X_future, level=args.level)
+    forecast = _predict(model, args, err, h=args.horizon, X_future=X_future)
     _write_forecast(args, _history(model), forecast, time_name, id_name, out, written)
 
 

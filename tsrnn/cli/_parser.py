@@ -230,7 +230,13 @@ def _add_output_args(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--output", metavar="FILE.csv", help="write the forecasts to a CSV file")
     out.add_argument(
         "--plot", metavar="FILE.png",
-        help="save a plot of history and forecast (.png, .pdf, .svg, .jpg...)",
+        help="save a plot of history and forecast (.png, .pdf, .svg, .jpg...), with the "
+             "--level intervals (80 and 95 when --level is not given); a panel is drawn as a "
+             "grid of its first 12 series",
+    )
+    out.add_argument(
+        "--plot-last", type=_positive_int, metavar="N",
+        help="show only the last N observations of the history in the plot (default: all)",
     )
     out.add_argument("--quiet", action="store_true", help="do not print the forecast table")
 
