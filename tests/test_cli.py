@@ -92,6 +92,7 @@ def test_backtest_prints_metrics_table(tmp_path, capsys):
     assert [model for _, model in rows] == ["lstm", "naive", "drift", "seasonal_naive"]
     results = pd.read_csv(tmp_path / "bt.csv")
     assert len(results) == 24 and {"cutoff", "month", "y", "yhat"} <= set(results.columns)
+    assert not any(c.startswith("yhat_lo") for c in results.columns)  # the plot's only
     assert _is_png(tmp_path / "bt.png")
 
 
@@ -335,3 +336,13 @@ def test_plot_last_needs_plot_and_a_positive_count(capsys):
     with pytest.raises(SystemExit):
         main([*base, "--plot", "fc.png", "--plot-last", "0"])
     assert "--plot-last" in capsys.readouterr().err
+
+
+def test_backtest_plot_shades_80_percent_intervals_per_fold(tmp_path, saved_axes):
+    code = main(["backtest", "--dataset", "air_passengers", "--horizon", "6", "--initial", "126",
+                 "--plot", str(tmp_path / "bt.png"), *FAST])
+    assert code == 0
+    (ax,) = saved_axes
+    bands = _plot_bands(ax)
+    assert len(bands) == 3  # 3 folds (144 - 126 = 3 x 6) x the 80 % level
+    assert [b.get_label() for b in bands] == ["80% interval", "_nolegend_", "_nolegend_"]

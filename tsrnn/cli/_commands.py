@@ -261,8 +261,17 @@ def _run_backtest(args, out, err, written) -> None:
     m = args.season_length or _season_length(y, model)
     print(f"Backtesting {args.cell.upper()} on {_n_series(y)} series...", file=err, flush=True)
     start = time.perf_counter()
-    results = backtest(model, y, initial, step, args.horizon, X=data.X, refit=args.refit,
-                       n_jobs=args.n_jobs)
+    # with --plot, 80 % intervals for the plot (not written to --output)
+    levels = [80.0] if args.plot and args.validation_fraction > 0 else None
+    try:
+        results = backtest(model, y, initial, step, args.horizon, X=data.X, refit=args.refit,
+                           n_jobs=args.n_jobs, level=levels)
+    except ValueError as exc:  # a fold too short to hold windows out: no intervals to plot
+        if levels is None or "held-out residuals" not in str(exc):
+            raise
+        print(f"tsrnn: note: the plot shows no intervals: {_flags(str(exc))}", file=err)
+        results = backtest(model, y, initial, step, args.horizon, X=data.X, refit=args.refit,
+                           n_jobs=args.n_jobs)
     elapsed = time.perf_counter() - start
     # the model's row, then naive, drift and seasonal naive on the same folds
     scores = evaluate_backtest(results, y, m, model_name=args.cell)
@@ -280,7 +289,7 @@ def _run_backtest(args, out, err, written) -> None:
         print("\nMean over series:", file=out)
         print(mean.to_string(float_format=lambda v: f"{v:.4g}"), file=out)
     if args.output:
-        table_out = _table(results, time_name, id_name)
+        table_out = _table(_without_intervals(results, None), time_name, id_name)
         _write_atomic(args.output, lambda tmp: table_out.to_csv(tmp, index=False))
         written.append(args.output)
         print(f"Backtest forecasts written to {args.output}", file=out)

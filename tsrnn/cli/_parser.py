@@ -420,7 +420,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--output", metavar="FILE.csv", help="write every backtest forecast to a CSV file"
     )
-    out.add_argument("--plot", metavar="FILE.png", help="save a plot of the backtest forecasts")
+    out.add_argument(
+        "--plot", metavar="FILE.png",
+        help="save a plot of the backtest forecasts of the first series, with 80 %% intervals",
+    )
 
     sub.add_parser(
         "datasets", help="list the bundled datasets", description="List the bundled datasets."
