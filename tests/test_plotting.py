@@ -299,6 +299,17 @@ def test_forecast_line_not_joined_when_the_forecast_does_not_follow_the_history(
     assert list(ax.lines[1].get_xdata()) == [5, 6]
 
 
+def test_forecast_line_joined_across_date_units():
+    # pandas 3 parses dates to microseconds while generated ranges may be in nanoseconds
+    history = pd.Series([1.0, 2.0, 3.0], index=pd.DatetimeIndex(
+        ["2024-01-01", "2024-01-02", "2024-01-03"]).as_unit("s"))
+    future = pd.date_range("2024-01-04", periods=2, freq="D").as_unit("ns")
+    ax = plot_forecast(history, pd.Series([4.0, 5.0], index=future))
+    x = ax.lines[1].get_xdata()
+    assert pd.Timestamp(x[0]) == pd.Timestamp("2024-01-03")
+    assert list(ax.lines[1].get_ydata()) == [3.0, 4.0, 5.0]
+
+
 def test_last_shows_only_the_most_recent_observations():
     history = _monthly_history(120)
     forecast = _interval_forecast(history)

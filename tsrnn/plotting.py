@@ -84,15 +84,22 @@ def _check_last(last) -> int | None:
 
 def _joined(x_hist: np.ndarray, y_hist: np.ndarray, x: np.ndarray, y: np.ndarray):
     """Prepend the last observation to the forecast line when the forecast follows it."""
-    if len(x_hist) == 0 or len(x) == 0 or x_hist.dtype != x.dtype:
+    if len(x_hist) == 0 or len(x) == 0:
+        return x, y
+    kinds = (x_hist.dtype.kind, x.dtype.kind)
+    if kinds == ("M", "M"):  # dates, perhaps in different units (ns, us, s)
+        last_x = x_hist[-1:].astype(x.dtype)
+    elif set(kinds) <= set("iuf") or x_hist.dtype == x.dtype:
+        last_x = x_hist[-1:]
+    else:  # not comparable (dates against numbers): leave the line as it is
         return x, y
     try:
-        follows = bool(x_hist[-1] < x[0])
-    except TypeError:  # not comparable (for example mixed objects): leave the line as it is
+        follows = bool(last_x[0] < x[0])
+    except TypeError:  # objects that do not compare
         return x, y
     if not follows:
         return x, y
-    return np.concatenate([x_hist[-1:], x]), np.concatenate([y_hist[-1:], y])
+    return np.concatenate([last_x, x]), np.concatenate([y_hist[-1:], y])
 
 
 def _format_date_axis(ax: Axes, x: np.ndarray) -> None:
