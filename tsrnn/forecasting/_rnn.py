@@ -429,11 +429,6 @@ class RNNForecaster(BaseForecaster):
             )
             state.pop("_out_len", None)
             state.pop("_extension", None)
-        if "cutoff_" in state and "series_models_" not in state:  # before short-series support
-            uids = [s.uid for s in state["_panel"].series]
-            state["series_models_"] = pd.Series(
-                ["network"] * len(uids), index=pd.Index(uids, name="unique_id"), name="model"
-            )
         super().__setstate__(state)
 
     # ----------------------------------------------------------------------------------------
@@ -569,9 +564,19 @@ class RNNForecaster(BaseForecaster):
             )
         return network
 
+    def _series_models(self) -> pd.Series:
+        """``series_models_``; every series 'network' for models saved before it existed."""
+        models = getattr(self, "series_models_", None)
+        if models is None:
+            uids = [s.uid for s in self._panel.series]
+            models = pd.Series(
+                ["network"] * len(uids), index=pd.Index(uids, name="unique_id"), name="model"
+            )
+        return models
+
     def _network_panel(self) -> _Panel:
         """The history of the series the network forecasts."""
-        models = self.series_models_
+        models = self._series_models()
         return self._panel.subset(u for u, t in zip(models.index, models) if t == "network")
 
     def _update(self, panel: _Panel) -> None:
@@ -653,7 +658,7 @@ class RNNForecaster(BaseForecaster):
         """
         out, no_interval = {}, []
         m = self.season_length_
-        models = self.series_models_
+        models = self._series_models()
         for method, cls in _BASELINES.items():
             uids = [u for u, t in zip(models.index, models) if t == method]
             if not uids:

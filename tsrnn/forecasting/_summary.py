@@ -111,7 +111,7 @@ def _yes_no(flag) -> str:
 
 def render_summary(f) -> str:
     """The plain-text summary of a fitted :class:`~tsrnn.forecasting.RNNForecaster`."""
-    models = f.series_models_
+    models = f._series_models()
     n_net = int((models == "network").sum())
     n_all = len(models)
     first = f.estimators_[0]
@@ -138,7 +138,11 @@ def render_summary(f) -> str:
     else:
         epochs = f"{final} (no hold-out, no stage 1)"
     lines.append(f"Epochs:          {epochs} (max_iter={f.max_iter})")
-    lines.append(f"Training time:   {f.fit_time_:.2f} s")
+    fit_time = getattr(f, "fit_time_", None)  # absent from models saved before it existed
+    lines.append(
+        f"Training time:   {fit_time:.2f} s" if fit_time is not None
+        else "Training time:   not recorded"
+    )
     lines.append("")
     lines.append("Per series:")
     rows = []
@@ -156,8 +160,10 @@ def render_summary(f) -> str:
     for r in [header] + rows:
         lines.append("  " + "  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
     lines.append("")
-    scores = f.holdout_scores_
-    if scores is None:
+    scores = getattr(f, "holdout_scores_", None)
+    if scores is None and f.conformal_scores_ is not None:
+        lines.append("Validation: not recorded (a model saved by an earlier version)")
+    elif scores is None:
         lines.append("Validation: no held-out windows (validation_fraction=0)")
     else:
         n = int(scores["n_windows"].iloc[0])
