@@ -173,6 +173,46 @@ def l2_element(theta, mask, grad, p, scale):
     return 0.0
 
 
+#: The global gradient norm is summed in two parts so that no square and no sum overflows
+#: (the idea of LAPACK's nrm2, after Blue 1978).  Entries up to 2**63 are squared in the
+#: gradient's dtype, as they always were (a float32 square of them cannot overflow); larger
+#: ones are squared in float64, exactly for a float32 entry (whose float32 square would
+#: overflow beyond ~1.8e19); float64 entries beyond 2**480 add up, in a second part, as
+#: squares of entry·2**-600.  Powers of two scale exactly.
+_NORM_SMALL = 2.0**63
+_NORM_BIG = 2.0**480
+_NORM_SCALE = 2.0**-600
+
+
+def norm_sq_element(grad, p):
+    """grad[p]'s share of the squared norm as (unscaled, scaled by 2**-1200) float64 parts.
+
+    The square in grad's dtype for entries up to 2**63 (every ordinary value: the sum is the
+    one of before), the float64 square up to 2**480, and (g·2**-600)² in the second part
+    beyond.  ±inf and NaN land in the second part as inf and NaN, so their norm is inf / NaN.
+    """
+    g = grad[p]
+    x = np.float64(g)  # numba's float() would keep a float32
+    if abs(x) <= _NORM_SMALL:  # False for NaN
+        return np.float64(g * g), 0.0
+    if abs(x) <= _NORM_BIG:
+        return x * x, 0.0
+    x = x * _NORM_SCALE
+    return 0.0, x * x
+
+
+def norm_from_parts(mid, big):
+    """The L2 norm from the sums of :func:`norm_sq_element`'s two parts.
+
+    ``sqrt(mid)`` when no entry needed scaling; otherwise the scaled sum, back-scaled by the
+    power of two.  A norm beyond float64's largest value (a float64 gradient of that size) is
+    inf.
+    """
+    if big == 0.0:
+        return math.sqrt(mid)
+    return math.sqrt(big + (mid * _NORM_SCALE) * _NORM_SCALE) / _NORM_SCALE
+
+
 def clip_coefficient(norm, max_norm):
     """Factor that scales a gradient of this norm to max_norm (clip when < 1)."""
     return max_norm / (norm + 1e-6)
@@ -211,7 +251,8 @@ def adam_element(theta, grad, m, v, p, lr, beta1, beta2, eps, bc1, bc2):
 FUNCTIONS = (
     "tanh_f32", "tanh_f64", "sigmoid_f32", "sigmoid_f64", "sigmoid_tanh_form_f64",
     "mse_element", "mae_element", "softmax_xent_row", "softmax_row",
-    "l2_element", "clip_coefficient", "sgd_element", "adam_corrections", "adam_element",
+    "l2_element", "norm_sq_element", "norm_from_parts", "clip_coefficient",
+    "sgd_element", "adam_corrections", "adam_element",
 )
 
 

@@ -582,6 +582,7 @@ def head_backward(Z, V, dO, dV, dc, dZ):
 _mse_element, _mae_element = _E.mse_element, _E.mae_element
 _softmax_xent_row, _softmax_row = _E.softmax_xent_row, _E.softmax_row
 _l2_element, _clip_coefficient = _E.l2_element, _E.clip_coefficient
+_norm_sq_element, _norm_from_parts = _E.norm_sq_element, _E.norm_from_parts
 _sgd_element, _adam_element = _E.sgd_element, _E.adam_element
 _adam_corrections = _E.adam_corrections
 
@@ -659,12 +660,18 @@ def l2_penalty(theta, mask, grad, scale):
 def clip_grad_norm(grad, max_norm):
     """Scale grad in place so its global L2 norm is at most max_norm.
 
-    Returns the norm before clipping (as ``torch.nn.utils.clip_grad_norm_``).
+    Returns the norm before clipping (as ``torch.nn.utils.clip_grad_norm_``).  The norm is
+    summed in float64 without overflow (:func:`tsrnn._elementwise.norm_sq_element`): a finite
+    gradient of any size is scaled to max_norm, never zeroed; a non-finite one gives an inf
+    or NaN norm (the trainers check finiteness before clipping).
     """
-    sq = 0.0
+    mid = 0.0
+    big = 0.0
     for p in range(grad.shape[0]):
-        sq += grad[p] * grad[p]
-    norm = math.sqrt(sq)
+        m, b = _norm_sq_element(grad, p)
+        mid += m
+        big += b
+    norm = _norm_from_parts(mid, big)
     coef = _clip_coefficient(norm, max_norm)
     if coef < 1.0:
         for p in range(grad.shape[0]):

@@ -19,6 +19,7 @@ below and :class:`tsrnn.cuda.CudaTrainer` share this interface:
 """
 
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -97,6 +98,13 @@ OPTIMIZER_CLASSES = {"sgd": SGD, "adam": Adam}
 
 _CONTROLLER = None
 
+# The BLAS limit shared by every thread inside a tsrnn region: the number of regions active
+# and the limiter that restores the limits the first of them found.
+_BLAS_LOCK = threading.Lock()
+_BLAS_REGIONS = 0
+_BLAS_LIMITER = None
+_BLAS_SPLIT = None
+
 
 def _blas_controller():
     """The thread-pool controller, created once, after the BLAS the kernels call is loaded.
@@ -115,6 +123,84 @@ def _blas_controller():
     return _CONTROLLER
 
 
+def _blas_split():
+    """(process-wide, per-thread) controllers of the BLAS libraries, made once.
+
+    OpenBLAS built on OpenMP keeps one limit per calling thread; every other
+    BLAS threadpoolctl knows (OpenBLAS on pthreads, MKL, BLIS, FlexiBLAS) one
+    limit for the whole process.
+    """
+    global _BLAS_SPLIT
+    if _BLAS_SPLIT is None:
+        blas = _blas_controller().select(user_api="blas")
+        per_thread = blas.select(internal_api="openblas").select(threading_layer="openmp")
+        local = {lib.filepath for lib in per_thread.lib_controllers}
+        shared = blas.select(
+            filepath=[lib.filepath for lib in blas.lib_controllers if lib.filepath not in local]
+        )
+        _BLAS_SPLIT = (shared, per_thread)
+    return _BLAS_SPLIT
+
+
+def _release_blas_control():
+    """Let any thread set OpenBLAS's process-wide limit (threadpoolctl >= 3.8).
+
+    threadpoolctl 3.8 lets only one thread change a process-wide OpenBLAS limit
+    (the first to do so, until it leaves a ``with`` block of its own); the
+    others' calls do nothing.  The regions here are entered and left by
+    different threads, under :data:`_BLAS_LOCK`, so each change is made from a
+    released state and released afterwards.  A no-op before 3.8.
+    """
+    import threadpoolctl
+
+    clear = getattr(getattr(threadpoolctl, "OpenBLASController", None),
+                    "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
+
+
+@contextmanager
+def blas_single_threaded():
+    """Hold BLAS to one thread for the duration, safely across threads and nesting.
+
+    threadpoolctl's limits are process-wide, so one limit per call fails when
+    the calls of several threads overlap: the second saves the first's limit
+    (1) and, leaving last, "restores" it, pinning the process's BLAS to one
+    thread for good (and the first, leaving early, lifts the limit under the
+    second).  Here all regions share one limit: the first to enter sets it, the
+    last to leave restores the limits the first found, so BLAS runs on one
+    thread inside any active region and as it was once none is.  A BLAS with
+    per-thread limits (OpenBLAS on OpenMP) is limited and restored by each
+    region on its own thread, as nesting on one thread is properly ordered.
+    """
+    global _BLAS_REGIONS, _BLAS_LIMITER
+    shared, per_thread = _blas_split()
+    with _BLAS_LOCK:
+        if _BLAS_REGIONS == 0 and shared.lib_controllers:
+            _release_blas_control()
+            try:
+                _BLAS_LIMITER = shared.limit(limits=1, user_api="blas")
+            finally:
+                _release_blas_control()
+        _BLAS_REGIONS += 1
+    try:
+        if per_thread.lib_controllers:
+            with per_thread.limit(limits=1, user_api="blas"):
+                yield
+        else:
+            yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_REGIONS -= 1
+            if _BLAS_REGIONS == 0 and _BLAS_LIMITER is not None:
+                limiter, _BLAS_LIMITER = _BLAS_LIMITER, None
+                _release_blas_control()
+                try:
+                    limiter.restore_original_limits()
+                finally:
+                    _release_blas_control()
+
+
 @contextmanager
 def cpu_parallel(batch_rows, chunk_rows, n_threads=None):
     """Thread pool for the row chunks of a batch, BLAS held to one thread.
@@ -124,10 +210,12 @@ def cpu_parallel(batch_rows, chunk_rows, n_threads=None):
     own threads on top of ours oversubscribe the cores, and even alone they
     cost more than they give on the small per-step products of a recurrent
     network (threaded BLAS inside parallel work was measured 50x slower on
-    2 cores).  Yields the executor, or None when one chunk or one thread.
+    2 cores).  The limit is :func:`blas_single_threaded`'s, shared with
+    concurrent calls from other threads.  Yields the executor, or None when one
+    chunk or one thread.
     """
     n_threads = numba.get_num_threads() if n_threads is None else n_threads
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with blas_single_threaded():
         if n_threads <= 1 or batch_rows <= chunk_rows:
             yield None
             return

@@ -15,6 +15,7 @@ The grids iterate the registries (cells, losses, optimisers) of tsrnn._registry.
 """
 
 import itertools
+import math
 import os
 import pickle
 import subprocess
@@ -167,6 +168,45 @@ def test_reductions_match_cpu_kernels(kernels, dtype):
         norm = CK.clip_grad_norm(g_cpu, max_norm)
         assert_close(res.copy_to_host()[0], norm, dtype, "norm")
         assert_close(g_dev.copy_to_host(), g_cpu, dtype, "clipped gradient")
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_clip_grad_norm_without_overflow_matches_cpu(kernels, dtype):
+    """Entries whose squares overflow the dtype: a finite norm, the gradient scaled, as on the
+    CPU (the former kernels squared float32 entries in float32: norm inf, gradient zeroed)."""
+    from numba import cuda
+
+    rng = np.random.default_rng(11)
+    grad = rng.normal(size=41).astype(dtype)
+    huge = [2e19, -5e25, 3.3e38] if dtype == np.float32 else [1e200, -3e200, 2e160]
+    grad[[3, 17, 40]] = huge
+    expected_norm = math.hypot(*grad.astype(np.float64))
+    res = cuda.to_device(np.zeros(1))
+    for max_norm in (0.5, np.inf):
+        g_dev = cuda.to_device(grad)
+        kernels.gpu_clip_grad_norm(g_dev, max_norm, res)
+        g_cpu = grad.copy()
+        CK.clip_grad_norm(g_cpu, max_norm)
+        norm = res.copy_to_host()[0]
+        assert norm == pytest.approx(expected_norm, rel=1e-12)
+        np.testing.assert_allclose(g_dev.copy_to_host(), g_cpu, rtol=TOL[dtype], atol=0)
+    np.testing.assert_array_equal(g_dev.copy_to_host(), grad)  # max_norm inf: measured only
+
+    g32 = np.array([1e20, 3e20], dtype=np.float32)  # the float64 arithmetic, exactly
+    x = g32.astype(np.float64)
+    exact = math.sqrt(x[0] * x[0] + x[1] * x[1])
+    g_dev = cuda.to_device(g32)
+    kernels.gpu_clip_grad_norm(g_dev, 1.0, res)
+    assert res.copy_to_host()[0] == exact
+    expected = (x * (1.0 / (exact + 1e-6))).astype(np.float32)
+    np.testing.assert_array_equal(g_dev.copy_to_host(), expected)
+
+    for bad, check in ((np.inf, math.isinf), (np.nan, math.isnan)):
+        g = grad.copy()
+        g[5] = bad
+        kernels.gpu_clip_grad_norm(cuda.to_device(g), np.inf, res)
+        assert check(res.copy_to_host()[0]), bad
 
 
 @needs_cuda
@@ -478,6 +518,44 @@ def test_trainer_stops_on_non_finite_loss(kernels):
     assert_close(L_gpu, L_cpu, np.float64, "loss of the finite steps")
     assert_close(gpu.get_params(), cpu.get_params(), np.float64, "last finite step")
     assert gpu.get_optimizer_state()["step"] == cpu.get_optimizer_state()["step"] == 1
+
+
+@needs_cuda
+def test_trainer_clips_a_huge_finite_float32_gradient(kernels, monkeypatch):
+    """A finite gradient beyond float32 squares is clipped and applied, not taken for a
+    divergence (the former device norm was inf, so the trainer stopped the epoch)."""
+    rng = np.random.default_rng(12)
+    spec = net.NetworkSpec("rnn", 2, 3, 1, False, 1)
+    theta = net.init_params(spec, rng, np.float32)
+    X, y = rng.normal(size=(4, 3, 2)).astype(np.float32), np.zeros((4, 1), np.float32)
+    huge = np.zeros(spec.n_params, np.float32)
+    huge[[0, 5]] = [4e25, -3e25]
+    cpu, gpu = _trainers(spec, theta, tr.SGD(0.1), "mse", clip=1.0)
+
+    inner_cpu = net.loss_and_grad
+    monkeypatch.setattr(
+        net, "loss_and_grad", lambda *a, **k: (inner_cpu(*a, **k)[0], huge.copy())
+    )
+
+    class HugeGradient:  # the device network with the gradient replaced after the backward pass
+        def __init__(self, dnet):
+            self._dnet = dnet
+
+        def __getattr__(self, name):
+            return getattr(self._dnet, name)
+
+        def loss_and_grad(self, *args):
+            self._dnet.loss_and_grad(*args)
+            args[8].copy_to_device(huge)  # the gradient buffer
+
+    gpu._dnet = HugeGradient(gpu._dnet)
+    L_cpu, ok_cpu = cpu.train_epoch(X, y, [np.arange(4)])
+    L_gpu, ok_gpu = gpu.train_epoch(X, y, [np.arange(4)])
+    assert ok_cpu and ok_gpu
+    assert_close(L_gpu, L_cpu, np.float32, "loss")
+    step = theta.astype(np.float64) - gpu.get_params()
+    assert np.sqrt(np.sum(step**2)) == pytest.approx(0.1, rel=1e-5)  # lr 0.1 · norm 1
+    assert_close(gpu.get_params(), cpu.get_params(), np.float32, "params")
 
 
 @needs_cuda

@@ -108,6 +108,7 @@ def _make_reductions(nbt, NTH):
     """Sums over long vectors and columns: block partials, then one block."""
     m = device_math()
     l2_element, clip_coefficient = m.l2_element, m.clip_coefficient
+    norm_sq_element, norm_from_parts = m.norm_sq_element, m.norm_from_parts
 
     @cuda.jit(device=True)
     def block_sum(sh, tid, value):
@@ -163,15 +164,21 @@ def _make_reductions(nbt, NTH):
 
     @cuda.jit
     def sumsq_partial_kernel(x, P):
-        # P[block] = Σ x² over the block's grid-stride share (float64).
-        sh = cuda.shared.array(NTH, types.float64)
+        # P[:, block] = the two parts of Σ x² (norm_sq_element) over the block's share.
+        sh_mid = cuda.shared.array(NTH, types.float64)
+        sh_big = cuda.shared.array(NTH, types.float64)
         tid = cuda.threadIdx.x
-        acc = 0.0
+        mid = 0.0
+        big = 0.0
         for p in range(cuda.grid(1), x.shape[0], cuda.gridsize(1)):
-            acc += x[p] * x[p]
-        tot = block_sum(sh, tid, acc)
+            a, b = norm_sq_element(x, p)
+            mid += a
+            big += b
+        mid = block_sum(sh_mid, tid, mid)
+        big = block_sum(sh_big, tid, big)
         if tid == 0:
-            P[cuda.blockIdx.x] = tot
+            P[0, cuda.blockIdx.x] = mid
+            P[1, cuda.blockIdx.x] = big
 
     @cuda.jit
     def l2_partial_kernel(theta, mask, grad, scale, P):
@@ -201,6 +208,22 @@ def _make_reductions(nbt, NTH):
             res[0] = tot
 
     @cuda.jit
+    def finish_norm_kernel(P, res):
+        # res[0] = the L2 norm from the two parts' block partials; one block.
+        sh_mid = cuda.shared.array(NTH, types.float64)
+        sh_big = cuda.shared.array(NTH, types.float64)
+        tid = cuda.threadIdx.x
+        mid = 0.0
+        big = 0.0
+        for p in range(tid, P.shape[1], NTH):
+            mid += P[0, p]
+            big += P[1, p]
+        mid = block_sum(sh_mid, tid, mid)
+        big = block_sum(sh_big, tid, big)
+        if tid == 0:
+            res[0] = norm_from_parts(mid, big)
+
+    @cuda.jit
     def clip_scale_kernel(grad, res, max_norm):
         # grad *= max_norm / (norm + 1e-6) where that is < 1 (norm = res[0]).
         coef = clip_coefficient(res[0], max_norm)
@@ -216,6 +239,7 @@ def _make_reductions(nbt, NTH):
         "sumsq_partial": sumsq_partial_kernel,
         "l2_partial": l2_partial_kernel,
         "finish_sum": finish_sum_kernel,
+        "finish_norm": finish_norm_kernel,
         "clip_scale": clip_scale_kernel,
     }, block_sum
 
@@ -362,14 +386,16 @@ def gpu_clip_grad_norm(grad, max_norm, res):
     """Scale grad in place so its global L2 norm is at most max_norm.
 
     The norm before clipping is written into res[0].  ``max_norm = inf`` only
-    measures the norm (the trainer's finiteness check).
+    measures the norm (the trainer's finiteness check).  It is summed without overflow, as
+    on the CPU (:func:`tsrnn._elementwise.norm_sq_element`): a finite float32 gradient of
+    any size has a finite norm and is scaled, not zeroed or taken for a divergence.
     """
     k = kit(grad.dtype)
     blocks, tpb = grid_1d(grad.shape[0])
     blocks = min(blocks, k.reduce_blocks)
-    P = scratch("partials", (blocks,), np.float64)
+    P = scratch("norm_partials", (2, blocks), np.float64)
     k.k["sumsq_partial"][blocks, tpb](grad, P)
-    _finish(k, P, 1.0, True, res)
+    k.k["finish_norm"][1, k.threads](P, res)
     if math.isfinite(max_norm):
         k.k["clip_scale"][grid_1d(grad.shape[0])](grad, res, float(max_norm))
 

@@ -18,8 +18,8 @@ from pandas.tseries.offsets import BaseOffset
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, Options, StrOptions, make_constraint
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
+from .._training import blas_single_threaded
 from ..metrics import smape
 from ._interrupt import interrupt_guard, raise_if_interrupted
 from ._output import format_forecasts
@@ -180,7 +180,7 @@ class BaseForecaster(BaseEstimator):
         """
         self._validate_params()
         work = self._working_copy(fitted=False)
-        with interrupt_guard(), threadpool_limits(limits=1, user_api="blas"):
+        with interrupt_guard(), blas_single_threaded():
             panel = parse_panel(
                 y, X if self._uses_exog else None, freq=self.freq, fill_method=self.fill_method
             )
@@ -220,7 +220,7 @@ class BaseForecaster(BaseEstimator):
         """
         check_is_fitted(self)
         work = self._working_copy(fitted=True)
-        with interrupt_guard(), threadpool_limits(limits=1, user_api="blas"):
+        with interrupt_guard(), blas_single_threaded():
             panel = parse_panel(
                 y,
                 X if self._uses_exog else None,
@@ -277,7 +277,7 @@ class BaseForecaster(BaseEstimator):
         h = self.horizon if h is None else h
         if not isinstance(h, (int, np.integer)) or isinstance(h, bool) or h < 1:
             raise ValueError(f"h must be a positive integer, got {h!r}")
-        with threadpool_limits(limits=1, user_api="blas"):
+        with blas_single_threaded():
             results, intervals = self._predict(int(h), X_future, level)
         return format_forecasts(
             results, intervals, self._input_type, self._name, self._index_name
