@@ -181,7 +181,7 @@ def test_stage2_starts_from_the_stage1_initial_weights_without_a_random_state(mo
     def recording(method):
         def wrapper(self, *args):
             out = method(self, *args)
-            weights.append(np.array(self.coefs_, dtype=np.float64))
+            weights.append((self.random_state, np.array(self.coefs_, dtype=np.float64)))
             return out
         return wrapper
 
@@ -190,7 +190,9 @@ def test_stage2_starts_from_the_stage1_initial_weights_without_a_random_state(mo
                         recording(LSTMRegressor._fit_with_validation))
     params = {**FAST, "random_state": None, "learning_rate_init": 1e-30, "max_iter": 2}
     RNNForecaster(horizon=3, n_models=2, **params).fit(_monthly())
-    stage1, stage2 = weights[:2], weights[2:]
+    # members may train concurrently (finishing in any order): pair them by their seed
+    stage1, stage2 = ([w for _, w in sorted(ws, key=lambda sw: sw[0])]
+                      for ws in (weights[:2], weights[2:]))
     assert len(stage2) == 2
     assert np.abs(stage1[0] - stage1[1]).max() > 1e-3  # the members differ
     for first, refit in zip(stage1, stage2):

@@ -160,7 +160,7 @@ def test_chunked_batches_are_thread_count_independent(cell):
     rng = np.random.default_rng(5)
     spec = net.NetworkSpec(cell, 2, 5, 2, True, 3)
     theta = net.init_params(spec, rng)
-    B = 3 * net.CHUNK_ROWS + 7  # four chunks, the last one short
+    B = 3 * net.chunk_rows(spec, 1000) + 7  # four chunks, the last one short
     X, y = _batch(rng, "mse", B=B, T=4, D=2)
     serial = net.loss_and_grad(spec, theta, X, y, "mse", 0.1)
     with ThreadPoolExecutor(3) as ex:

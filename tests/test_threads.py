@@ -2,7 +2,8 @@
 
 The pool that runs a batch's row chunks has ``numba.get_num_threads()``
 workers (:func:`tsrnn._training.cpu_parallel`); a training batch is cut into
-fixed chunks of ``CHUNK_ROWS`` rows, a prediction into ``PREDICT_CHUNK_ROWS``.
+fixed chunks (``chunk_rows``: from the batch and the network, never the threads), a
+prediction into ``PREDICT_CHUNK_ROWS``.
 These tests change the real pool size (``numba.set_num_threads``, not BLAS's
 threads), use batches that split into several chunks (sizes that are not
 multiples of the chunk, so the last chunk is short), and check that the pool
@@ -69,10 +70,11 @@ class ChunkSpy:
             self.threads.append(threading.get_ident())
         if self.X is not None:
             start = (X.ctypes.data - self.X.ctypes.data) // self.X.strides[0]
+            rows = net.chunk_rows(spec, len(self.X))
             with self._lock:
-                self.chunks.append(start // net.CHUNK_ROWS)
+                self.chunks.append(start // rows)
             if self.delay:
-                time.sleep(self.delay * (self.n_chunks - start // net.CHUNK_ROWS))
+                time.sleep(self.delay * (self.n_chunks - start // rows))
         time.sleep(self.sleep)
         return self.inner(spec, theta, X, *args)
 
@@ -85,9 +87,9 @@ def _data(n, T=5, D=2, O=3, seed=0):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_loss_and_grad_identical_with_and_without_the_pool(cell, dtype, monkeypatch):
-    B = 5 * net.CHUNK_ROWS + 7  # six chunks, the last one short
-    n_chunks = -(-B // net.CHUNK_ROWS)
     spec = net.NetworkSpec(cell, 2, 6, num_layers=2, n_outputs=3)
+    B = 5 * net.chunk_rows(spec, 1000) + 7  # six chunks, the last one short
+    n_chunks = -(-B // net.chunk_rows(spec, B))
     theta = net.init_params(spec, np.random.default_rng(1), dtype=dtype)
     X, y = _data(B)
     X = np.ascontiguousarray(X, dtype=dtype)
@@ -121,7 +123,7 @@ def test_cpu_parallel_sizes_the_pool_from_numba(monkeypatch):
 
 
 def _fit(cls, X, y, threads, monkeypatch, **kw):
-    params = dict(hidden_size=8, max_iter=3, random_state=7, batch_size=3 * net.CHUNK_ROWS)
+    params = dict(hidden_size=8, max_iter=3, random_state=7, batch_size=3 * net.STANDARD_CHUNK_ROWS)
     params.update(kw)
     spy = ChunkSpy(monkeypatch, sleep=0.002)
     with pool_threads(threads, monkeypatch):

@@ -5,17 +5,28 @@ held-out windows of :func:`~tsrnn.forecasting._windows.split_windows` and keeps 
 Stage 2 (``refit_full``) retrains every member from the *same* initial weights on all windows
 for that many epochs. Each member has one concrete integer seed, drawn once per ``fit``
 (:func:`member_seeds`), that both stages use.
+
+The members are independent, so with ``n_models > 1`` on the CPU they train concurrently on a
+thread pool (the kernels release the GIL; see :func:`run_members`), each with its own seed,
+random generator and per-thread workspace. Whatever the number of threads, every member sees
+the same data in the same order, so forecasts are bit-identical to training them one after
+another.
 """
 
 from __future__ import annotations
 
+import contextvars
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
+import sklearn
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from .._backend import resolve_device
 from ..estimators import GRURegressor, LSTMRegressor, RNNRegressor
 from ._interrupt import raise_if_interrupted
 from ._windows import WindowSet
@@ -98,7 +109,7 @@ class EnsembleFit:
 
 
 def _quietly(fit, *args):
-    """Fit without the ConvergenceWarning of reaching ``max_iter``; stop on Ctrl-C.
+    """``fit(*args)``, returned, without the ConvergenceWarning of ``max_iter``; stop on Ctrl-C.
 
     Stopping at ``max_iter`` is the expected outcome of the stage-2 refit (its epoch budget is
     the best stage-1 epoch), and in stage 1 the best weights are kept anyway. A Ctrl-C that the
@@ -107,8 +118,83 @@ def _quietly(fit, *args):
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fit(*args)
+        result = fit(*args)
     raise_if_interrupted()
+    return result
+
+
+def _on_cpu(device) -> bool:
+    """Whether the networks of ``device`` train on the CPU (where members run concurrently)."""
+    if device == "cpu":
+        return True
+    if device == "cuda":
+        return False
+    try:
+        return resolve_device(device) == "cpu"
+    except Exception:  # the network's own fit reports an unusable device
+        return False
+
+
+def parallel_plan(factory: NetworkFactory, n_members: int) -> tuple[int, int]:
+    """How ``n_members`` members train: (members at a time, threads of each member).
+
+    Members run concurrently only on the CPU, without ``verbose`` (whose per-epoch lines
+    would interleave), and when Numba's thread count (:func:`numba.get_num_threads`, as the
+    caller set it) is above 1. The threads are divided among the concurrent members, each
+    member's own row-chunk pool getting ``threads // members`` (so 1 on two cores with two
+    members or more: no nested pools oversubscribing the cores). The split changes only the
+    speed: the row chunks of a batch are fixed by :func:`tsrnn._network.chunk_rows`, not by
+    the thread count.
+    """
+    threads = numba.get_num_threads()
+    params = factory.params
+    if n_members <= 1 or threads <= 1 or params.get("verbose"):
+        return 1, threads
+    if not _on_cpu(params.get("device", "auto")):
+        return 1, threads
+    workers = min(threads, n_members)
+    return workers, max(1, min(threads // workers, numba.config.NUMBA_NUM_THREADS))
+
+
+def run_members(factory: NetworkFactory, jobs) -> list:
+    """Run the member jobs (callables, one per member) and return their results in order.
+
+    One member at a time, or (see :func:`parallel_plan`) several at once on a thread pool:
+    each job runs in a copy of the caller's context variables and scikit-learn configuration,
+    with Numba's thread count of the worker set to its share. ``ConvergenceWarning`` is hidden
+    as in :func:`_quietly`. The first failing member (in member order) raises its error, as in
+    a sequential run; on Ctrl-C the members not yet started are cancelled and the fit is
+    abandoned at once (members already running finish in the background, and are discarded).
+    """
+    workers, per_member = parallel_plan(factory, len(jobs))
+    if workers <= 1:
+        return [_quietly(job) for job in jobs]
+
+    config = sklearn.get_config()
+
+    def run(job, context):
+        previous = numba.get_num_threads()
+        numba.set_num_threads(per_member)  # thread-local: this worker's own chunk pool
+        try:
+            with sklearn.config_context(**config):
+                return context.run(job)
+        finally:
+            numba.set_num_threads(previous)
+
+    # The warning filters are process-wide: set once here, for every worker (catch_warnings
+    # inside the workers would race on them).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tsrnn-member")
+        try:
+            futures = [executor.submit(run, job, contextvars.copy_context()) for job in jobs]
+            results = [future.result() for future in futures]
+        except BaseException as exc:
+            executor.shutdown(wait=not isinstance(exc, KeyboardInterrupt), cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
+    raise_if_interrupted()
+    return results
 
 
 def _best_epoch(est) -> int:
@@ -124,16 +210,20 @@ def fit_stage1(
     factory: NetworkFactory, seeds, train: WindowSet, val: WindowSet, early_stopping: bool
 ) -> EnsembleFit:
     """Train every member on ``train``; early stopping on exactly the windows ``val``."""
-    members, best = [], []
-    for seed in seeds:
-        est = factory.build(seed, early_stopping=early_stopping)
-        if early_stopping:
-            _quietly(est._fit_with_validation, train.X, train.Y, val.X, val.Y)
-            best.append(_best_epoch(est))
-        else:
-            _quietly(est.fit, train.X, train.Y)
-            best.append(est.n_iter_)
-        members.append(est)
+
+    def job(seed):
+        def fit_member():
+            est = factory.build(seed, early_stopping=early_stopping)
+            if early_stopping:
+                est._fit_with_validation(train.X, train.Y, val.X, val.Y)
+                return est, _best_epoch(est)
+            est.fit(train.X, train.Y)
+            return est, est.n_iter_
+
+        return fit_member
+
+    done = run_members(factory, [job(seed) for seed in seeds])
+    members, best = [est for est, _ in done], [epochs for _, epochs in done]
     first = members[0]
     scores = first.validation_scores_
     return EnsembleFit(
@@ -147,13 +237,18 @@ def fit_stage2(factory: NetworkFactory, seeds, full: WindowSet, epochs=None) -> 
     With ``epochs`` (the best epochs of stage 1) each member runs exactly that many epochs;
     without, the user's stopping rule on the training loss applies as in any fit.
     """
-    members = []
-    for k, seed in enumerate(seeds):
-        budget = epochs[k] if epochs else factory.max_iter
-        est = factory.build(seed, early_stopping=False, max_iter=budget,
-                            exact_epochs=bool(epochs))
-        _quietly(est.fit, full.X, full.Y)
-        members.append(est)
+
+    def job(k, seed):
+        def fit_member():
+            budget = epochs[k] if epochs else factory.max_iter
+            est = factory.build(seed, early_stopping=False, max_iter=budget,
+                                exact_epochs=bool(epochs))
+            est.fit(full.X, full.Y)
+            return est
+
+        return fit_member
+
+    members = run_members(factory, [job(k, seed) for k, seed in enumerate(seeds)])
     return EnsembleFit(members, [e.n_iter_ for e in members], list(members[0].loss_curve_))
 
 
