@@ -273,8 +273,9 @@ class RNNForecaster(BaseForecaster):
     ``s_H sqrt(j / H)``, an extrapolation rather than a calibrated interval.
 
     Short series. A series shorter than ``window_ + horizon`` gives no training window. It
-    takes no part in the network's training, its transforms or the covariate statistics (so
-    the other series' forecasts are those of a panel without it), and is forecast by a
+    takes no part in the network's training, the ``log='auto'`` decision, the shared scale or
+    the covariate statistics (so the other series' forecasts are bit-identical to those of a
+    panel without it; ``X_future`` need not cover it), and is forecast by a
     baseline, with a UserWarning naming it: :class:`SeasonalNaiveForecaster` for seasonal data
     with at least ``season_length + 1`` observations, :class:`DriftForecaster` for
     non-seasonal data with at least 3, else :class:`NaiveForecaster`. Its intervals are the
