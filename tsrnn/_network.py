@@ -241,8 +241,9 @@ def input_gradient(spec, theta, X, dZ):
 # 32).  So the forecaster's default batches of 32 rows run on two threads, while large
 # batches, and the small batches of narrow layers (whose 16-row chunks would cost more in
 # per-task overhead than a second thread gains), keep the 32-row chunks of earlier releases.
-# Measured on one thread (2-core EPYC, loaded): an LSTM of 32 or 128 units takes the same
-# time per 32-row batch in one chunk or two of 16; an RNN of 8 units up to 3x longer in two.
+# Measured on one thread (2-core EPYC under load, so noisy; 21 steps, 3 features): a 32-row
+# batch in two 16-row chunks instead of one takes 0.96-1.17x the time for an LSTM of 32 units,
+# 0.92x for 128 units, but 3x for an RNN of 8 units and 1.4x for a GRU of 16 (64 rows).
 # Earlier versions cut every batch into 32-row chunks: for batches of 17-32 rows of wide
 # enough layers the gradient's float summation order changed, so trained weights and
 # forecasts differ from theirs in the last bits (and then by what training makes of that);
