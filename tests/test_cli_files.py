@@ -217,7 +217,12 @@ def test_fit_save_then_predict_equals_forecast(tmp_path, data, capsys):
     level = ["--level", "80", "95", "--quiet"]
     assert main(["forecast", *common, *level, "--output", str(tmp_path / "fc.csv")]) == 0
     assert main(["fit", *common, "--save", str(tmp_path / "m.tsrnn")]) == 0
-    assert "Model saved to" in capsys.readouterr().out
+    fit_out = capsys.readouterr().out
+    assert "Model saved to" in fit_out
+    # the fit prints the forecaster's summary (window, network, epochs, held-out scores)
+    from tsrnn import load
+
+    assert load(tmp_path / "m.tsrnn").summary() in fit_out
     assert main(["predict", "--model", str(tmp_path / "m.tsrnn"), *level,
                  "--output", str(tmp_path / "pr.csv"), "--plot", str(tmp_path / "pr.png")]) == 0
     one_shot, predicted = (tmp_path / "fc.csv").read_text(), (tmp_path / "pr.csv").read_text()

@@ -182,6 +182,7 @@ def _run_fit(args, out, err, written) -> None:
     setattr(model, _CLI_ATTR, {"time_col": str(data.time_name),
                                "id_col": None if data.id_name is None else str(data.id_name)})
     print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
+    print(model.summary(), file=out)
     save(model, args.save)
     written.append(args.save)
     print(f"Model saved to {args.save}", file=out)
