@@ -34,7 +34,10 @@ The modules are the stages of that data flow, in order:
 ``_features``                 calendar features and standardised covariates
 ``_windows``                  sliding windows; the train / validation / calibration split
 ``_ensemble``                 the seed ensemble: stage 1 with a hold-out, stage 2 refit
-``_rollout``                  the roll-out of the networks; conformal calibration
+``_fallback``                 series too short for the network: their baselines and forecasts
+``_rollout``                  the roll-out of the networks, forecasts on the data's scale;
+                              conformal calibration
+``_summary``                  held-out comparison with the baselines; ``summary()``'s text
 ``_output``                   forecasts as a Series or (long) DataFrame
 ``_base``                     :class:`BaseForecaster`: parameter checks, the fit / update /
                               predict / score template

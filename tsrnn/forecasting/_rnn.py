@@ -1,33 +1,26 @@
 """The recurrent-network forecaster: a thin orchestrator of the data-flow stages.
 
-``fit``: parse (:mod:`._panel`) -> transforms (:mod:`._transforms`) and features
-(:mod:`._features`) -> windows and the hold-out split (:mod:`._windows`) -> the seed ensemble,
-stage 1 and stage 2 (:mod:`._ensemble`) -> conformal calibration (:mod:`._rollout`).
-``predict``: the same transforms on the history -> roll-out (:mod:`._rollout`) -> inverse
-transforms -> output frame (:mod:`._output`).
+``fit``: parse (:mod:`._panel`) -> the series too short for the network set aside
+(:mod:`._fallback`) -> transforms (:mod:`._transforms`) and features (:mod:`._features`) ->
+windows and the hold-out split (:mod:`._windows`) -> the seed ensemble, stage 1 and stage 2
+(:mod:`._ensemble`) -> conformal calibration (:mod:`._rollout`) and held-out comparison
+(:mod:`._summary`). ``predict``: roll-out from the end of the history and inverse transforms
+(:mod:`._rollout`), baseline forecasts of the short series (:mod:`._fallback`) -> output frame
+(:mod:`._output`).
 """
 
 from __future__ import annotations
 
 import time
-import warnings
 from functools import partial
 from numbers import Real
 
-import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..estimators import RNNRegressor
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
-from ._baselines import (
-    DriftForecaster,
-    NaiveForecaster,
-    interval_columns,
-    residual_std,
-    step_std,
-)
 from ._ensemble import (
     _ESTIMATORS,
     PASS_THROUGH,
@@ -38,11 +31,10 @@ from ._ensemble import (
     fit_stage2,
     member_seeds,
 )
+from ._fallback import assign_models, baseline_forecasts, network_panel, series_models
 from ._features import Covariates
-from ._naive import SeasonalNaiveForecaster
-from ._output import SeriesForecast, forecast_columns
 from ._panel import _Panel
-from ._rollout import calibrate, check_levels, half_width, origins_at_end, padded_steps, roll_out
+from ._rollout import calibrate, check_levels, network_forecasts
 from ._summary import holdout_comparison, render_summary
 from ._time import resolve_season_length
 from ._transforms import (
@@ -59,16 +51,48 @@ from ._windows import (
     check_window_count,
     default_window,
     prepare,
-    series_treatment,
     split_windows,
 )
 
-_BASELINES = {
-    "naive": NaiveForecaster,
-    "drift": DriftForecaster,
-    "seasonal_naive": SeasonalNaiveForecaster,
+# the forecaster's parameters, checked by BaseForecaster before any work is done
+_PARAMETERS: dict = {
+    "cell": [StrOptions(set(_ESTIMATORS))],
+    "window": [POSITIVE_INT, None],
+    "horizon": [POSITIVE_INT],
+    "strategy": [StrOptions({"direct", "recursive"})],
+    "normalize": [StrOptions({"window", "series"}), None],
+    "scale": [StrOptions({"auto", "series", "global"})],
+    "log": [Options(object, {"auto", True, False})],
+    "deseasonalize": [Options(object, {"auto", True, False})],
+    "season_length": [POSITIVE_INT, None],
+    "calendar": [Options(object, {"auto", False, None})],
+    "past_covariates": [list, tuple, None],
+    "freq": FREQ,
+    "fill_method": FILL_METHOD,
+    "n_models": [POSITIVE_INT],
+    "refit_full": ["boolean"],
+    "max_iter": [POSITIVE_INT],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "random_state": ["random_state"],
+    # the networks' own parameters, checked before any work is done
+    **{name: RNNRegressor._parameter_constraints[name] for name in PASS_THROUGH},
 }
-_BASELINE_NAMES = {"naive": "naive", "drift": "drift", "seasonal_naive": "seasonal naive"}
+
+
+def _upgrade_state(state: dict) -> dict:
+    """The pickled state of an RNNForecaster, in the layout of this version.
+
+    Pickles of the single-module forecaster kept the feature configuration flat.
+    """
+    if "_past_idx_" in state and "_covariates_" not in state:
+        state["_covariates_"] = Covariates(
+            state["exog_columns_"], state.pop("_past_idx_"), state.pop("_future_idx_"),
+            state.pop("_exog_mean_"), state.pop("_exog_std_"), state.pop("_calendar_spec_"),
+        )
+        state.pop("_out_len", None)
+        state.pop("_extension", None)
+    return state
 
 
 class RNNForecaster(BaseForecaster):
@@ -312,29 +336,7 @@ class RNNForecaster(BaseForecaster):
     (['yhat', 'yhat_lo_80', 'yhat_hi_80'], '1961-01')
     """
 
-    _parameter_constraints: dict = {
-        "cell": [StrOptions(set(_ESTIMATORS))],
-        "window": [POSITIVE_INT, None],
-        "horizon": [POSITIVE_INT],
-        "strategy": [StrOptions({"direct", "recursive"})],
-        "normalize": [StrOptions({"window", "series"}), None],
-        "scale": [StrOptions({"auto", "series", "global"})],
-        "log": [Options(object, {"auto", True, False})],
-        "deseasonalize": [Options(object, {"auto", True, False})],
-        "season_length": [POSITIVE_INT, None],
-        "calendar": [Options(object, {"auto", False, None})],
-        "past_covariates": [list, tuple, None],
-        "freq": FREQ,
-        "fill_method": FILL_METHOD,
-        "n_models": [POSITIVE_INT],
-        "refit_full": ["boolean"],
-        "max_iter": [POSITIVE_INT],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "random_state": ["random_state"],
-        # the networks' own parameters, checked before any work is done
-        **{name: RNNRegressor._parameter_constraints[name] for name in PASS_THROUGH},
-    }
+    _parameter_constraints: dict = _PARAMETERS
 
     def __init__(
         self,
@@ -422,19 +424,9 @@ class RNNForecaster(BaseForecaster):
             )
 
     def __setstate__(self, state):
-        # pickles of the single-module forecaster kept the feature configuration flat
-        if "_past_idx_" in state and "_covariates_" not in state:
-            state["_covariates_"] = Covariates(
-                state["exog_columns_"], state.pop("_past_idx_"), state.pop("_future_idx_"),
-                state.pop("_exog_mean_"), state.pop("_exog_std_"), state.pop("_calendar_spec_"),
-            )
-            state.pop("_out_len", None)
-            state.pop("_extension", None)
-        super().__setstate__(state)
+        super().__setstate__(_upgrade_state(state))
 
-    # ----------------------------------------------------------------------------------------
-    # the stages' configuration, from the fitted attributes
-    # ----------------------------------------------------------------------------------------
+    # -- the stages' configuration, from the fitted attributes --
 
     def _transform(self) -> SeriesTransform:
         return SeriesTransform(
@@ -455,9 +447,7 @@ class RNNForecaster(BaseForecaster):
             name="seasonal",
         )
 
-    # ----------------------------------------------------------------------------------------
-    # fit, update, predict
-    # ----------------------------------------------------------------------------------------
+    # -- fit, update, predict --
 
     def _fit(self, panel: _Panel) -> None:
         started = time.perf_counter()
@@ -513,10 +503,10 @@ class RNNForecaster(BaseForecaster):
             int(self.window) if self.window is not None
             else default_window(panel, self.season_length_, self.horizon)
         )
-        network = self._assign_models(panel, self.window_ + self.horizon, "fit")
-        if not network.series:  # every series is too short: the error names the first one
-            check_lengths(panel, self.window_, self.horizon)
-        panel = network
+        self.series_models_, panel = assign_models(  # raises if every series is too short
+            panel, window=self.window_, horizon=self.horizon, season_length=self.season_length_,
+            stage="fit", stacklevel=5,  # the caller of fit
+        )
         self._covariates_ = cov = Covariates.fit(panel, self.past_covariates, self.calendar)
         self.calendar_features_ = cov.calendar_names
         self.exog_columns_ = cov.columns
@@ -533,52 +523,9 @@ class RNNForecaster(BaseForecaster):
             self.log_ = bool(self.log)
         return panel
 
-    def _assign_models(self, panel: _Panel, need: int, stage: str) -> _Panel:
-        """Set ``series_models_``, warn about the short series; return the network's panel."""
-        treatment = series_treatment(panel, need, self.season_length_)
-        self.series_models_ = pd.Series(
-            list(treatment.values()),
-            index=pd.Index(list(treatment), name="unique_id"),
-            name="model",
-        )
-        short = [s for s in panel.series if treatment[s.uid] != "network"]
-        network = panel.subset(u for u, t in treatment.items() if t == "network")
-        if short and network.series:
-            shown = ", ".join(
-                f"{s.uid!r} ({len(s.y)} observations: "
-                f"{_BASELINE_NAMES[treatment[s.uid]]})"
-                for s in short[:10]
-            )
-            more = f" and {len(short) - 10} more" if len(short) > 10 else ""
-            needed = (
-                f"window + horizon = {self.window_} + {self.horizon} = {need}"
-                if stage == "fit" else f"window = {self.window_}"
-            )
-            warnings.warn(
-                f"{len(short)} series {'is' if len(short) == 1 else 'are'} too short for the "
-                f"network, which needs {needed} "
-                f"observations: {shown}{more}. They are forecast by the baseline named instead "
-                "(see series_models_); the window of the other series is unchanged. Pass a "
-                "shorter window to forecast them with the network.",
-                UserWarning,
-                stacklevel=5 if stage == "fit" else 4,  # the caller of fit / update
-            )
-        return network
-
     def _series_models(self) -> pd.Series:
         """``series_models_``; every series 'network' for models saved before it existed."""
-        models = getattr(self, "series_models_", None)
-        if models is None:
-            uids = [s.uid for s in self._panel.series]
-            models = pd.Series(
-                ["network"] * len(uids), index=pd.Index(uids, name="unique_id"), name="model"
-            )
-        return models
-
-    def _network_panel(self) -> _Panel:
-        """The history of the series the network forecasts."""
-        models = self._series_models()
-        return self._panel.subset(u for u, t in zip(models.index, models) if t == "network")
+        return series_models(getattr(self, "series_models_", None), self._panel)
 
     def _update(self, panel: _Panel) -> None:
         if panel.exog_columns != self.exog_columns_:
@@ -586,13 +533,10 @@ class RNNForecaster(BaseForecaster):
                 f"X has columns {panel.exog_columns} but the forecaster was fitted with "
                 f"{self.exog_columns_}"
             )
-        network = self._assign_models(panel, self.window_, "update")
-        if not network.series:
-            s = panel.series[0]
-            raise ValueError(
-                f"series {s.uid!r} has {len(s.y)} observations, fewer than window = "
-                f"{self.window_}"
-            )
+        self.series_models_, network = assign_models(
+            panel, window=self.window_, horizon=self.horizon, season_length=self.season_length_,
+            stage="update", stacklevel=4,  # the caller of update
+        )
         self._remember(prepare(network, self._transform(), self._covariates_))
 
     def _predict(self, h: int, X_future, level):
@@ -602,103 +546,20 @@ class RNNForecaster(BaseForecaster):
                 f"h={h} exceeds horizon={self.horizon}, which needs past covariates after the "
                 "forecast origin; refit with a longer horizon"
             )
-        network = self._network_panel()
-        layout = self._layout()
-        h_pad = padded_steps(h, layout.out_len)
-        exog = self._covariates_.future_exog(X_future, network, self.freq_, h_pad)
-        start = origins_at_end(
-            layout, self._covariates_, network, self._stats, self.freq_, h, exog
+        models = self._series_models()
+        by_uid = network_forecasts(
+            self._layout(), self._covariates_, network_panel(self._panel, models), self._stats,
+            partial(ensemble_predict, self.estimators_), h=h, X_future=X_future,
+            freq=self.freq_, scores=self.conformal_scores_, levels=levels, log=self.log_,
+            season_length=self.season_length_, stacklevel=4,  # the caller of predict
         )
-        predict = partial(ensemble_predict, self.estimators_)
-        pred = roll_out(
-            layout, predict, start.dbuf, start.past, start.future, start.loc, start.scale, h
-        )
-        by_uid, overflowed = {}, []
-        for i, s in enumerate(network.series):
-            stats = self._stats[s.uid]
-            d_hist = layout.transform.apply(s.y, stats, s.uid)
-            if is_constant(d_hist):  # forecast as its constant, zero-width intervals
-                point, halves = np.full(h, d_hist[-1]), {lv: np.zeros(h) for lv in levels}
-            else:
-                point = pred[i]
-                halves = {
-                    lv: half_width(self.conformal_scores_, lv, h) * start.scale[i]
-                    for lv in levels
-                }
-            invert = partial(layout.transform.invert, stats=stats, start=len(s.y))
-            with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
-                cols = forecast_columns(point, halves, invert)
-            if np.all(s.y == s.y[0]):  # exactly the constant, whatever the rounding of exp/log
-                cols = {name: np.full(h, s.y[0]) for name in cols}
-            if not all(np.isfinite(v).all() for v in cols.values()) or (
-                self.log_ and not (cols["yhat"] > 0).all()  # exp underflowed to 0
-            ):
-                overflowed.append(s.uid)
-                cols = self._fallback(s, h, cols)
-            by_uid[s.uid] = SeriesForecast(s.uid, start.indexes[i], cols)
-        if overflowed:
-            shown = ", ".join(repr(u) for u in overflowed[:10])
-            more = f" and {len(overflowed) - 10} more" if len(overflowed) > 10 else ""
-            warnings.warn(
-                f"the network's forecast of series {shown}{more} is not finite on the data's "
-                "scale (it overflowed when mapped back: training likely diverged); the seasonal "
-                "naive forecast is returned for those series instead, with NaN interval "
-                "bounds. Refit with a lower learning_rate_init or check the data.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        by_uid.update(self._baseline_forecasts(h, levels))
+        by_uid.update(baseline_forecasts(
+            self._panel, models, h, levels, horizon=self.horizon, freq=self.freq_,
+            season_length=self.season_length_, stacklevel=4,
+        ))
         return [by_uid[s.uid] for s in self._panel.series], bool(levels)
 
-    def _baseline_forecasts(self, h: int, levels: list) -> dict:
-        """Forecasts of the series too short for the network, by their baselines.
-
-        Each baseline forecaster is fitted on its series' history; intervals are its normal
-        intervals (FPP3, Table 5.2), NaN (with a warning) where the history is too short to
-        estimate the residual spread.
-        """
-        out, no_interval = {}, []
-        m = self.season_length_
-        models = self._series_models()
-        for method, cls in _BASELINES.items():
-            uids = [u for u, t in zip(models.index, models) if t == method]
-            if not uids:
-                continue
-            sub = self._panel.subset(uids)
-            params = {"season_length": m} if method == "seasonal_naive" else {}
-            baseline = cls(horizon=self.horizon, **params)
-            baseline.freq_ = self.freq_
-            baseline._fit(sub)
-            baseline._set_history(sub)
-            results, _ = baseline._predict(h, None, None)
-            for s, r in zip(sub.series, results):
-                cols = r.columns
-                if levels:
-                    sigma = residual_std(s.y, method, m)
-                    if not np.isfinite(sigma):
-                        no_interval.append(s.uid)
-                    sigma_h = step_std(sigma, h, method, len(s.y), m)
-                    cols = interval_columns(cols["yhat"], sigma_h, levels)
-                out[s.uid] = SeriesForecast(s.uid, r.index, cols)
-        if no_interval:
-            shown = ", ".join(repr(u) for u in no_interval[:10])
-            warnings.warn(
-                f"series {shown} are too short to estimate the spread of their baseline "
-                "forecast: their interval bounds are NaN",
-                UserWarning,
-                stacklevel=4,
-            )
-        return out
-
-    def _fallback(self, s, h: int, cols: dict) -> dict:
-        """The seasonal naive forecast of series ``s`` (last value if shorter than a season)."""
-        m = self.season_length_ if len(s.y) >= self.season_length_ else 1
-        naive = np.resize(np.asarray(s.y[len(s.y) - m :], dtype=np.float64), h)
-        return {name: naive if name == "yhat" else np.full(h, np.nan) for name in cols}
-
-    # ----------------------------------------------------------------------------------------
-    # summary
-    # ----------------------------------------------------------------------------------------
+    # -- summary --
 
     def summary(self) -> str:
         """A plain-text report of the fitted forecaster.

@@ -2,19 +2,23 @@
 
 :func:`roll_out` forecasts any number of steps from a window of history, ``out_len`` steps
 per network call, feeding its forecasts back as inputs (one call for a direct forecast within
-the horizon). :func:`calibrate` rolls out every held-out origin of stage 1 and keeps the
-absolute residuals in normalised units; :func:`half_width` turns them into split-conformal
-interval half-widths.
+the horizon). :func:`network_forecasts` forecasts every series of the network from the end of
+its history and maps the forecasts back to the data's scale. :func:`calibrate` rolls out every
+held-out origin of stage 1 and keeps the absolute residuals in normalised units;
+:func:`half_width` turns them into split-conformal interval half-widths.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from ._features import Covariates
+from ._output import SeriesForecast, forecast_columns
 from ._panel import _Panel
 from ._time import _future_index
 from ._transforms import is_constant
@@ -120,6 +124,97 @@ def origins_at_end(
         loc[i], scale[i] = st.loc, st.scale
         indexes.append(fidx[:h])
     return Origins(dbuf, past, np.stack(fut_rows), loc, scale, indexes)
+
+
+def network_forecasts(
+    layout: WindowLayout, covariates: Covariates, panel: _Panel, stats: dict, predict, *,
+    h: int, X_future, freq, scores, levels: list, log: bool, season_length: int,
+    stacklevel: int,
+) -> dict:
+    """Forecasts of ``h`` steps from the end of every series of ``panel``, on the data's scale.
+
+    Parameters
+    ----------
+    layout : WindowLayout
+        Window shape and normalisation.
+    covariates : Covariates
+        The fitted feature configuration.
+    panel : _Panel
+        The history of the series the network forecasts.
+    stats : dict
+        ``unique_id -> _Stats``: the transform statistics of each series.
+    predict : callable
+        The ensemble's prediction (normalised outputs for a batch of inputs).
+    h : int
+        Number of steps.
+    X_future : pandas.DataFrame or None
+        Known-future covariates over the forecast period.
+    freq : pandas offset or int
+        The fitted frequency.
+    scores : numpy.ndarray or None
+        The conformal scores (``conformal_scores_``).
+    levels : list of float
+        Validated interval levels (percent); [] for point forecasts.
+    log : bool
+        Whether the log transform applies (a forecast that underflowed to 0 then failed).
+    season_length : int
+        Seasonal period of the fallback for forecasts that are not finite.
+    stacklevel : int
+        Of the warning about forecasts that are not finite, counted from this function.
+
+    Returns
+    -------
+    dict
+        ``unique_id -> SeriesForecast``. A constant series is forecast as its constant with
+        zero-width intervals; a forecast that is not finite on the data's scale (it overflowed
+        in the inverse transforms, or underflowed to 0 after the log) is replaced, with a
+        RuntimeWarning, by the seasonal naive forecast with NaN interval bounds.
+    """
+    h_pad = padded_steps(h, layout.out_len)
+    exog = covariates.future_exog(X_future, panel, freq, h_pad)
+    start = origins_at_end(layout, covariates, panel, stats, freq, h, exog)
+    pred = roll_out(
+        layout, predict, start.dbuf, start.past, start.future, start.loc, start.scale, h
+    )
+    by_uid, overflowed = {}, []
+    for i, s in enumerate(panel.series):
+        st = stats[s.uid]
+        d_hist = layout.transform.apply(s.y, st, s.uid)
+        if is_constant(d_hist):  # forecast as its constant, zero-width intervals
+            point, halves = np.full(h, d_hist[-1]), {lv: np.zeros(h) for lv in levels}
+        else:
+            point = pred[i]
+            halves = {lv: half_width(scores, lv, h) * start.scale[i] for lv in levels}
+        invert = partial(layout.transform.invert, stats=st, start=len(s.y))
+        with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
+            cols = forecast_columns(point, halves, invert)
+        if np.all(s.y == s.y[0]):  # exactly the constant, whatever the rounding of exp/log
+            cols = {name: np.full(h, s.y[0]) for name in cols}
+        if not all(np.isfinite(v).all() for v in cols.values()) or (
+            log and not (cols["yhat"] > 0).all()  # exp underflowed to 0
+        ):
+            overflowed.append(s.uid)
+            cols = _seasonal_naive_columns(s.y, h, season_length, cols)
+        by_uid[s.uid] = SeriesForecast(s.uid, start.indexes[i], cols)
+    if overflowed:
+        shown = ", ".join(repr(u) for u in overflowed[:10])
+        more = f" and {len(overflowed) - 10} more" if len(overflowed) > 10 else ""
+        warnings.warn(
+            f"the network's forecast of series {shown}{more} is not finite on the data's "
+            "scale (it overflowed when mapped back: training likely diverged); the seasonal "
+            "naive forecast is returned for those series instead, with NaN interval "
+            "bounds. Refit with a lower learning_rate_init or check the data.",
+            RuntimeWarning,
+            stacklevel=stacklevel,
+        )
+    return by_uid
+
+
+def _seasonal_naive_columns(y: np.ndarray, h: int, season_length: int, cols: dict) -> dict:
+    """The seasonal naive forecast of ``y`` (last value if shorter than a season), NaN bounds."""
+    m = season_length if len(y) >= season_length else 1
+    naive = np.resize(np.asarray(y[len(y) - m :], dtype=np.float64), h)
+    return {name: naive if name == "yhat" else np.full(h, np.nan) for name in cols}
 
 
 def calibrate(layout: WindowLayout, prepared, calib, predict):
