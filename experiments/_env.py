@@ -218,12 +218,17 @@ def gpu_environment():
     return info
 
 
-def main(argv=None):
-    """Print the environment report as JSON; returns the exit code."""
+def build_parser():
+    """The script's ``argparse`` parser."""
     parser = argparse.ArgumentParser(description="Print the environment of an experiment.")
     parser.add_argument("--gpu", action="store_true", help="add the CUDA devices and libraries")
     parser.add_argument("--gemm", action="store_true", help="measure the float32 GEMM peak")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    """Print the environment report as JSON; returns the exit code."""
+    args = build_parser().parse_args(argv)
     modules = ("numpy", "numba", "sklearn", "pandas", "threadpoolctl", "torch", "pytest", "tsrnn")
     info = environment(modules, gemm=args.gemm)
     if args.gpu:

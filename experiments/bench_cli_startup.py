@@ -61,13 +61,19 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    """Time the commands, print the table, write the JSON; returns the exit code."""
+def build_parser():
+    """The script's ``argparse`` parser."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per command (7)")
     parser.add_argument("--json", metavar="PATH", default=DEFAULT_JSON,
                         help="where to write the results (experiments/results/"
                              "bench_cli_startup.json)")
+    return parser
+
+
+def main(argv=None):
+    """Time the commands, print the table, write the JSON; returns the exit code."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

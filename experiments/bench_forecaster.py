@@ -155,7 +155,8 @@ def write(results, path_base):
         fh.write("\n".join(lines) + "\n")
 
 
-def main(argv=None):
+def build_parser():
+    """The script's ``argparse`` parser."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-models", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--threads", type=int, nargs="+", default=None,
@@ -166,6 +167,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="100 series, max_iter=3")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--notes", default="", help="text for the Notes section")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.quick:
         args.n_series = args.n_series or 100

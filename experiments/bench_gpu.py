@@ -278,7 +278,8 @@ def _pin_two_cores():
     numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
 
 
-def main(argv=None):
+def build_parser():
+    """The script's ``argparse`` parser."""
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -295,7 +296,11 @@ def main(argv=None):
                    help="start no case after this many seconds")
     p.add_argument("--variants", nargs="*", default=[],
                    help="CUDA tile variants for the batch-1024 cases")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     start = time.perf_counter()
     devices = args.devices.split(",")
