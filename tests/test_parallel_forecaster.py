@@ -1,8 +1,9 @@
 """The forecaster trains on several threads, with forecasts bit-identical for any thread count.
 
 Two mechanisms (issue 15): the seed-ensemble members run concurrently on a thread pool
-(:func:`tsrnn.forecasting._ensemble.run_members`), and a default 32-row batch of the default
-network is cut into two 16-row chunks (:func:`tsrnn._network.chunk_rows`), so that
+(:func:`tsrnn.forecasting._ensemble.run_members`), and a default 32-row batch of a wide
+enough network (LSTM of 64 units, not the default 32) is cut into two 16-row chunks
+(:func:`tsrnn._network.chunk_rows`), so that
 :func:`tsrnn._training.cpu_parallel` starts its pool. Each test changes Numba's real thread
 count and checks with a spy that the parallel path really ran on more than one thread, so it
 cannot pass with everything on the calling thread (as before both mechanisms existed).
@@ -92,8 +93,8 @@ def _fit_predict(n_threads, monkeypatch, **params):
 
 
 def test_default_batch_splits_across_threads_bit_identically(monkeypatch):
-    # the default network (LSTM, 32 units) and batch (32 rows): two 16-row chunks per batch
-    params = dict(max_iter=2, n_iter_no_change=2)
+    # the default batch (32 rows) of an LSTM of 64 units: two 16-row chunks per batch
+    params = dict(hidden_size=64, max_iter=2, n_iter_no_change=2)
     f1, out1, chunks1, _, _ = _fit_predict(1, monkeypatch, **params)
     f2, out2, chunks2, _, _ = _fit_predict(2, monkeypatch, **params)
     me = threading.get_ident()
@@ -178,15 +179,18 @@ def test_parallel_plan():
 
 
 def test_chunk_rule_depends_on_batch_and_width_only():
+    wide = net.NetworkSpec("lstm", 3, 64, n_outputs=3)
     default = net.NetworkSpec("lstm", 3, 32, n_outputs=3)  # the forecaster's default net
     narrow = net.NetworkSpec("rnn", 3, 8, n_outputs=3)
-    assert net.chunk_rows(default, 32) == 16  # a default batch: two chunks
-    assert net.chunk_rows(default, 20) == 16
-    assert net.chunk_rows(default, 33) == 32
-    assert net.chunk_rows(default, 500) == 32
+    assert net.chunk_rows(wide, 32) == 16  # a default batch: two chunks
+    assert net.chunk_rows(wide, 20) == 16
+    assert net.chunk_rows(wide, 33) == 32
+    assert net.chunk_rows(wide, 500) == 32
+    # a 16-row chunk of 32 units costs too much fixed overhead (see tsrnn/_network.py)
+    assert net.chunk_rows(default, 32) == 32
     assert net.chunk_rows(narrow, 32) == 32
     with threads(1):
-        one = [net.chunk_rows(default, b) for b in (16, 32, 64)]
+        one = [net.chunk_rows(wide, b) for b in (16, 32, 64)]
     with threads(2):
-        two = [net.chunk_rows(default, b) for b in (16, 32, 64)]
+        two = [net.chunk_rows(wide, b) for b in (16, 32, 64)]
     assert one == two == [16, 16, 32]

@@ -235,24 +235,24 @@ def input_gradient(spec, theta, X, dZ):
 # sums are added in chunk order.
 #
 # The rule: chunks of 32 rows (STANDARD_CHUNK_ROWS), except that a batch of at most 32 rows
-# is cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers do at least
-# SPLIT_MIN_WORK multiply-adds per row and time step (spec.n_recurrent_params: about 4,700
-# for the forecaster's default LSTM of 32 units, 3,500 for a GRU of 32, 1,200 for an RNN of
-# 32).  So the forecaster's default batches of 32 rows run on two threads, while large
-# batches, and the small batches of narrow layers (whose 16-row chunks would cost more in
-# per-task overhead than a second thread gains), keep the 32-row chunks of earlier releases.
-# Measured on one thread (2-core EPYC under load, so noisy; 21 steps, 3 features): a 32-row
-# batch in two 16-row chunks instead of one takes 0.96-1.17x the time for an LSTM of 32 units,
-# 0.92x for 128 units, but 3x for an RNN of 8 units and 1.4x for a GRU of 16 (64 rows).
-# Earlier versions cut every batch into 32-row chunks: for batches of 17-32 rows of wide
-# enough layers the gradient's float summation order changed, so trained weights and
-# forecasts differ from theirs in the last bits (and then by what training makes of that);
-# they remain independent of the thread count.
+# is cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers have at least SPLIT_MIN_WORK
+# parameters (spec.n_recurrent_params, about the multiply-adds per row and time step: 17,400
+# for an LSTM of 64 units on 3 features, 4,700 for the forecaster's default LSTM of 32).  A
+# chunk has a fixed cost (the Python side of the layer loop, smaller products), so a second
+# chunk pays only where the work per row is large.  Measured on one thread (2-core EPYC under
+# load; 21-24 steps, 3 features, best of repeated runs), a 32-row batch in two 16-row chunks
+# instead of one costs: LSTM 32 units +35-50 % CPU time (so two threads could be at most
+# ~1.4x faster on two idle cores, and were 0.7x on a loaded machine: not split), GRU 64
+# +7-35 %, LSTM 64 +0-20 %, LSTM 128 +3-7 %.  Large batches, and small batches
+# of narrower layers, keep the 32-row chunks of earlier versions; for batches of 17-32 rows of
+# wide layers the gradient's float summation order changed, so trained weights differ from
+# earlier versions in the last bits (and then by what training makes of that).  Results
+# remain independent of the thread count.
 #
 # CHUNK_ROWS is the smallest chunk: thread pools are sized in its units.
 CHUNK_ROWS = 16
 STANDARD_CHUNK_ROWS = 32
-SPLIT_MIN_WORK = 2048
+SPLIT_MIN_WORK = 16384
 PREDICT_CHUNK_ROWS = 256
 
 
