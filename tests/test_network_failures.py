@@ -177,7 +177,23 @@ def blas_at_3():
 
     threadpoolctl >= 3.8 lets only one thread change OpenBLAS's limit until it gives control
     back; the fixture gives it back, so that any thread may limit BLAS during the test.
+
+    The preconditions are checked first, so that state left by earlier tests in the process is
+    named rather than showing up as a limit that did not hold: no tsrnn region still active
+    (a leaked region count makes the next region skip the limit), and tsrnn's controller
+    holding every BLAS loaded now (one loaded after it was made would escape the limit).
     """
+    from threadpoolctl import ThreadpoolController
+
+    assert _training._BLAS_REGIONS == 0 and _training._BLAS_LIMITER is None, (
+        "a tsrnn BLAS region is still active from an earlier test",
+        _training._BLAS_REGIONS, [t.name for t in threading.enumerate()],
+    )
+    held = {lib.filepath for lib in _training._blas_controller().select(user_api="blas")
+            .lib_controllers}
+    loaded = {lib.filepath for lib in ThreadpoolController().select(user_api="blas")
+              .lib_controllers}
+    assert loaded <= held, ("BLAS loaded after tsrnn's controller was made", loaded - held)
     limiter = _training._blas_controller().limit(limits=3, user_api="blas")
     _release_blas_control()
     try:
