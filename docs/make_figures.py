@@ -31,11 +31,24 @@ DOCS = Path(__file__).resolve().parent
 
 FIGURES = {
     "forecast_air_passengers.png": [
-        "forecast", "--dataset", "air_passengers", "--horizon", "12", "--output", "fc.csv",
-        "--plot", "fc.png",
+        "forecast",
+        "--dataset",
+        "air_passengers",
+        "--horizon",
+        "12",
+        "--output",
+        "fc.csv",
+        "--plot",
+        "fc.png",
     ],
     "backtest_air_passengers.png": [
-        "backtest", "--dataset", "air_passengers", "--horizon", "12", "--plot", "fc.png",
+        "backtest",
+        "--dataset",
+        "air_passengers",
+        "--horizon",
+        "12",
+        "--plot",
+        "fc.png",
     ],
 }
 

@@ -45,8 +45,11 @@ def make_data(n_windows, n_steps, n_features, n_outputs, dtype="float32", seed=0
     rng = np.random.default_rng(seed)
     length = n_windows + n_steps + n_outputs + n_features
     t = np.arange(length, dtype=np.float64)
-    s = (np.sin(2 * np.pi * t / 24) + 0.5 * np.sin(2 * np.pi * t / 168)
-         + 0.1 * rng.standard_normal(length)).astype(dtype)
+    s = (
+        np.sin(2 * np.pi * t / 24)
+        + 0.5 * np.sin(2 * np.pi * t / 168)
+        + 0.1 * rng.standard_normal(length)
+    ).astype(dtype)
     view = np.lib.stride_tricks.sliding_window_view(s, n_steps + n_outputs)
     X = np.empty((n_windows, n_steps, n_features), dtype=dtype)
     for f in range(n_features):  # feature f: the series shifted by f steps
@@ -107,8 +110,14 @@ def _small_data(n=24, T=6, D=1, O=2, dtype="float32", classes=False, seed=0):
 
 def _fit_workload(estimators, cls_name, params, dtype, classes, **data):
     X, y = _small_data(dtype=dtype, classes=classes, **data)
-    est = getattr(estimators, cls_name)(hidden_size=params.pop("hidden_size", 4), max_iter=1,
-                                        random_state=0, dtype=dtype, device="cpu", **params)
+    est = getattr(estimators, cls_name)(
+        hidden_size=params.pop("hidden_size", 4),
+        max_iter=1,
+        random_state=0,
+        dtype=dtype,
+        device="cpu",
+        **params,
+    )
     est.fit(X, y)
     est.predict(X[:5])
     return est
@@ -122,12 +131,17 @@ def compile_check(args):
         times = []
         for _ in range(2):  # first: compiles (cold cache); second: warm, same process
             t0 = time.perf_counter()
-            _fit_workload(estimators, cls_name, dict(params), args["dtype"],
-                          cls_name.endswith("Classifier"))
+            _fit_workload(
+                estimators, cls_name, dict(params), args["dtype"], cls_name.endswith("Classifier")
+            )
             times.append(time.perf_counter() - t0)
         steps.append({"workload": name, "cold_s": times[0], "warm_s": times[1]})
-    return {"import_s": import_s, "steps": steps, "signatures": _signatures(),
-            "total_s": time.perf_counter() - _T0}
+    return {
+        "import_s": import_s,
+        "steps": steps,
+        "signatures": _signatures(),
+        "total_s": time.perf_counter() - _T0,
+    }
 
 
 def startup_check(args):
@@ -154,34 +168,52 @@ def sweep_check(args):
     estimators, _ = _import_tsrnn()
     dtype = args["dtype"]
     for _name, cls_name, params in args["workloads"]:  # reference: every code path once
-        _fit_workload(estimators, cls_name, dict(params), dtype,
-                      cls_name.endswith("Classifier"))
+        _fit_workload(estimators, cls_name, dict(params), dtype, cls_name.endswith("Classifier"))
     reference = _signatures()
     n_fits = 0
     cells = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
     grid = itertools.product(
-        ["rnn", "lstm", "gru"], ["Regressor", "Classifier"], [1, 3, 17], [1, 2, 3],
+        ["rnn", "lstm", "gru"],
+        ["Regressor", "Classifier"],
+        [1, 3, 17],
+        [1, 2, 3],
         [False, True],
     )
     for i, (cell, kind, hidden, layers, bidir) in enumerate(grid):
         params = dict(
-            hidden_size=hidden, num_layers=layers, bidirectional=bidir,
+            hidden_size=hidden,
+            num_layers=layers,
+            bidirectional=bidir,
             batch_size=[1, 5, "auto", 64][i % 4],
-            solver=["adam", "sgd"][i % 2], learning_rate_init=[1e-3, 0.05][(i // 2) % 2],
-            alpha=[0.0, 0.1][(i // 3) % 2], clip_grad_norm=[None, 0.5][(i // 5) % 2],
-            shuffle=bool(i % 2), early_stopping=bool((i // 4) % 2),
+            solver=["adam", "sgd"][i % 2],
+            learning_rate_init=[1e-3, 0.05][(i // 2) % 2],
+            alpha=[0.0, 0.1][(i // 3) % 2],
+            clip_grad_norm=[None, 0.5][(i // 5) % 2],
+            shuffle=bool(i % 2),
+            early_stopping=bool((i // 4) % 2),
             nesterovs_momentum=bool((i // 6) % 2),
         )
-        data = dict(n=[7, 24, 40][i % 3], T=[1, 5, 13][(i // 3) % 3],
-                    D=[1, 3][(i // 2) % 2], O=[1, 4][(i // 5) % 2])
+        data = dict(
+            n=[7, 24, 40][i % 3],
+            T=[1, 5, 13][(i // 3) % 3],
+            D=[1, 3][(i // 2) % 2],
+            O=[1, 4][(i // 5) % 2],
+        )
         classifier = kind == "Classifier"
         if classifier:
             data.pop("O")
         else:  # both regression losses: MSE and the MAE kernel
             params["loss"] = ["squared_error", "absolute_error"][(i // 7) % 2]
         est = _fit_workload(estimators, cells[cell] + kind, params, dtype, classifier, **data)
-        X, y = _small_data(n=9, T=data["T"] + 2, D=data["D"], O=data.get("O", 2), dtype=dtype,
-                           classes=classifier, seed=1)
+        X, y = _small_data(
+            n=9,
+            T=data["T"] + 2,
+            D=data["D"],
+            O=data.get("O", 2),
+            dtype=dtype,
+            classes=classifier,
+            seed=1,
+        )
         est.set_params(warm_start=True, max_iter=2).fit(X, y)  # warm start, other lengths
         if not params["early_stopping"]:
             # (partial_fit after an early-stopping fit is skipped: best_loss_ is None there)
@@ -226,14 +258,24 @@ def memory_check(args):
     cls = getattr(estimators, args["estimator"])
     cls(hidden_size=4, max_iter=1, device="cpu").fit(X[:64], Y[:64])  # kernels loaded first
     before, before_hwm = peak(), _vm_hwm()
-    est = cls(hidden_size=args["hidden"], max_iter=1, batch_size=64, random_state=0,
-              dtype="float32", device="cpu")
+    est = cls(
+        hidden_size=args["hidden"],
+        max_iter=1,
+        batch_size=64,
+        random_state=0,
+        dtype="float32",
+        device="cpu",
+    )
     t0 = time.perf_counter()
     est.fit(X, Y)
     fit_s = time.perf_counter() - t0
-    return {"ru_maxrss_self_bytes": peak(), "vm_hwm_bytes": _vm_hwm(),
-            "peak_before_fit_bytes": before_hwm or before,
-            "data_bytes": X.nbytes + Y.nbytes, "fit_s": fit_s}
+    return {
+        "ru_maxrss_self_bytes": peak(),
+        "vm_hwm_bytes": _vm_hwm(),
+        "peak_before_fit_bytes": before_hwm or before,
+        "data_bytes": X.nbytes + Y.nbytes,
+        "fit_s": fit_s,
+    }
 
 
 def memory_launcher(args):
@@ -241,14 +283,19 @@ def memory_launcher(args):
     import resource
     import subprocess
 
-    proc = subprocess.run([sys.executable, __file__, "memory", json.dumps(args)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "memory", json.dumps(args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     sys.stderr.write(proc.stderr)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            res = json.loads(line[len("RESULT "):])
-            res["peak_bytes"] = (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-                                 * _rss_scale())
+            res = json.loads(line[len("RESULT ") :])
+            res["peak_bytes"] = (
+                resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * _rss_scale()
+            )
             return res
     sys.exit(proc.returncode or 1)
 

@@ -31,8 +31,14 @@ def torch_model(torch, cfg, n_features, n_outputs):
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.rnn = cls(n_features, cfg["hidden"], num_layers=cfg["num_layers"],
-                           bidirectional=cfg["bidirectional"], batch_first=True, dtype=tdtype)
+            self.rnn = cls(
+                n_features,
+                cfg["hidden"],
+                num_layers=cfg["num_layers"],
+                bidirectional=cfg["bidirectional"],
+                batch_first=True,
+                dtype=tdtype,
+            )
             self.head = nn.Linear(cfg["hidden"] * dirs, n_outputs, dtype=tdtype)
 
         def forward(self, x):

@@ -67,11 +67,22 @@ def git_describe(root=ROOT):
     None outside a git checkout.
     """
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                              capture_output=True, text=True, timeout=10, check=False)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10,
-                               check=False)
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if head.returncode:
@@ -192,8 +203,10 @@ def environment(modules=("numpy", "numba", "tsrnn"), gemm=False, gemm_size=2048)
 
 def gpu_environment():
     """The CUDA side: numba-cuda, the device, PyTorch's CUDA and cuDNN (None where absent)."""
-    info = {"numba_cuda": distribution_version("numba-cuda"),
-            "cuda_bindings": distribution_version("cuda-bindings")}
+    info = {
+        "numba_cuda": distribution_version("numba-cuda"),
+        "cuda_bindings": distribution_version("cuda-bindings"),
+    }
     try:
         from numba import cuda
 

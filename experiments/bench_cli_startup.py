@@ -53,11 +53,12 @@ def time_command(args, runs, env):
 def format_table(rows):
     """The results as a text table, one command a line."""
     width = max(len(r["command"]) for r in rows)
-    lines = [f"{'command':<{width}}  {'median s':>9}  {'min s':>7}  runs",
-             "-" * (width + 27)]
+    lines = [f"{'command':<{width}}  {'median s':>9}  {'min s':>7}  runs", "-" * (width + 27)]
     for r in rows:
-        lines.append(f"{r['command']:<{width}}  {r['median_s']:>9.3f}  {r['min_s']:>7.3f}  "
-                     f"{len(r['times_s'])}")
+        lines.append(
+            f"{r['command']:<{width}}  {r['median_s']:>9.3f}  {r['min_s']:>7.3f}  "
+            f"{len(r['times_s'])}"
+        )
     return "\n".join(lines)
 
 
@@ -65,9 +66,12 @@ def build_parser():
     """The script's ``argparse`` parser."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per command (7)")
-    parser.add_argument("--json", metavar="PATH", default=DEFAULT_JSON,
-                        help="where to write the results (experiments/results/"
-                             "bench_cli_startup.json)")
+    parser.add_argument(
+        "--json",
+        metavar="PATH",
+        default=DEFAULT_JSON,
+        help="where to write the results (experiments/results/bench_cli_startup.json)",
+    )
     return parser
 
 
@@ -82,12 +86,21 @@ def main(argv=None):
     rows = []
     for label, command in COMMANDS:
         times = time_command(command, args.runs, env)
-        rows.append({"command": label, "argv": command, "times_s": times,
-                     "median_s": statistics.median(times), "min_s": min(times)})
+        rows.append(
+            {
+                "command": label,
+                "argv": command,
+                "times_s": times,
+                "median_s": statistics.median(times),
+                "min_s": min(times),
+            }
+        )
     info["loadavg_end"] = _env.loadavg()
-    print(f"{info['date']}  {info['cpu_model']} ({info['cpu_count']} CPUs), python "
-          f"{info['versions']['python']}, load average {info['loadavg']} -> "
-          f"{info['loadavg_end']}")
+    print(
+        f"{info['date']}  {info['cpu_model']} ({info['cpu_count']} CPUs), python "
+        f"{info['versions']['python']}, load average {info['loadavg']} -> "
+        f"{info['loadavg_end']}"
+    )
     print(format_table(rows))
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as fh:

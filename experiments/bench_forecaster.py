@@ -67,11 +67,15 @@ def load_m3_monthly(n_series=None, seed=0):
     frames = []
     for key in keys:
         x = np.asarray(data[key].x, dtype=np.float64)
-        frames.append(pd.DataFrame({
-            "unique_id": f"M{key}",
-            "ds": pd.period_range(end=END_PERIOD, periods=len(x), freq="M"),
-            "y": x,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"M{key}",
+                    "ds": pd.period_range(end=END_PERIOD, periods=len(x), freq="M"),
+                    "y": x,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -82,8 +86,9 @@ def warm_up(frame):
     for threads in sorted({1, numba.get_num_threads()}):
         numba.set_num_threads(threads)
         for n_models in (1, 2):
-            RNNForecaster(horizon=HORIZON, max_iter=1, early_stopping=False, n_models=n_models,
-                          random_state=0).fit(small).predict()
+            RNNForecaster(
+                horizon=HORIZON, max_iter=1, early_stopping=False, n_models=n_models, random_state=0
+            ).fit(small).predict()
     return time.perf_counter() - start
 
 
@@ -195,11 +200,20 @@ def build_parser():
     """The script's ``argparse`` parser."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-models", type=int, nargs="+", default=[1, 4])
-    parser.add_argument("--threads", type=int, nargs="+", default=None,
-                        help="thread counts (default 1, 2 and the machine's count if more)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        nargs="+",
+        default=None,
+        help="thread counts (default 1, 2 and the machine's count if more)",
+    )
     parser.add_argument("--n-series", type=int, default=None, help="a random subset")
-    parser.add_argument("--max-iter", type=int, default=None,
-                        help="cap the epoch budget (default: the forecaster's, 200)")
+    parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=None,
+        help="cap the epoch budget (default: the forecaster's, 200)",
+    )
     parser.add_argument("--quick", action="store_true", help="100 series, max_iter=3")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--notes", default="", help="text for the Notes section")
@@ -221,8 +235,12 @@ def main(argv=None):
 
     frame = load_m3_monthly(args.n_series)
     os.makedirs(OUT, exist_ok=True)
-    base = os.path.join(OUT, "bench_forecaster" + ("_quick" if args.quick else "")
-                        + (f"_{args.tag}" if args.tag else ""))
+    base = os.path.join(
+        OUT,
+        "bench_forecaster"
+        + ("_quick" if args.quick else "")
+        + (f"_{args.tag}" if args.tag else ""),
+    )
     results = {
         "environment": _env.environment(("numpy", "numba", "pandas", "tsrnn")),
         "n_series": int(frame["unique_id"].nunique()),

@@ -174,8 +174,17 @@ def run_check(out_dir):
     """The parity tests of tests/cuda on the real GPU; returns (ok, summary)."""
     env = dict(os.environ, TSRNN_TEST_GPU="1")
     env.pop("NUMBA_ENABLE_CUDASIM", None)
-    cmd = [sys.executable, "-m", "pytest", os.path.join(ROOT, "tests", "cuda"), "-q",
-           "-p", "no:cacheprovider", "--noconftest", "-rs"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        os.path.join(ROOT, "tests", "cuda"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--noconftest",
+        "-rs",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     text = proc.stdout + proc.stderr
@@ -213,8 +222,10 @@ def markdown(results):
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in results["rows"]:
-        ms = {k: (row[k]["sec_per_batch"] * 1e3 if row.get(k) else None)
-              for k in ("cpu", "gpu", "torch_fp32", "torch_tf32")}
+        ms = {
+            k: (row[k]["sec_per_batch"] * 1e3 if row.get(k) else None)
+            for k in ("cpu", "gpu", "torch_fp32", "torch_tf32")
+        }
         speed = ms["cpu"] / ms["gpu"] if ms["cpu"] and ms["gpu"] else None
         r32 = ms["gpu"] / ms["torch_fp32"] if ms["gpu"] and ms["torch_fp32"] else None
         rtf = ms["gpu"] / ms["torch_tf32"] if ms["gpu"] and ms["torch_tf32"] else None
@@ -225,28 +236,42 @@ def markdown(results):
         )
     variant_rows = [r for r in results["rows"] if r.get("gpu_variants")]
     if variant_rows:
-        lines += ["", "Tile variants (ms per batch; default tiles in the table above):", "",
-                  "| cell | hidden | batch | steps | default | variant | ms |",
-                  "| --- | ---: | ---: | ---: | ---: | --- | ---: |"]
+        lines += [
+            "",
+            "Tile variants (ms per batch; default tiles in the table above):",
+            "",
+            "| cell | hidden | batch | steps | default | variant | ms |",
+            "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
+        ]
         for r in variant_rows:
             for text, v in r["gpu_variants"].items():
                 ms = _fmt(v["sec_per_batch"] * 1e3) if "sec_per_batch" in v else v.get("error")
-                lines.append(f"| {r['cell']} | {r['hidden']} | {r['batch']} | {r['steps']} "
-                             f"| {_fmt(r['gpu']['sec_per_batch'] * 1e3)} | `{text}` | {ms} |")
-    lines += ["", "Targets (H100): ≥10× the 2-core CPU at batch 1024 / hidden 256; "
-              "within 2× of cuDNN.", ""]
+                lines.append(
+                    f"| {r['cell']} | {r['hidden']} | {r['batch']} | {r['steps']} "
+                    f"| {_fmt(r['gpu']['sec_per_batch'] * 1e3)} | `{text}` | {ms} |"
+                )
+    lines += [
+        "",
+        "Targets (H100): ≥10× the 2-core CPU at batch 1024 / hidden 256; within 2× of cuDNN.",
+        "",
+    ]
     for row in results["rows"]:
         cpu, gpu = row.get("cpu"), row.get("gpu")
         if row["batch"] == 1024 and row["hidden"] == 256 and cpu and gpu:
             s = cpu["sec_per_batch"] / gpu["sec_per_batch"]
             verdict = "met" if s >= CPU_TARGET else "NOT met"
             lines.append(f"- {row['cell']} B=1024 N=256: {s:.1f}× the CPU — {verdict}")
-    ratios = [r["gpu"]["sec_per_batch"] / r["torch_fp32"]["sec_per_batch"]
-              for r in results["rows"] if r.get("gpu") and r.get("torch_fp32")]
+    ratios = [
+        r["gpu"]["sec_per_batch"] / r["torch_fp32"]["sec_per_batch"]
+        for r in results["rows"]
+        if r.get("gpu") and r.get("torch_fp32")
+    ]
     if ratios:
         within = sum(r <= CUDNN_TARGET for r in ratios)
-        lines.append(f"- within 2× of cuDNN fp32 in {within} of {len(ratios)} cases "
-                     f"(GPU/cuDNN from {min(ratios):.2f} to {max(ratios):.2f})")
+        lines.append(
+            f"- within 2× of cuDNN fp32 in {within} of {len(ratios)} cases "
+            f"(GPU/cuDNN from {min(ratios):.2f} to {max(ratios):.2f})"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -262,8 +287,11 @@ def _cpu_reference(path):
         return {}
     with open(path) as fh:
         data = json.load(fh)
-    return {(r["cell"], r["hidden"], r["batch"], r["steps"]): r["cpu"]
-            for r in data["rows"] if r.get("cpu")}
+    return {
+        (r["cell"], r["hidden"], r["batch"], r["steps"]): r["cpu"]
+        for r in data["rows"]
+        if r.get("cpu")
+    }
 
 
 def _pin_two_cores():
@@ -286,16 +314,19 @@ def build_parser():
     p.add_argument("--out", default="bench_gpu_results", help="output folder")
     p.add_argument("--devices", default="gpu,torch", help="comma list of cpu, gpu, torch")
     p.add_argument("--cases", default="grid,target,large", help="comma list of grid, target, large")
-    p.add_argument("--cpu-json", default=None,
-                   help="bench_gpu.json of an earlier --devices cpu run")
+    p.add_argument(
+        "--cpu-json", default=None, help="bench_gpu.json of an earlier --devices cpu run"
+    )
     p.add_argument("--check", action="store_true", help="run the GPU parity tests first")
     p.add_argument("--check-note", default=None, help="result of parity tests run separately")
     p.add_argument("--batches", type=int, default=4, help="batches per timed epoch")
     p.add_argument("--repeats", type=int, default=3, help="timed epochs per case")
-    p.add_argument("--budget-s", type=float, default=None,
-                   help="start no case after this many seconds")
-    p.add_argument("--variants", nargs="*", default=[],
-                   help="CUDA tile variants for the batch-1024 cases")
+    p.add_argument(
+        "--budget-s", type=float, default=None, help="start no case after this many seconds"
+    )
+    p.add_argument(
+        "--variants", nargs="*", default=[], help="CUDA tile variants for the batch-1024 cases"
+    )
     return p
 
 
@@ -315,7 +346,8 @@ def main(argv=None):
     cpu_ref = _cpu_reference(args.cpu_json)
     results["cpu_source"] = (
         f"measured here, 2 cores ({_env.cpu_model()})"
-        if "cpu" in devices else (f"from {args.cpu_json}" if cpu_ref else "not measured")
+        if "cpu" in devices
+        else (f"from {args.cpu_json}" if cpu_ref else "not measured")
     )
     if "cpu" in devices:
         _pin_two_cores()
@@ -323,8 +355,10 @@ def main(argv=None):
     for case in [c for name in args.cases.split(",") for c in cases[name]]:
         if args.budget_s and time.perf_counter() - start > args.budget_s:
             if "skipped" not in results:
-                print(f"budget of {args.budget_s} s spent: skipping {case} and later cases",
-                      flush=True)
+                print(
+                    f"budget of {args.budget_s} s spent: skipping {case} and later cases",
+                    flush=True,
+                )
             results.setdefault("skipped", []).append(list(case))
             continue
         cell, hidden, batch, steps = case
@@ -345,8 +379,9 @@ def main(argv=None):
         if case in cpu_ref and "cpu" not in row:
             row["cpu"] = cpu_ref[case]
         results["rows"].append(row)
-        summary = {k: round(v["sec_per_batch"] * 1e3, 3)
-                   for k, v in row.items() if isinstance(v, dict)}
+        summary = {
+            k: round(v["sec_per_batch"] * 1e3, 3) for k, v in row.items() if isinstance(v, dict)
+        }
         print(f"{cell:4s} N={hidden:3d} B={batch:4d} T={steps:2d} ms/batch {summary}", flush=True)
         write(results, args.out)
     for text in args.variants:

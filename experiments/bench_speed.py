@@ -74,8 +74,13 @@ TARGET_COLD_COMPILE_S = 60.0
 TARGET_MEMORY_OVERHEAD_MB = 500.0
 
 QUICK = dict(
-    cells=("lstm",), hidden=(16, 64), n_windows=1024, epochs=1, repeats=1,
-    extra_hidden=16, memory_windows=200_000,
+    cells=("lstm",),
+    hidden=(16, 64),
+    n_windows=1024,
+    epochs=1,
+    repeats=1,
+    extra_hidden=16,
+    memory_windows=200_000,
 )
 
 
@@ -84,8 +89,7 @@ QUICK = dict(
 # --------------------------------------------------------------------------
 
 
-def forward_flops_per_sample(cell, hidden, n_features, n_steps, num_layers=1,
-                             bidirectional=False):
+def forward_flops_per_sample(cell, hidden, n_features, n_steps, num_layers=1, bidirectional=False):
     """Forward FLOPs of one sample: Σ over layers and directions of 2·G·N·(D+N)·T."""
     G, N = GATES[cell], hidden
     dirs = 2 if bidirectional else 1
@@ -94,7 +98,6 @@ def forward_flops_per_sample(cell, hidden, n_features, n_steps, num_layers=1,
         D = n_features if k == 0 else N * dirs
         total += dirs * 2 * G * N * (D + N)
     return total * n_steps
-
 
 
 def _package_root():
@@ -131,10 +134,20 @@ def _estimator(cell, hidden, num_layers, bidirectional, dtype, batch_size, epoch
 
     cls = {"rnn": E.RNNRegressor, "lstm": E.LSTMRegressor, "gru": E.GRURegressor}[cell]
     return cls(
-        hidden_size=hidden, num_layers=num_layers, bidirectional=bidirectional,
-        batch_size=batch_size, max_iter=epochs, solver="adam", learning_rate_init=1e-3,
-        shuffle=True, early_stopping=False, n_iter_no_change=10**9, tol=0.0,
-        random_state=seed, dtype=dtype, device="cpu",
+        hidden_size=hidden,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+        batch_size=batch_size,
+        max_iter=epochs,
+        solver="adam",
+        learning_rate_init=1e-3,
+        shuffle=True,
+        early_stopping=False,
+        n_iter_no_change=10**9,
+        tol=0.0,
+        random_state=seed,
+        dtype=dtype,
+        device="cpu",
     )
 
 
@@ -150,7 +163,11 @@ def _fit_quietly(est, X, Y):
 def _time_tsrnn(cfg, X, Y, Xp, epochs, repeats, seed):
     """(train seconds, predict seconds) best of repeats; warm-up fit first."""
     cell, hidden, layers, bidir, dtype, batch = (
-        cfg["cell"], cfg["hidden"], cfg["num_layers"], cfg["bidirectional"], cfg["dtype"],
+        cfg["cell"],
+        cfg["hidden"],
+        cfg["num_layers"],
+        cfg["bidirectional"],
+        cfg["dtype"],
         cfg["batch_size"],
     )
     warm = _estimator(cell, hidden, layers, bidir, dtype, batch, 1, seed)
@@ -188,10 +205,10 @@ _COVERAGE = (
     ("2 layers bidir", "RNNRegressor", dict(num_layers=2, bidirectional=True)),
 )
 
+
 def _child_env(threads, cache_dir=None):
     env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                "NUMBA_NUM_THREADS"):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         env[var] = str(threads)
     root = _package_root()
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
@@ -207,12 +224,18 @@ def _child_env(threads, cache_dir=None):
 def _run_child(mode, payload, env, timeout):
     """Run ``_bench_child.py MODE`` in a fresh interpreter; (wall seconds, RESULT dict)."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, CHILD, mode, json.dumps(payload)], env=env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [sys.executable, CHILD, mode, json.dumps(payload)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     wall = time.perf_counter() - t0
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return wall, json.loads(line[len("RESULT "):])
+            return wall, json.loads(line[len("RESULT ") :])
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
     raise RuntimeError(f"child exited with {proc.returncode}: " + " | ".join(tail))
 
@@ -228,8 +251,9 @@ def _subprocess_checks(checks, threads, dtype, memory, timeout, verbose):
             # (b) always runs first: it fills the temporary cache that (a), (c) use warm
             _log(verbose, "[bench] (b) compiling every kernel from an empty NUMBA_CACHE_DIR ...")
             try:
-                wall, res = _run_child("compile", {"workloads": workloads, "dtype": dtype},
-                                       env, timeout)
+                wall, res = _run_child(
+                    "compile", {"workloads": workloads, "dtype": dtype}, env, timeout
+                )
                 res["wall_s"] = wall
                 res["dtype"] = dtype
                 res["compile_s"] = sum(max(s["cold_s"] - s["warm_s"], 0.0) for s in res["steps"])
@@ -249,11 +273,13 @@ def _subprocess_checks(checks, threads, dtype, memory, timeout, verbose):
         if "signatures" in checks:
             _log(verbose, "[bench] (c) hyper-parameter sweep, counting compiled signatures ...")
             try:
-                wall, res = _run_child("sweep", {"workloads": workloads, "dtype": dtype},
-                                       env, timeout)
+                wall, res = _run_child(
+                    "sweep", {"workloads": workloads, "dtype": dtype}, env, timeout
+                )
                 ref, after = res["reference"], res["after"]
-                res["new_signatures"] = {k: after[k] - ref.get(k, 0) for k in after
-                                         if after[k] != ref.get(k, 0)}
+                res["new_signatures"] = {
+                    k: after[k] - ref.get(k, 0) for k in after if after[k] != ref.get(k, 0)
+                }
                 res["max_per_kernel"] = max(after.values()) if after else 0
                 res["dtype"] = dtype
                 res["wall_s"] = wall
@@ -261,8 +287,9 @@ def _subprocess_checks(checks, threads, dtype, memory, timeout, verbose):
             except (RuntimeError, subprocess.SubprocessError) as exc:
                 out["signatures"] = {"error": str(exc)}
         if "memory" in checks:
-            _log(verbose, f"[bench] (d) peak memory training on {memory['n_windows']:,} "
-                          "windows ...")
+            _log(
+                verbose, f"[bench] (d) peak memory training on {memory['n_windows']:,} windows ..."
+            )
             try:
                 wall, res = _run_child("memory-launcher", dict(memory), env, timeout)
                 res.update(memory)
@@ -301,9 +328,26 @@ def _configs(cells, hidden, extras, extra_hidden, batch_size):
     return rows
 
 
-def _measure_rows(torch, threads, cells, hidden, extras, extra_hidden, batch_size,
-                  n_windows, n_steps, n_features, n_outputs, epochs, repeats,
-                  predict_windows, gemm_size, seed, verbose, meta):
+def _measure_rows(
+    torch,
+    threads,
+    cells,
+    hidden,
+    extras,
+    extra_hidden,
+    batch_size,
+    n_windows,
+    n_steps,
+    n_features,
+    n_outputs,
+    epochs,
+    repeats,
+    predict_windows,
+    gemm_size,
+    seed,
+    verbose,
+    meta,
+):
     """GEMM peaks and the timed rows, under the thread limits set by the caller.
 
     All tsrnn rows run first, then all PyTorch rows: torch's idle OpenMP workers
@@ -324,35 +368,52 @@ def _measure_rows(torch, threads, cells, hidden, extras, extra_hidden, batch_siz
 
     X32, Y32 = make_data(n_windows, n_steps, n_features, n_outputs, "float32", seed)
     Xp32 = make_data(predict_windows, n_steps, n_features, n_outputs, "float32", seed + 1)[0]
-    data = {"float32": (X32, Y32, Xp32),
-            "float64": (X32.astype(np.float64), Y32.astype(np.float64),
-                        Xp32.astype(np.float64))}
+    data = {
+        "float32": (X32, Y32, Xp32),
+        "float64": (X32.astype(np.float64), Y32.astype(np.float64), Xp32.astype(np.float64)),
+    }
     rows = []
     for cfg in _configs(cells, hidden, extras, extra_hidden, batch_size):
         X, Y, Xp = data[cfg["dtype"]]
         _log(verbose, f"[bench] tsrnn {_label(cfg)} ...")
-        fwd = forward_flops_per_sample(cfg["cell"], cfg["hidden"], n_features, n_steps,
-                                       cfg["num_layers"], cfg["bidirectional"])
-        row = dict(cfg, n_windows=n_windows, epochs=epochs, n_steps=n_steps,
-                   forward_flops_per_sample=fwd)
+        fwd = forward_flops_per_sample(
+            cfg["cell"], cfg["hidden"], n_features, n_steps, cfg["num_layers"], cfg["bidirectional"]
+        )
+        row = dict(
+            cfg, n_windows=n_windows, epochs=epochs, n_steps=n_steps, forward_flops_per_sample=fwd
+        )
         tr, tp = _time_tsrnn(cfg, X, Y, Xp, epochs, repeats, seed)
-        row.update(tsrnn_train_s=tr, tsrnn_train_sps=n_windows * epochs / tr,
-                   tsrnn_predict_s=tp, tsrnn_predict_sps=predict_windows / tp)
-        _log(verbose, f"        train {row['tsrnn_train_sps']:.0f} samples/s, predict "
-                      f"{row['tsrnn_predict_sps']:.0f} samples/s")
+        row.update(
+            tsrnn_train_s=tr,
+            tsrnn_train_sps=n_windows * epochs / tr,
+            tsrnn_predict_s=tp,
+            tsrnn_predict_sps=predict_windows / tp,
+        )
+        _log(
+            verbose,
+            f"        train {row['tsrnn_train_sps']:.0f} samples/s, predict "
+            f"{row['tsrnn_predict_sps']:.0f} samples/s",
+        )
         rows.append(row)
     if torch is not None:
         for row in rows:
             X, Y, Xp = data[row["dtype"]]
             _log(verbose, f"[bench] torch {_label(row)} ...")
             ttr, ttp, mode = time_torch(torch, row, X, Y, Xp, epochs, repeats, seed)
-            row.update(torch_train_s=ttr, torch_train_sps=n_windows * epochs / ttr,
-                       torch_predict_s=ttp, torch_predict_sps=predict_windows / ttp,
-                       torch_predict_mode=mode)
+            row.update(
+                torch_train_s=ttr,
+                torch_train_sps=n_windows * epochs / ttr,
+                torch_predict_s=ttp,
+                torch_predict_sps=predict_windows / ttp,
+                torch_predict_mode=mode,
+            )
             row["train_ratio"] = row["tsrnn_train_sps"] / row["torch_train_sps"]
             row["predict_ratio"] = row["tsrnn_predict_sps"] / row["torch_predict_sps"]
-            _log(verbose, f"        train {row['torch_train_sps']:.0f} samples/s, predict "
-                          f"{row['torch_predict_sps']:.0f} samples/s ({mode})")
+            _log(
+                verbose,
+                f"        train {row['torch_train_sps']:.0f} samples/s, predict "
+                f"{row['torch_predict_sps']:.0f} samples/s ({mode})",
+            )
     # the peak again at the end: the better of the two is the machine's peak
     gemm = {dt: max(g, _env.gemm_peak_gflops(dt, gemm_size)) for dt, g in gemm.items()}
     for row in rows:
@@ -431,8 +492,10 @@ def run_benchmark(
     torch = import_torch() if use_torch else None
     torch_note = None
     if use_torch and torch is None:
-        torch_note = ("PyTorch is not installed: tsrnn-only columns. Install the bench "
-                      "extra (pip install 'tsrnn[bench]') for the comparison.")
+        torch_note = (
+            "PyTorch is not installed: tsrnn-only columns. Install the bench "
+            "extra (pip install 'tsrnn[bench]') for the comparison."
+        )
         print(f"[bench] {torch_note}", file=sys.stderr, flush=True)
     t_start = time.perf_counter()
     load_start = _env.loadavg()
@@ -453,13 +516,25 @@ def run_benchmark(
             "kernels_sha256": _kernels_fingerprint(),
             "torch_note": torch_note,
             "config": dict(
-                cells=list(cells), hidden=list(hidden), n_windows=n_windows,
-                n_steps=n_steps, n_features=n_features, n_outputs=n_outputs,
-                batch_size=batch_size, epochs=epochs, repeats=repeats,
-                predict_windows=predict_windows, extras=extras, extra_hidden=extra_hidden,
-                optimizer="adam lr=1e-3 betas=(0.9, 0.999) eps=1e-8", checks=list(checks),
-                memory_windows=memory_windows, memory_hidden=memory_hidden,
-                memory_cell=memory_cell, gemm_size=gemm_size, seed=seed,
+                cells=list(cells),
+                hidden=list(hidden),
+                n_windows=n_windows,
+                n_steps=n_steps,
+                n_features=n_features,
+                n_outputs=n_outputs,
+                batch_size=batch_size,
+                epochs=epochs,
+                repeats=repeats,
+                predict_windows=predict_windows,
+                extras=extras,
+                extra_hidden=extra_hidden,
+                optimizer="adam lr=1e-3 betas=(0.9, 0.999) eps=1e-8",
+                checks=list(checks),
+                memory_windows=memory_windows,
+                memory_hidden=memory_hidden,
+                memory_cell=memory_cell,
+                gemm_size=gemm_size,
+                seed=seed,
             ),
         }
     }
@@ -469,30 +544,56 @@ def run_benchmark(
     numba_threads_before = numba.get_num_threads()
     numba_threads = min(threads, numba.config.NUMBA_NUM_THREADS)
     if numba_threads != threads:
-        print(f"[bench] NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS} caps tsrnn at "
-              f"{numba_threads} threads", file=sys.stderr, flush=True)
+        print(
+            f"[bench] NUMBA_NUM_THREADS={numba.config.NUMBA_NUM_THREADS} caps tsrnn at "
+            f"{numba_threads} threads",
+            file=sys.stderr,
+            flush=True,
+        )
     with threadpool_limits(limits=threads):
         numba.set_num_threads(numba_threads)
         if torch is not None:
             torch.set_num_threads(threads)
         try:
             gemm, rows = _measure_rows(
-                torch, threads, cells, hidden, extras, extra_hidden, batch_size, n_windows,
-                n_steps, n_features, n_outputs, epochs, repeats, predict_windows, gemm_size,
-                seed, verbose, result["meta"],
+                torch,
+                threads,
+                cells,
+                hidden,
+                extras,
+                extra_hidden,
+                batch_size,
+                n_windows,
+                n_steps,
+                n_features,
+                n_outputs,
+                epochs,
+                repeats,
+                predict_windows,
+                gemm_size,
+                seed,
+                verbose,
+                result["meta"],
             )
         finally:
             numba.set_num_threads(numba_threads_before)
-    result["gemm"] = {dt: {"size": gemm_size, "gflops": g, "threads": threads}
-                      for dt, g in gemm.items()}
+    result["gemm"] = {
+        dt: {"size": gemm_size, "gflops": g, "threads": threads} for dt, g in gemm.items()
+    }
     result["rows"] = rows
     if checks:
-        memory = dict(n_windows=int(memory_windows), n_steps=n_steps, n_outputs=n_outputs,
-                      hidden=memory_hidden,
-                      estimator={"rnn": "RNNRegressor", "lstm": "LSTMRegressor",
-                                 "gru": "GRURegressor"}[memory_cell])
-        result.update(_subprocess_checks(checks, threads, "float32", memory,
-                                         subprocess_timeout, verbose))
+        memory = dict(
+            n_windows=int(memory_windows),
+            n_steps=n_steps,
+            n_outputs=n_outputs,
+            hidden=memory_hidden,
+            estimator={"rnn": "RNNRegressor", "lstm": "LSTMRegressor", "gru": "GRURegressor"}[
+                memory_cell
+            ],
+        )
+        result.update(
+            _subprocess_checks(checks, threads, "float32", memory, subprocess_timeout, verbose)
+        )
     result["meta"]["loadavg_start"] = load_start
     result["meta"]["loadavg_end"] = _env.loadavg()
     result["meta"]["elapsed_s"] = time.perf_counter() - t_start
@@ -522,38 +623,77 @@ def evaluate_targets(result):
         gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
         worst = min(with_torch, key=lambda r: r["train_ratio"])
         note = "" if len(ratios) == 12 else f"over {len(ratios)} cells, not the full 12"
-        out.append(_target("training ratio tsrnn/PyTorch, geometric mean", gm,
-                           f">= {TARGET_TRAIN_GEOMEAN}x", gm >= TARGET_TRAIN_GEOMEAN, note))
-        out.append(_target("training ratio, worst cell", worst["train_ratio"],
-                           f">= {TARGET_TRAIN_MIN}x", worst["train_ratio"] >= TARGET_TRAIN_MIN,
-                           f"{worst['cell']} h{worst['hidden']}"))
+        out.append(
+            _target(
+                "training ratio tsrnn/PyTorch, geometric mean",
+                gm,
+                f">= {TARGET_TRAIN_GEOMEAN}x",
+                gm >= TARGET_TRAIN_GEOMEAN,
+                note,
+            )
+        )
+        out.append(
+            _target(
+                "training ratio, worst cell",
+                worst["train_ratio"],
+                f">= {TARGET_TRAIN_MIN}x",
+                worst["train_ratio"] >= TARGET_TRAIN_MIN,
+                f"{worst['cell']} h{worst['hidden']}",
+            )
+        )
         small = [r for r in with_torch if r["hidden"] <= TARGET_PREDICT_MAX_HIDDEN]
         if small:
             w = min(small, key=lambda r: r["predict_ratio"])
-            out.append(_target(f"inference ratio, hidden <= {TARGET_PREDICT_MAX_HIDDEN} (worst)",
-                               w["predict_ratio"], f">= {TARGET_PREDICT_RATIO}x",
-                               w["predict_ratio"] >= TARGET_PREDICT_RATIO,
-                               f"{w['cell']} h{w['hidden']}"))
+            out.append(
+                _target(
+                    f"inference ratio, hidden <= {TARGET_PREDICT_MAX_HIDDEN} (worst)",
+                    w["predict_ratio"],
+                    f">= {TARGET_PREDICT_RATIO}x",
+                    w["predict_ratio"] >= TARGET_PREDICT_RATIO,
+                    f"{w['cell']} h{w['hidden']}",
+                )
+            )
         else:
-            out.append(_target(f"inference ratio, hidden <= {TARGET_PREDICT_MAX_HIDDEN}", None,
-                               f">= {TARGET_PREDICT_RATIO}x", None, "no such row"))
+            out.append(
+                _target(
+                    f"inference ratio, hidden <= {TARGET_PREDICT_MAX_HIDDEN}",
+                    None,
+                    f">= {TARGET_PREDICT_RATIO}x",
+                    None,
+                    "no such row",
+                )
+            )
     else:
         for name, goal in (
             ("training ratio tsrnn/PyTorch, geometric mean", f">= {TARGET_TRAIN_GEOMEAN}x"),
             ("training ratio, worst cell", f">= {TARGET_TRAIN_MIN}x"),
-            (f"inference ratio, hidden <= {TARGET_PREDICT_MAX_HIDDEN}",
-             f">= {TARGET_PREDICT_RATIO}x"),
+            (
+                f"inference ratio, hidden <= {TARGET_PREDICT_MAX_HIDDEN}",
+                f">= {TARGET_PREDICT_RATIO}x",
+            ),
         ):
             out.append(_target(name, None, goal, None, "no PyTorch comparison"))
     lstm256 = [r for r in main if r["cell"] == "lstm" and r["hidden"] == 256]
     if lstm256:
         share = lstm256[0]["tsrnn_train_peak_share"]
-        out.append(_target("LSTM h256 training, share of float32 GEMM peak", share,
-                           f">= {TARGET_LSTM256_PEAK_SHARE:.0%}",
-                           share >= TARGET_LSTM256_PEAK_SHARE))
+        out.append(
+            _target(
+                "LSTM h256 training, share of float32 GEMM peak",
+                share,
+                f">= {TARGET_LSTM256_PEAK_SHARE:.0%}",
+                share >= TARGET_LSTM256_PEAK_SHARE,
+            )
+        )
     else:
-        out.append(_target("LSTM h256 training, share of float32 GEMM peak", None,
-                           f">= {TARGET_LSTM256_PEAK_SHARE:.0%}", None, "row not run"))
+        out.append(
+            _target(
+                "LSTM h256 training, share of float32 GEMM peak",
+                None,
+                f">= {TARGET_LSTM256_PEAK_SHARE:.0%}",
+                None,
+                "row not run",
+            )
+        )
 
     def sub(key, name, goal, fn):
         res = result.get(key)
@@ -564,28 +704,57 @@ def evaluate_targets(result):
         else:
             out.append(_target(name, *fn(res)))
 
-    sub("startup", "(a) fresh process, warm cache: import + small LSTM fit",
+    sub(
+        "startup",
+        "(a) fresh process, warm cache: import + small LSTM fit",
         f"< {TARGET_STARTUP_S:g} s",
-        lambda r: (r["wall_s"], f"< {TARGET_STARTUP_S:g} s", r["wall_s"] < TARGET_STARTUP_S,
-                   f"import {r['import_s']:.2f} s, fit {r['fit_s']:.2f} s"))
-    sub("compile", "(b) compile every kernel, cold cache, one dtype",
+        lambda r: (
+            r["wall_s"],
+            f"< {TARGET_STARTUP_S:g} s",
+            r["wall_s"] < TARGET_STARTUP_S,
+            f"import {r['import_s']:.2f} s, fit {r['fit_s']:.2f} s",
+        ),
+    )
+    sub(
+        "compile",
+        "(b) compile every kernel, cold cache, one dtype",
         f"< {TARGET_COLD_COMPILE_S:g} s",
-        lambda r: (r["wall_s"], f"< {TARGET_COLD_COMPILE_S:g} s",
-                   r["wall_s"] < TARGET_COLD_COMPILE_S,
-                   (f"{r['dtype']}, whole subprocess; not reached by the estimators: "
-                    f"{', '.join(r['not_compiled']) or 'none'}")))
-    sub("signatures", "(c) no recompilation across a hyper-parameter sweep",
+        lambda r: (
+            r["wall_s"],
+            f"< {TARGET_COLD_COMPILE_S:g} s",
+            r["wall_s"] < TARGET_COLD_COMPILE_S,
+            (
+                f"{r['dtype']}, whole subprocess; not reached by the estimators: "
+                f"{', '.join(r['not_compiled']) or 'none'}"
+            ),
+        ),
+    )
+    sub(
+        "signatures",
+        "(c) no recompilation across a hyper-parameter sweep",
         "0 new, <= 1 per kernel",
-        lambda r: (sum(r["new_signatures"].values()), "0 new, <= 1 per kernel",
-                   not r["new_signatures"] and r["max_per_kernel"] <= 1,
-                   f"{r['n_fits']} fits; max {r['max_per_kernel']} per kernel"
-                   + (f"; new: {r['new_signatures']}" if r["new_signatures"] else "")))
-    sub("memory", "(d) peak RSS training vs data size",
+        lambda r: (
+            sum(r["new_signatures"].values()),
+            "0 new, <= 1 per kernel",
+            not r["new_signatures"] and r["max_per_kernel"] <= 1,
+            f"{r['n_fits']} fits; max {r['max_per_kernel']} per kernel"
+            + (f"; new: {r['new_signatures']}" if r["new_signatures"] else ""),
+        ),
+    )
+    sub(
+        "memory",
+        "(d) peak RSS training vs data size",
         f"<= data + {TARGET_MEMORY_OVERHEAD_MB:g} MB",
-        lambda r: (r["peak_bytes"] / 2**20, f"<= data + {TARGET_MEMORY_OVERHEAD_MB:g} MB",
-                   r["overhead_mb"] <= TARGET_MEMORY_OVERHEAD_MB,
-                   (f"{r['n_windows']:,} windows, data {r['data_bytes'] / 2**20:.0f} MB, "
-                    f"overhead {r['overhead_mb']:.0f} MB")))
+        lambda r: (
+            r["peak_bytes"] / 2**20,
+            f"<= data + {TARGET_MEMORY_OVERHEAD_MB:g} MB",
+            r["overhead_mb"] <= TARGET_MEMORY_OVERHEAD_MB,
+            (
+                f"{r['n_windows']:,} windows, data {r['data_bytes'] / 2**20:.0f} MB, "
+                f"overhead {r['overhead_mb']:.0f} MB"
+            ),
+        ),
+    )
     return out
 
 
@@ -650,9 +819,11 @@ def format_report(result):
             f"{r['tsrnn_predict_sps']:>18.0f}{_fmt(r.get('torch_predict_sps'), '.0f'):>9}"
             f"{_fmt(r.get('predict_ratio'), '.2f', 'x'):>7}  {r.get('torch_predict_mode', '-')}"
         )
-    lines.append("ratio = tsrnn samples/s / PyTorch samples/s (> 1: tsrnn faster); GFLOP/s: "
-                 "training = 3 x forward, forward = 2*G*N*(D+N) per sample, step, layer and "
-                 "direction; %peak of the dtype's GEMM peak")
+    lines.append(
+        "ratio = tsrnn samples/s / PyTorch samples/s (> 1: tsrnn faster); GFLOP/s: "
+        "training = 3 x forward, forward = 2*G*N*(D+N) per sample, step, layer and "
+        "direction; %peak of the dtype's GEMM peak"
+    )
 
     comp = result.get("compile")
     if comp:
@@ -666,8 +837,9 @@ def format_report(result):
                 f"~{comp['compile_s']:.1f} s); first fit cold vs second fit warm, in order:"
             )
             for s in comp["steps"]:
-                lines.append(f"    {s['workload']:<16} cold {s['cold_s']:7.2f} s   "
-                             f"warm {s['warm_s']:6.3f} s")
+                lines.append(
+                    f"    {s['workload']:<16} cold {s['cold_s']:7.2f} s   warm {s['warm_s']:6.3f} s"
+                )
     st = result.get("startup")
     if st:
         if "error" in st:
@@ -684,10 +856,14 @@ def format_report(result):
             lines.append(f"(c) signatures: ERROR {sg['error']}")
         else:
             counts = ", ".join(f"{k} {v}" for k, v in sg["after"].items())
-            lines.append(f"(c) signatures per kernel after {sg['n_fits']} fits sweeping "
-                         f"hyper-parameters ({sg['dtype']}): {counts}")
-            lines.append("    (0: called only from inside other kernels, which came from the "
-                         "cache compiled, or not used by the estimators)")
+            lines.append(
+                f"(c) signatures per kernel after {sg['n_fits']} fits sweeping "
+                f"hyper-parameters ({sg['dtype']}): {counts}"
+            )
+            lines.append(
+                "    (0: called only from inside other kernels, which came from the "
+                "cache compiled, or not used by the estimators)"
+            )
             if sg["new_signatures"]:
                 lines.append(f"    NEW during the sweep (recompilation): {sg['new_signatures']}")
     mem = result.get("memory")
@@ -700,19 +876,25 @@ def format_report(result):
                 f"{mem['n_steps']} steps, 1 epoch ({mem['fit_s']:.0f} s): peak RSS (ru_maxrss) "
                 f"{mem['peak_bytes'] / 2**20:.0f} MB, data {mem['data_bytes'] / 2**20:.0f} MB, "
                 f"peak before fit {mem['peak_before_fit_bytes'] / 2**20:.0f} MB"
-                + (f", VmHWM {mem['vm_hwm_bytes'] / 2**20:.0f} MB" if mem.get("vm_hwm_bytes")
-                   else "")
+                + (
+                    f", VmHWM {mem['vm_hwm_bytes'] / 2**20:.0f} MB"
+                    if mem.get("vm_hwm_bytes")
+                    else ""
+                )
             )
     lines.append("")
     lines.append("Targets")
     for t in result["targets"]:
         v = t["value"]
         vs = "-" if v is None else (f"{v:.3g}" if isinstance(v, float) else str(v))
-        lines.append(f"  [{t['status']}] {t['name']}: {vs} (goal {t['goal']})"
-                     + (f"  {t['detail']}" if t["detail"] else ""))
+        lines.append(
+            f"  [{t['status']}] {t['name']}: {vs} (goal {t['goal']})"
+            + (f"  {t['detail']}" if t["detail"] else "")
+        )
     la0, la1 = meta.get("loadavg_start"), meta.get("loadavg_end")
-    lines.append(f"load average at start {la0}, at end {la1}; elapsed "
-                 f"{meta.get('elapsed_s', 0):.0f} s")
+    lines.append(
+        f"load average at start {la0}, at end {la1}; elapsed {meta.get('elapsed_s', 0):.0f} s"
+    )
     if _busy(meta):
         lines.append(
             "WARNING: at the start the load average exceeded the cores left free for the run: "
@@ -738,35 +920,60 @@ def _str_list(text):
 
 def add_arguments(parser):
     """Add the benchmark's options to an ``argparse`` (sub-)parser."""
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: LSTM only, hidden 16 and 64, 1024 windows, 1 epoch, "
-                             "extras at hidden 16, memory check on 200,000 windows")
-    parser.add_argument("--cells", type=_str_list, default=None,
-                        help="comma-separated cells (default rnn,lstm,gru)")
-    parser.add_argument("--hidden", type=_int_list, default=None,
-                        help="comma-separated hidden sizes (default 16,64,128,256)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for both libraries (default os.cpu_count())")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: LSTM only, hidden 16 and 64, 1024 windows, 1 epoch, "
+        "extras at hidden 16, memory check on 200,000 windows",
+    )
+    parser.add_argument(
+        "--cells", type=_str_list, default=None, help="comma-separated cells (default rnn,lstm,gru)"
+    )
+    parser.add_argument(
+        "--hidden",
+        type=_int_list,
+        default=None,
+        help="comma-separated hidden sizes (default 16,64,128,256)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads for both libraries (default os.cpu_count())",
+    )
     parser.add_argument("--epochs", type=int, default=None, help="epochs per timed fit (1)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="timed fits per side, the fastest is kept (2)")
-    parser.add_argument("--windows", type=int, default=None,
-                        help="training windows per epoch (4096)")
-    parser.add_argument("--no-extras", action="store_true",
-                        help="skip the bidirectional / 2-layer / float64 rows")
-    parser.add_argument("--extra-hidden", type=int, default=None,
-                        help="hidden size of the extra rows (64)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed fits per side, the fastest is kept (2)"
+    )
+    parser.add_argument(
+        "--windows", type=int, default=None, help="training windows per epoch (4096)"
+    )
+    parser.add_argument(
+        "--no-extras", action="store_true", help="skip the bidirectional / 2-layer / float64 rows"
+    )
+    parser.add_argument(
+        "--extra-hidden", type=int, default=None, help="hidden size of the extra rows (64)"
+    )
     parser.add_argument("--no-torch", action="store_true", help="tsrnn-only columns")
-    parser.add_argument("--skip", type=_str_list, default=(),
-                        help="comma-separated subprocess checks to skip: "
-                             "compile,startup,signatures,memory (or 'all')")
-    parser.add_argument("--memory-windows", type=int, default=None,
-                        help="windows of the peak-memory run (200,000; the full check "
-                             "is 1,000,000)")
-    parser.add_argument("--full-memory", action="store_true",
-                        help="the peak-memory run on 1,000,000 windows")
-    parser.add_argument("--json", metavar="PATH", default=None,
-                        help="write the results as JSON to PATH")
+    parser.add_argument(
+        "--skip",
+        type=_str_list,
+        default=(),
+        help="comma-separated subprocess checks to skip: "
+        "compile,startup,signatures,memory (or 'all')",
+    )
+    parser.add_argument(
+        "--memory-windows",
+        type=int,
+        default=None,
+        help="windows of the peak-memory run (200,000; the full check is 1,000,000)",
+    )
+    parser.add_argument(
+        "--full-memory", action="store_true", help="the peak-memory run on 1,000,000 windows"
+    )
+    parser.add_argument(
+        "--json", metavar="PATH", default=None, help="write the results as JSON to PATH"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
     return parser
 
@@ -779,19 +986,30 @@ def run_from_args(args):
         if bad:
             raise SystemExit(f"unknown cell(s) {sorted(bad)}; choose from {CELLS}")
         kw["cells"] = args.cells
-    for name, value in (("hidden", args.hidden), ("epochs", args.epochs),
-                        ("repeats", args.repeats), ("n_windows", args.windows),
-                        ("extra_hidden", args.extra_hidden),
-                        ("memory_windows", args.memory_windows)):
+    for name, value in (
+        ("hidden", args.hidden),
+        ("epochs", args.epochs),
+        ("repeats", args.repeats),
+        ("n_windows", args.windows),
+        ("extra_hidden", args.extra_hidden),
+        ("memory_windows", args.memory_windows),
+    ):
         if value:
             kw[name] = value
     if args.full_memory:
         kw["memory_windows"] = 1_000_000
     skip = set(args.skip)
-    kw["checks"] = () if "all" in skip else tuple(
-        c for c in ("compile", "startup", "signatures", "memory") if c not in skip)
-    kw.update(threads=args.threads, extras=not args.no_extras, use_torch=not args.no_torch,
-              verbose=args.verbose)
+    kw["checks"] = (
+        ()
+        if "all" in skip
+        else tuple(c for c in ("compile", "startup", "signatures", "memory") if c not in skip)
+    )
+    kw.update(
+        threads=args.threads,
+        extras=not args.no_extras,
+        use_torch=not args.no_torch,
+        verbose=args.verbose,
+    )
     result = run_benchmark(**kw)
     print(format_report(result), flush=True)
     if args.json:
@@ -806,8 +1024,10 @@ def run_from_args(args):
 def build_parser(prog="bench_speed.py"):
     """The benchmark's ``argparse`` parser."""
     parser = argparse.ArgumentParser(
-        prog=prog, description="Training and inference speed of tsrnn vs PyTorch, compile "
-                               "time, start-up time, recompilation and peak memory.")
+        prog=prog,
+        description="Training and inference speed of tsrnn vs PyTorch, compile "
+        "time, start-up time, recompilation and peak memory.",
+    )
     return add_arguments(parser)
 
 

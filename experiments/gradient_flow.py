@@ -218,12 +218,23 @@ def plot(results, args, path):
     ):
         for cell in args.cells:
             for r in _by_cell(results, cell):  # one thin line per seed
-                ax.semilogy(lags, np.maximum(r[key], 1e-300), color=COLORS[cell],
-                            lw=0.7, alpha=0.35)
-            ax.semilogy(lags, np.maximum(median_norms(results, cell, key), 1e-300),
-                        color=COLORS[cell], lw=2, label=f"{LABELS[cell]} (median of seeds)")
-        ax.axvspan(args.T - args.T // 2, args.T - 1, color="0.92", zorder=0,
-                   label="lags of the first marked value")
+                ax.semilogy(
+                    lags, np.maximum(r[key], 1e-300), color=COLORS[cell], lw=0.7, alpha=0.35
+                )
+            ax.semilogy(
+                lags,
+                np.maximum(median_norms(results, cell, key), 1e-300),
+                color=COLORS[cell],
+                lw=2,
+                label=f"{LABELS[cell]} (median of seeds)",
+            )
+        ax.axvspan(
+            args.T - args.T // 2,
+            args.T - 1,
+            color="0.92",
+            zorder=0,
+            label="lags of the first marked value",
+        )
         ax.set_xlabel("lag k")
         ax.set_ylabel("mean ‖∂h_T / ∂x_(T−k)‖")
         ax.set_title(f"Gradient flow {title}")
@@ -233,8 +244,13 @@ def plot(results, args, path):
     for cell in args.cells:
         for i, r in enumerate(_by_cell(results, cell)):
             curve = r["train_loss_curve"]
-            ax.semilogy(np.arange(1, len(curve) + 1), curve, color=COLORS[cell], lw=1,
-                        label=LABELS[cell] if i == 0 else None)
+            ax.semilogy(
+                np.arange(1, len(curve) + 1),
+                curve,
+                color=COLORS[cell],
+                lw=1,
+                label=LABELS[cell] if i == 0 else None,
+            )
     ax.axhline(baseline, color="k", ls="--", lw=1, label=f"baseline {baseline:.3f}")
     ax.set_xlabel("epoch")
     ax.set_ylabel("training MSE (one line per seed)")
@@ -251,28 +267,44 @@ def parse_args(argv=None):
         prog="gradient_flow.py",
         description="Gradient norm vs lag for RNN, LSTM and GRU on the adding problem.",
     )
-    p.add_argument("--quick", action="store_true",
-                   help="smoke run: T=20, 3 epochs of 256 sequences, one seed (seconds)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: T=20, 3 epochs of 256 sequences, one seed (seconds)",
+    )
     p.add_argument("--T", type=int, default=100, help="sequence length (default 100)")
     p.add_argument("--hidden", type=int, default=32, help="hidden units (default 32)")
     p.add_argument("--epochs", type=int, default=60, help="epochs for every cell (default 60)")
     p.add_argument("--n-train", type=int, default=2048, help="training sequences (default 2048)")
     p.add_argument("--n-test", type=int, default=1000, help="test sequences (default 1000)")
-    p.add_argument("--n-grad", type=int, default=100,
-                   help="test sequences the gradient norms are averaged over (default 100)")
+    p.add_argument(
+        "--n-grad",
+        type=int,
+        default=100,
+        help="test sequences the gradient norms are averaged over (default 100)",
+    )
     p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default 32)")
     p.add_argument("--lr", type=float, default=3e-3, help="Adam step size (default 3e-3)")
     p.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping (default 1)")
-    p.add_argument("--seeds", default="0,1,2",
-                   help="comma-separated seeds of data and weights; every cell is trained "
-                        "once per seed (default 0,1,2)")
-    p.add_argument("--blas-threads", type=int, default=1,
-                   help="BLAS threads (default 1: the per-step GEMMs of these small "
-                        "networks only lose from threads)")
+    p.add_argument(
+        "--seeds",
+        default="0,1,2",
+        help="comma-separated seeds of data and weights; every cell is trained "
+        "once per seed (default 0,1,2)",
+    )
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads (default 1: the per-step GEMMs of these small "
+        "networks only lose from threads)",
+    )
     p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated (default all three)")
-    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                 "results"),
-                   help="output folder (default experiments/results)")
+    p.add_argument(
+        "--out",
+        default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
+        help="output folder (default experiments/results)",
+    )
     args = p.parse_args(argv)
     try:
         args.seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
@@ -329,7 +361,7 @@ def main(argv=None):
         "command": "python experiments/gradient_flow.py" + (" --quick" if args.quick else ""),
         "config": config,
         "quantity": "per seed and cell: mean over n_grad test sequences of the Frobenius "
-                    "norm of d h_T / d x_(T-k), for k = 0..T-1",
+        "norm of d h_T / d x_(T-k), for k = 0..T-1",
         "selected_lags": lags,
         "results": results,
         "total_seconds": time.perf_counter() - t0,

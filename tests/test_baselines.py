@@ -24,8 +24,9 @@ TINY = dict(hidden_size=4, max_iter=3, n_iter_no_change=3, random_state=0)
 def _y():
     # changes +2, -1, +2: naive sigma^2 = (4 + 1 + 4) / 3 = 3; drift 1, residuals 1, -2, 1,
     # drift sigma^2 = (1 + 4 + 1) / (4 - 2) = 3
-    return pd.Series([3.0, 5.0, 4.0, 6.0], index=pd.period_range("2020-01", periods=4, freq="M"),
-                     name="sales")
+    return pd.Series(
+        [3.0, 5.0, 4.0, 6.0], index=pd.period_range("2020-01", periods=4, freq="M"), name="sales"
+    )
 
 
 def test_naive_forecast_and_intervals_by_hand():
@@ -73,19 +74,25 @@ def test_drift_is_the_line_through_the_first_and_last_values():
 
 
 def test_panel_with_different_lengths_and_dates():
-    df = pd.DataFrame({
-        "unique_id": ["a"] * 4 + ["b"] * 3,
-        "ds": list(pd.date_range("2024-01-01", periods=4)) + list(pd.date_range("2024-02-10",
-                                                                                periods=3)),
-        "y": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 8.0],
-    })
+    df = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 4 + ["b"] * 3,
+            "ds": list(pd.date_range("2024-01-01", periods=4))
+            + list(pd.date_range("2024-02-10", periods=3)),
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 8.0],
+        }
+    )
     naive = NaiveForecaster(horizon=2).fit(df)
     drift = DriftForecaster(horizon=2).fit(df)
     n = naive.predict(level=[50])
     d = drift.predict()
     assert list(n.columns) == ["unique_id", "ds", "yhat", "yhat_lo_50", "yhat_hi_50"]
-    assert list(d.ds) == [pd.Timestamp("2024-01-05"), pd.Timestamp("2024-01-06"),
-                          pd.Timestamp("2024-02-13"), pd.Timestamp("2024-02-14")]
+    assert list(d.ds) == [
+        pd.Timestamp("2024-01-05"),
+        pd.Timestamp("2024-01-06"),
+        pd.Timestamp("2024-02-13"),
+        pd.Timestamp("2024-02-14"),
+    ]
     np.testing.assert_array_equal(n.yhat, [4.0, 4.0, 8.0, 8.0])
     np.testing.assert_allclose(d.yhat, [5.0, 6.0, 9.5, 11.0])  # drifts 1 and 1.5
     assert drift.drift_.to_dict() == {"a": 1.0, "b": 1.5}
@@ -112,8 +119,11 @@ def test_update_recomputes_from_the_new_history():
 
 def test_too_short_series_are_named():
     one = pd.Series([4.0], index=pd.RangeIndex(1), name="x")
-    with pytest.raises(ValueError, match=r"series 'x' has 1 observation\(s\); DriftForecaster "
-                                         "needs at least 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"series 'x' has 1 observation\(s\); DriftForecaster "
+        "needs at least 2",
+    ):
         DriftForecaster().fit(one)
     naive = NaiveForecaster(horizon=2).fit(one)
     np.testing.assert_array_equal(naive.predict(), [4.0, 4.0])
@@ -131,8 +141,9 @@ def test_seasonal_naive_formulas_by_hand():
     # m = 4: residuals 5, 3, 4, 5 -> sigma^2 = 75 / (8 - 4)
     assert residual_std(y, "seasonal_naive", 4) == pytest.approx(np.sqrt(75 / 4))
     # k = floor((h - 1) / m): sqrt(1) for h = 1..4, sqrt(2) for 5..8, sqrt(3) for 9
-    np.testing.assert_allclose(step_std(2.0, 9, "seasonal_naive", 8, 4),
-                               2.0 * np.sqrt([1, 1, 1, 1, 2, 2, 2, 2, 3]))
+    np.testing.assert_allclose(
+        step_std(2.0, 9, "seasonal_naive", 8, 4), 2.0 * np.sqrt([1, 1, 1, 1, 2, 2, 2, 2, 3])
+    )
     assert np.isnan(residual_std(y[:4], "seasonal_naive", 4))
     assert residual_std(y, "naive") == pytest.approx(np.sqrt((1 + 1 + 1 + 4 + 1 + 4 + 4) / 7))
 
@@ -143,11 +154,15 @@ def test_intervals_cover_their_level_on_random_walks():
     rng = np.random.default_rng(0)
     n_series, T, h = 400, 120, 6
     ds = pd.date_range("2000-01-01", periods=T + h, freq="D")
-    for forecaster, drift in ((NaiveForecaster(horizon=h), 0.0),
-                              (DriftForecaster(horizon=h), 0.3)):
+    for forecaster, drift in ((NaiveForecaster(horizon=h), 0.0), (DriftForecaster(horizon=h), 0.3)):
         paths = np.cumsum(rng.normal(drift, 1.0, size=(n_series, T + h)), axis=1)
-        df = pd.DataFrame({"unique_id": np.repeat(np.arange(n_series), T + h),
-                           "ds": np.tile(ds, n_series), "y": paths.ravel()})
+        df = pd.DataFrame(
+            {
+                "unique_id": np.repeat(np.arange(n_series), T + h),
+                "ds": np.tile(ds, n_series),
+                "y": paths.ravel(),
+            }
+        )
         train = df[df.ds <= ds[T - 1]]
         actual = df[df.ds > ds[T - 1]].reset_index(drop=True)
         fc = forecaster.fit(train).predict(level=[80, 95])
@@ -157,13 +172,16 @@ def test_intervals_cover_their_level_on_random_walks():
             assert abs(inside.mean() - level / 100) < 0.03, (type(forecaster), level)
 
 
-@pytest.mark.parametrize("forecaster", [NaiveForecaster(horizon=2), DriftForecaster(horizon=2),
-                                        RNNForecaster(horizon=2, **TINY)], ids=lambda f:
-                         type(f).__name__)
+@pytest.mark.parametrize(
+    "forecaster",
+    [NaiveForecaster(horizon=2), DriftForecaster(horizon=2), RNNForecaster(horizon=2, **TINY)],
+    ids=lambda f: type(f).__name__,
+)
 def test_fraction_levels_are_refused_with_a_hint(forecaster):
     t = np.arange(48)
-    y = pd.Series(10 + np.sin(t / 2) + 0.1 * t, index=pd.period_range("2001-01", periods=48,
-                                                                         freq="M"))
+    y = pd.Series(
+        10 + np.sin(t / 2) + 0.1 * t, index=pd.period_range("2001-01", periods=48, freq="M")
+    )
     forecaster.fit(y)
     for bad in ([0.8], 0.95, [80, 0.5], 1, [1.0]):
         with pytest.raises(ValueError, match="pass 80 for an 80 % interval"):
@@ -177,8 +195,7 @@ def test_seasonal_naive_intervals_by_hand():
     # freedom, sigma = sqrt((1 + 4 + 4 + 1) / 4) = sqrt(2.5) (FPP3 eq. 5.1).  Step k's sigma is
     # sigma * sqrt(floor((k - 1) / 4) + 1): factors 1 1 1 1 sqrt(2) sqrt(2) (FPP3 Table 5.2).
     # z(80 %) = 1.2815515655446004, z(95 %) = 1.959963984540054.
-    y = pd.Series([1.0, 2, 3, 4, 2, 4, 5, 5],
-                  index=pd.period_range("2020Q1", periods=8, freq="Q"))
+    y = pd.Series([1.0, 2, 3, 4, 2, 4, 5, 5], index=pd.period_range("2020Q1", periods=8, freq="Q"))
     f = SeasonalNaiveForecaster(horizon=6).fit(y)
     assert f.residual_std_ == pytest.approx(np.sqrt(2.5), rel=1e-15)
     fc = f.predict(level=[80, 95])
@@ -200,13 +217,18 @@ def test_seasonal_naive_intervals_by_hand():
 def test_save_and_load_round_trip(tmp_path):
     from tsrnn.persistence import load, save
 
-    df = pd.DataFrame({"unique_id": ["a"] * 4 + ["b"] * 3,
-                       "ds": list(pd.date_range("2024-01-01", periods=4))
-                       + list(pd.date_range("2024-01-03", periods=3)),
-                       "y": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 8.0]})
+    df = pd.DataFrame(
+        {
+            "unique_id": ["a"] * 4 + ["b"] * 3,
+            "ds": list(pd.date_range("2024-01-01", periods=4))
+            + list(pd.date_range("2024-01-03", periods=3)),
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0, 5.0, 8.0],
+        }
+    )
     for forecaster in (NaiveForecaster(horizon=2), DriftForecaster(horizon=2)):
         forecaster.fit(df)
         save(forecaster, tmp_path / "m.tsrnn")
         restored = load(tmp_path / "m.tsrnn")
-        pd.testing.assert_frame_equal(restored.predict(level=[80]),
-                                      forecaster.predict(level=[80]), check_exact=True)
+        pd.testing.assert_frame_equal(
+            restored.predict(level=[80]), forecaster.predict(level=[80]), check_exact=True
+        )

@@ -58,8 +58,17 @@ def test_make_data_windows_are_the_shifted_series(bench):
 
 def test_quick_run_has_expected_keys_and_positive_numbers(bench):
     result = bench.run_benchmark(
-        cells=("lstm",), hidden=(4,), n_windows=64, n_steps=6, epochs=1, repeats=1,
-        predict_windows=64, extras=True, extra_hidden=4, threads=1, checks=(),
+        cells=("lstm",),
+        hidden=(4,),
+        n_windows=64,
+        n_steps=6,
+        epochs=1,
+        repeats=1,
+        predict_windows=64,
+        extras=True,
+        extra_hidden=4,
+        threads=1,
+        checks=(),
         gemm_size=128,
     )
     assert {"meta", "gemm", "rows", "targets"} <= set(result)
@@ -71,12 +80,15 @@ def test_quick_run_has_expected_keys_and_positive_numbers(bench):
     rows = result["rows"]
     assert [r["variant"] for r in rows] == ["", "bidirectional", "2 layers", "float64"]
     for row in rows:
-        for key in ("tsrnn_train_sps", "tsrnn_predict_sps", "tsrnn_train_gflops",
-                    "tsrnn_train_peak_share"):
+        for key in (
+            "tsrnn_train_sps",
+            "tsrnn_predict_sps",
+            "tsrnn_train_gflops",
+            "tsrnn_train_peak_share",
+        ):
             assert _positive(row[key]), key
         if meta["torch"] is not None:
-            for key in ("torch_train_sps", "torch_predict_sps", "train_ratio",
-                        "predict_ratio"):
+            for key in ("torch_train_sps", "torch_predict_sps", "train_ratio", "predict_ratio"):
                 assert _positive(row[key]), key
             assert row["torch_predict_mode"] in ("batches of 1024", "one batch")
     statuses = {t["status"] for t in result["targets"]}
@@ -88,8 +100,19 @@ def test_quick_run_has_expected_keys_and_positive_numbers(bench):
 
 def test_command_line_options_parse(bench):
     args = bench.build_parser().parse_args(
-        ["--quick", "--cells", "rnn,gru", "--hidden", "8,16", "--threads", "1",
-         "--skip", "memory,startup", "--json", "out.json"]
+        [
+            "--quick",
+            "--cells",
+            "rnn,gru",
+            "--hidden",
+            "8,16",
+            "--threads",
+            "1",
+            "--skip",
+            "memory,startup",
+            "--json",
+            "out.json",
+        ]
     )
     assert args.quick and args.cells == ("rnn", "gru") and args.hidden == (8, 16)
     assert args.threads == 1 and args.skip == ("memory", "startup") and args.json == "out.json"
@@ -105,8 +128,13 @@ def test_unknown_cell_is_rejected(bench, argv):
 def test_child_script_reports_a_result_line(tmp_path):
     """The subprocess checks are a real script; a bad mode is a usage error."""
     child = EXPERIMENTS / "_bench_child.py"
-    proc = subprocess.run([sys.executable, str(child), "nope"], capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(child), "nope"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode != 0 and "usage: _bench_child.py" in proc.stderr
 
 
@@ -144,8 +172,10 @@ def _module_level_imports(tree):
 
 
 def test_module_level_import_walker_sees_nested_imports():
-    tree = ast.parse("import os\ntry:\n    import torch\nexcept ImportError:\n    import a.b\n"
-                     "def f():\n    import numba\n")
+    tree = ast.parse(
+        "import os\ntry:\n    import torch\nexcept ImportError:\n    import a.b\n"
+        "def f():\n    import numba\n"
+    )
     assert sorted(_module_level_imports(tree)) == ["a", "os", "torch"]
 
 

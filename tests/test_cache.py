@@ -90,9 +90,18 @@ def _copy_package(dest_parent: Path, probe: bool = True) -> Path:
 
 
 def _env(tmp_path: Path, site: Path, **overrides) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("TSRNN_CACHE_DIR", "NUMBA_CACHE_DIR", "NUMBA_DISABLE_JIT",
-                        "NUMBA_CACHE_LOCATOR_CLASSES", "PYTHONPATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "TSRNN_CACHE_DIR",
+            "NUMBA_CACHE_DIR",
+            "NUMBA_DISABLE_JIT",
+            "NUMBA_CACHE_LOCATOR_CLASSES",
+            "PYTHONPATH",
+        )
+    }
     env["PYTHONPATH"] = str(site)
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # so any __pycache__ in the copy would be Numba's
     env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")  # never the real user cache
@@ -106,15 +115,22 @@ def _env(tmp_path: Path, site: Path, **overrides) -> dict:
 
 
 def _run(code: str, env: dict, cwd: Path, timeout: int = 300) -> dict:
-    proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _cache_warnings(result: dict) -> list:
-    return [msg for cat, msg in result["warnings"]
-            if cat == "CacheWarning" or "cache" in msg.lower()]
+    return [
+        msg for cat, msg in result["warnings"] if cat == "CacheWarning" or "cache" in msg.lower()
+    ]
 
 
 def _numba_files(folder: Path) -> list:
@@ -169,13 +185,24 @@ def test_read_only_install_and_no_writable_cache_runs_with_one_warning(tmp_path)
     site = tmp_path / "ro-site"
     pkg = _copy_package(site, probe=False)
     blocker = _blocker(tmp_path)
-    env = _env(tmp_path, site,
-               HOME=blocker / "home", XDG_CACHE_HOME=blocker / "xdg",
-               NUMBA_CACHE_DIR=blocker / "numba", TSRNN_CACHE_DIR=blocker / "tsrnn")
+    env = _env(
+        tmp_path,
+        site,
+        HOME=blocker / "home",
+        XDG_CACHE_HOME=blocker / "xdg",
+        NUMBA_CACHE_DIR=blocker / "numba",
+        TSRNN_CACHE_DIR=blocker / "tsrnn",
+    )
     _make_read_only(site)
     try:
-        proc = subprocess.run([sys.executable, "-m", "tsrnn", "--version"], env=env,
-                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "tsrnn", "--version"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == f"tsrnn {_expected_version()}"
 
@@ -246,11 +273,18 @@ def test_numba_cache_dir_is_the_last_resort_and_other_functions_keep_numbas_loca
     )
     blocker = _blocker(tmp_path)
     numba_dir = tmp_path / "numba-cache"
-    env = _env(tmp_path, site, HOME=blocker / "home", XDG_CACHE_HOME=blocker / "xdg",
-               NUMBA_CACHE_DIR=numba_dir)
+    env = _env(
+        tmp_path,
+        site,
+        HOME=blocker / "home",
+        XDG_CACHE_HOME=blocker / "xdg",
+        NUMBA_CACHE_DIR=numba_dir,
+    )
     env["PYTHONPATH"] += os.pathsep + str(other)
-    code = RUN_PROBE.replace("    value = probe(3.0)\n",
-                             "    value = probe(3.0)\n    import othermod\n    othermod.twice(2)\n")
+    code = RUN_PROBE.replace(
+        "    value = probe(3.0)\n",
+        "    value = probe(3.0)\n    import othermod\n    othermod.twice(2)\n",
+    )
     res = _run(code, env, tmp_path)
     assert res["value"] == 7.0
     assert _cache_warnings(res) == []  # TSRNN_CACHE_DIR unset: a quiet fallback
@@ -312,8 +346,12 @@ def _first_cached_jit_line(tree):
                 lines.append(node.value.lineno)
         elif isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values):
-                if (isinstance(key, ast.Constant) and key.value == "cache"
-                        and isinstance(value, ast.Constant) and value.value is True):
+                if (
+                    isinstance(key, ast.Constant)
+                    and key.value == "cache"
+                    and isinstance(value, ast.Constant)
+                    and value.value is True
+                ):
                     lines.append(key.lineno)
     return min(lines, default=None)
 

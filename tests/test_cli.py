@@ -26,9 +26,25 @@ def test_readme_main_job_runs_fast_with_python_m(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "tsrnn", "forecast", "--dataset", "air_passengers",
-         "--horizon", "12", "--output", "fc.csv", "--plot", "fc.png"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tsrnn",
+            "forecast",
+            "--dataset",
+            "air_passengers",
+            "--horizon",
+            "12",
+            "--output",
+            "fc.csv",
+            "--plot",
+            "fc.png",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     elapsed = time.perf_counter() - start
     assert proc.returncode == 0, proc.stderr
@@ -43,19 +59,42 @@ def test_readme_main_job_runs_fast_with_python_m(tmp_path):
 
 def test_forecast_csv_with_levels(tmp_path, capsys):
     n = 60
-    frame = pd.DataFrame({
-        "date": pd.date_range("2020-01-06", periods=n, freq="W-MON").strftime("%Y-%m-%d"),
-        "store": "x",
-        "sales": 100 + 10 * np.sin(np.arange(n) / 3),
-    })
+    frame = pd.DataFrame(
+        {
+            "date": pd.date_range("2020-01-06", periods=n, freq="W-MON").strftime("%Y-%m-%d"),
+            "store": "x",
+            "sales": 100 + 10 * np.sin(np.arange(n) / 3),
+        }
+    )
     frame.to_csv(tmp_path / "sales.csv", index=False)
-    code = main(["forecast", str(tmp_path / "sales.csv"), "--time-col", "date", "--target",
-                 "sales", "--horizon", "4", "--level", "80", "95", "--output",
-                 str(tmp_path / "out.csv"), *FAST])
+    code = main(
+        [
+            "forecast",
+            str(tmp_path / "sales.csv"),
+            "--time-col",
+            "date",
+            "--target",
+            "sales",
+            "--horizon",
+            "4",
+            "--level",
+            "80",
+            "95",
+            "--output",
+            str(tmp_path / "out.csv"),
+            *FAST,
+        ]
+    )
     assert code == 0
     out = pd.read_csv(tmp_path / "out.csv")
-    assert list(out.columns) == ["date", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95",
-                                 "yhat_hi_95"]
+    assert list(out.columns) == [
+        "date",
+        "yhat",
+        "yhat_lo_80",
+        "yhat_hi_80",
+        "yhat_lo_95",
+        "yhat_hi_95",
+    ]
     assert out["date"].iloc[0] == "2021-03-01"
     assert (out.yhat_lo_95 <= out.yhat).all() and (out.yhat <= out.yhat_hi_95).all()
     assert "yhat_hi_95" in capsys.readouterr().out  # the table is printed too
@@ -63,15 +102,37 @@ def test_forecast_csv_with_levels(tmp_path, capsys):
 
 def test_forecast_long_csv_with_id_column(tmp_path):
     dates = pd.date_range("2023-01-01", periods=40, freq="D")
-    frame = pd.concat([
-        pd.DataFrame({"shop": shop, "day": dates, "units": 5.0 * (k + 1) + np.arange(40) % 7})
-        for k, shop in enumerate(["north", "south"])
-    ])
+    frame = pd.concat(
+        [
+            pd.DataFrame({"shop": shop, "day": dates, "units": 5.0 * (k + 1) + np.arange(40) % 7})
+            for k, shop in enumerate(["north", "south"])
+        ]
+    )
     frame.to_csv(tmp_path / "panel.csv", index=False)
-    code = main(["forecast", str(tmp_path / "panel.csv"), "--id-col", "shop", "--time-col", "day",
-                 "--target", "units", "--horizon", "3", "--output", str(tmp_path / "fc.csv"),
-                 "--plot", str(tmp_path / "fc.png"), "--quiet", "--deseasonalize", "auto",
-                 "--loss", "absolute_error", *FAST])
+    code = main(
+        [
+            "forecast",
+            str(tmp_path / "panel.csv"),
+            "--id-col",
+            "shop",
+            "--time-col",
+            "day",
+            "--target",
+            "units",
+            "--horizon",
+            "3",
+            "--output",
+            str(tmp_path / "fc.csv"),
+            "--plot",
+            str(tmp_path / "fc.png"),
+            "--quiet",
+            "--deseasonalize",
+            "auto",
+            "--loss",
+            "absolute_error",
+            *FAST,
+        ]
+    )
     assert code == 0
     fc = pd.read_csv(tmp_path / "fc.csv")
     assert list(fc.columns) == ["shop", "day", "yhat"]
@@ -80,14 +141,27 @@ def test_forecast_long_csv_with_id_column(tmp_path):
 
 
 def test_backtest_prints_metrics_table(tmp_path, capsys):
-    code = main(["backtest", "--dataset", "air_passengers", "--horizon", "12", "--initial", "120",
-                 "--output", str(tmp_path / "bt.csv"), "--plot", str(tmp_path / "bt.png"), *FAST])
+    code = main(
+        [
+            "backtest",
+            "--dataset",
+            "air_passengers",
+            "--horizon",
+            "12",
+            "--initial",
+            "120",
+            "--output",
+            str(tmp_path / "bt.csv"),
+            "--plot",
+            str(tmp_path / "bt.png"),
+            *FAST,
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     assert "Backtest: 2 folds" in out
     header = next(line for line in out.splitlines() if "smape" in line).split()
-    assert header == ["series", "model", "n_folds", "mae", "rmse", "smape", "mase",
-                      "mase_naive"]
+    assert header == ["series", "model", "n_folds", "mae", "rmse", "smape", "mase", "mase_naive"]
     rows = [line.split()[:2] for line in out.splitlines() if line.startswith("passengers ")]
     assert [model for _, model in rows] == ["lstm", "naive", "drift", "seasonal_naive"]
     results = pd.read_csv(tmp_path / "bt.csv")
@@ -100,13 +174,21 @@ def test_backtest_default_initial_counts_the_longest_series(tmp_path, capsys):
     # two monthly series of 24 points with disjoint dates: 48 dates in all, but the folds are
     # laid out on the longest series (24), so the default initial is 24 - 3 * 2 = 18
     rng = np.random.default_rng(0)
-    frames = [pd.DataFrame({"unique_id": uid, "ds": pd.date_range(start, periods=24, freq="MS"),
-                            "y": 50 + rng.normal(size=24).cumsum()})
-              for uid, start in (("a", "2000-01-01"), ("b", "2002-01-01"))]
+    frames = [
+        pd.DataFrame(
+            {
+                "unique_id": uid,
+                "ds": pd.date_range(start, periods=24, freq="MS"),
+                "y": 50 + rng.normal(size=24).cumsum(),
+            }
+        )
+        for uid, start in (("a", "2000-01-01"), ("b", "2002-01-01"))
+    ]
     path = tmp_path / "panel.csv"
     pd.concat(frames).to_csv(path, index=False)
-    code = main(["backtest", str(path), "--horizon", "2", "--output", str(tmp_path / "bt.csv"),
-                 *FAST])
+    code = main(
+        ["backtest", str(path), "--horizon", "2", "--output", str(tmp_path / "bt.csv"), *FAST]
+    )
     assert code == 0
     results = pd.read_csv(tmp_path / "bt.csv")
     assert results.groupby("unique_id")["cutoff"].nunique().to_dict() == {"a": 3, "b": 3}
@@ -124,8 +206,18 @@ def test_datasets_and_help(capsys):
     with pytest.raises(SystemExit):
         main(["forecast", "--help"])
     text = capsys.readouterr().out
-    for option in ("--time-col", "--target", "--id-col", "--cell", "--window", "--horizon",
-                   "--level", "--output", "--plot", "--dataset"):
+    for option in (
+        "--time-col",
+        "--target",
+        "--id-col",
+        "--cell",
+        "--window",
+        "--horizon",
+        "--level",
+        "--output",
+        "--plot",
+        "--dataset",
+    ):
         assert option in text
     assert main([]) == 2  # no command: help, non-zero status
 
@@ -151,8 +243,7 @@ def test_csv_problems_are_reported(tmp_path, capsys):
     frame.to_csv(tmp_path / "bad.csv", index=False)
     assert main(["forecast", str(tmp_path / "bad.csv"), "--horizon", "2"]) == 2
     assert "duplicated timestamps" in capsys.readouterr().err
-    assert main(["forecast", str(tmp_path / "bad.csv"), "--target", "sales",
-                 "--horizon", "2"]) == 2
+    assert main(["forecast", str(tmp_path / "bad.csv"), "--target", "sales", "--horizon", "2"]) == 2
     assert "--target 'sales' is not a column" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["forecast", "--dataset", "nile", "--horizon", "0"])
@@ -162,19 +253,34 @@ def test_csv_problems_are_reported(tmp_path, capsys):
 def test_model_options_reach_the_forecaster():
     from tsrnn.cli import _forecaster, build_parser
 
-    args = build_parser().parse_args([
-        "forecast", "--dataset", "air_passengers", "--horizon", "6",
-        "--deseasonalize", "auto", "--loss", "absolute_error", "--log", "no",
-        "--learning-rate", "0.003", "--validation-fraction", "0", "--no-early-stopping",
-    ])
+    args = build_parser().parse_args(
+        [
+            "forecast",
+            "--dataset",
+            "air_passengers",
+            "--horizon",
+            "6",
+            "--deseasonalize",
+            "auto",
+            "--loss",
+            "absolute_error",
+            "--log",
+            "no",
+            "--learning-rate",
+            "0.003",
+            "--validation-fraction",
+            "0",
+            "--no-early-stopping",
+        ]
+    )
     params = _forecaster(args).get_params()
     assert params["deseasonalize"] == "auto" and params["loss"] == "absolute_error"
     assert params["log"] is False
     assert params["learning_rate_init"] == 0.003 and params["validation_fraction"] == 0
     assert params["early_stopping"] is False
-    defaults = _forecaster(build_parser().parse_args(
-        ["forecast", "--dataset", "air_passengers", "--horizon", "6"]
-    )).get_params()
+    defaults = _forecaster(
+        build_parser().parse_args(["forecast", "--dataset", "air_passengers", "--horizon", "6"])
+    ).get_params()
     assert defaults["deseasonalize"] is False and defaults["loss"] == "squared_error"
     assert defaults["early_stopping"] is True and defaults["validation_fraction"] == 0.1
 
@@ -189,17 +295,26 @@ HEAVY = ("sklearn", "pandas", "numba", "torch", "matplotlib")
 def _imported_modules(*args):
     """Names of the modules a fresh ``python -X importtime ARGS`` imported."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-X", "importtime", *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    names = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
-             if line.startswith("import time:") and line.count("|") == 2]
+    names = [
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    ]
     assert "tsrnn.cli" in names  # the parsing above found the modules
     return proc.stdout, names
 
 
-@pytest.mark.parametrize("option, expected", [("--help", "tsrnn forecast --dataset"),
-                                              ("--version", "tsrnn 0.1.0")])
+@pytest.mark.parametrize(
+    "option, expected", [("--help", "tsrnn forecast --dataset"), ("--version", "tsrnn 0.1.0")]
+)
 def test_help_and_version_import_no_heavy_library(option, expected):
     out, names = _imported_modules("-m", "tsrnn", option)
     assert expected in out
@@ -209,10 +324,11 @@ def test_help_and_version_import_no_heavy_library(option, expected):
 
 
 def test_building_the_parser_imports_no_benchmark_code():
-    code = ("import sys, tsrnn.cli; tsrnn.cli.build_parser(); "
-            "assert not [m for m in sys.modules if 'bench' in m], sys.modules")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    code = (
+        "import sys, tsrnn.cli; tsrnn.cli.build_parser(); "
+        "assert not [m for m in sys.modules if 'bench' in m], sys.modules"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -234,12 +350,15 @@ def test_pickled_estimator_loads_in_a_fresh_process():
     from tsrnn import GRUClassifier
 
     blob = pickle.dumps(GRUClassifier(hidden_size=7, random_state=3)).hex()
-    code = ("import pickle, sys, tsrnn\n"
-            "assert 'sklearn' not in sys.modules  # import tsrnn alone is light\n"
-            "est = pickle.loads(bytes.fromhex(sys.argv[1]))\n"
-            "print(type(est).__name__, est.get_params()['hidden_size'], est.random_state)\n")
-    proc = subprocess.run([sys.executable, "-c", code, blob], capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import pickle, sys, tsrnn\n"
+        "assert 'sklearn' not in sys.modules  # import tsrnn alone is light\n"
+        "est = pickle.loads(bytes.fromhex(sys.argv[1]))\n"
+        "print(type(est).__name__, est.get_params()['hidden_size'], est.random_state)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, blob], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["GRUClassifier", "7", "3"]
 
@@ -286,9 +405,23 @@ def _plot_bands(ax):
 
 def test_plot_of_the_main_job_has_intervals_and_plot_last(tmp_path, saved_axes):
     """The README's job draws 80 and 95 % intervals without --level; the CSV stays as asked."""
-    code = main(["forecast", "--dataset", "air_passengers", "--horizon", "12", "--quiet",
-                 "--output", str(tmp_path / "fc.csv"), "--plot", str(tmp_path / "fc.png"),
-                 "--plot-last", "36", *FAST])
+    code = main(
+        [
+            "forecast",
+            "--dataset",
+            "air_passengers",
+            "--horizon",
+            "12",
+            "--quiet",
+            "--output",
+            str(tmp_path / "fc.csv"),
+            "--plot",
+            str(tmp_path / "fc.png"),
+            "--plot-last",
+            "36",
+            *FAST,
+        ]
+    )
     assert code == 0
     (ax,) = saved_axes
     assert [band.get_label() for band in _plot_bands(ax)] == ["95% interval", "80% interval"]
@@ -301,12 +434,25 @@ def test_plot_of_the_main_job_has_intervals_and_plot_last(tmp_path, saved_axes):
 
 
 def test_plot_shows_the_asked_levels_and_says_when_it_has_none(tmp_path, saved_axes, capsys):
-    base = ["forecast", "--dataset", "air_passengers", "--horizon", "6", "--quiet",
-            "--plot", str(tmp_path / "fc.png"), *FAST]
+    base = [
+        "forecast",
+        "--dataset",
+        "air_passengers",
+        "--horizon",
+        "6",
+        "--quiet",
+        "--plot",
+        str(tmp_path / "fc.png"),
+        *FAST,
+    ]
     assert main([*base, "--level", "90", "--output", str(tmp_path / "fc.csv")]) == 0
     assert [band.get_label() for band in _plot_bands(saved_axes[-1])] == ["90% interval"]
-    assert list(pd.read_csv(tmp_path / "fc.csv").columns) == ["month", "yhat", "yhat_lo_90",
-                                                               "yhat_hi_90"]
+    assert list(pd.read_csv(tmp_path / "fc.csv").columns) == [
+        "month",
+        "yhat",
+        "yhat_lo_90",
+        "yhat_hi_90",
+    ]
     assert main([*base, "--validation-fraction", "0", "--no-early-stopping"]) == 0
     assert _plot_bands(saved_axes[-1]) == []
     err = capsys.readouterr().err
@@ -315,13 +461,31 @@ def test_plot_shows_the_asked_levels_and_says_when_it_has_none(tmp_path, saved_a
 
 def test_panel_plot_is_a_grid_of_its_series(tmp_path, saved_axes):
     dates = pd.date_range("2023-01-01", periods=40, freq="D")
-    frame = pd.concat([
-        pd.DataFrame({"unique_id": f"s{k}", "ds": dates, "y": 5.0 * (k + 1) + np.arange(40) % 7})
-        for k in range(3)
-    ])
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {"unique_id": f"s{k}", "ds": dates, "y": 5.0 * (k + 1) + np.arange(40) % 7}
+            )
+            for k in range(3)
+        ]
+    )
     frame.to_csv(tmp_path / "panel.csv", index=False)
-    code = main(["forecast", str(tmp_path / "panel.csv"), "--id-col", "unique_id", "--horizon",
-                 "3", "--quiet", "--plot", str(tmp_path / "fc.png"), "--plot-last", "10", *FAST])
+    code = main(
+        [
+            "forecast",
+            str(tmp_path / "panel.csv"),
+            "--id-col",
+            "unique_id",
+            "--horizon",
+            "3",
+            "--quiet",
+            "--plot",
+            str(tmp_path / "fc.png"),
+            "--plot-last",
+            "10",
+            *FAST,
+        ]
+    )
     assert code == 0
     fig = saved_axes[0].figure
     assert [ax.get_title() for ax in fig.axes] == ["s0", "s1", "s2"]
@@ -339,8 +503,20 @@ def test_plot_last_needs_plot_and_a_positive_count(capsys):
 
 
 def test_backtest_plot_shades_80_percent_intervals_per_fold(tmp_path, saved_axes):
-    code = main(["backtest", "--dataset", "air_passengers", "--horizon", "6", "--initial", "126",
-                 "--plot", str(tmp_path / "bt.png"), *FAST])
+    code = main(
+        [
+            "backtest",
+            "--dataset",
+            "air_passengers",
+            "--horizon",
+            "6",
+            "--initial",
+            "126",
+            "--plot",
+            str(tmp_path / "bt.png"),
+            *FAST,
+        ]
+    )
     assert code == 0
     (ax,) = saved_axes
     bands = _plot_bands(ax)

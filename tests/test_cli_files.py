@@ -58,14 +58,18 @@ def no_fit(monkeypatch):
 
 
 @pytest.mark.parametrize("spelling", ["same", "relative", "symlink"])
-def test_output_equal_to_input_is_refused_and_the_data_kept(tmp_path, monkeypatch, capsys,
-                                                            no_fit, spelling):
+def test_output_equal_to_input_is_refused_and_the_data_kept(
+    tmp_path, monkeypatch, capsys, no_fit, spelling
+):
     # before: `tsrnn forecast x.csv --output x.csv` replaced the data with 13 lines of forecasts
     src = _copy(tmp_path, "years_float.csv")
     before = src.read_bytes()
     monkeypatch.chdir(tmp_path)
-    out = {"same": str(src), "relative": "./sub/../years_float.csv",
-           "symlink": str(tmp_path / "link.csv")}[spelling]
+    out = {
+        "same": str(src),
+        "relative": "./sub/../years_float.csv",
+        "symlink": str(tmp_path / "link.csv"),
+    }[spelling]
     (tmp_path / "sub").mkdir()
     if spelling == "symlink":
         os.symlink(src, out)
@@ -87,8 +91,7 @@ def test_output_equal_to_input_is_refused_and_the_data_kept(tmp_path, monkeypatc
         (["--output", "{tmp}/a.png", "--plot", "{tmp}/a.png"], "are the same file"),
     ],
 )
-def test_bad_output_and_plot_paths_fail_before_the_fit(tmp_path, capsys, no_fit, extra,
-                                                       message):
+def test_bad_output_and_plot_paths_fail_before_the_fit(tmp_path, capsys, no_fit, extra, message):
     # before: a raw traceback after the whole fit
     (tmp_path / "out").mkdir()
     extra = [a.replace("{tmp}", str(tmp_path)) for a in extra]
@@ -172,9 +175,25 @@ def _read_until(stream, text, timeout):
 def test_ctrl_c_during_the_fit_exits_130_with_one_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tsrnn", "forecast", "--dataset", "air_passengers", "--horizon",
-         "12", "--n-models", "50", "--output", "fc.csv"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tsrnn",
+            "forecast",
+            "--dataset",
+            "air_passengers",
+            "--horizon",
+            "12",
+            "--n-models",
+            "50",
+            "--output",
+            "fc.csv",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         seen = _read_until(proc.stderr, "Fitting LSTM", timeout=120)
@@ -198,8 +217,16 @@ def test_ctrl_c_in_process_exits_130_and_writes_nothing(tmp_path, monkeypatch, c
         raise KeyboardInterrupt
 
     monkeypatch.setattr(RNNForecaster, "fit", fit)
-    code = main(["forecast", str(DATA / "years_float.csv"), "--horizon", "3",
-                 "--output", str(tmp_path / "fc.csv")])
+    code = main(
+        [
+            "forecast",
+            str(DATA / "years_float.csv"),
+            "--horizon",
+            "3",
+            "--output",
+            str(tmp_path / "fc.csv"),
+        ]
+    )
     assert code == 130
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == "tsrnn: interrupted (Ctrl-C); no file written"
@@ -223,8 +250,21 @@ def test_fit_save_then_predict_equals_forecast(tmp_path, data, capsys):
     from tsrnn import load
 
     assert load(tmp_path / "m.tsrnn").summary() in fit_out
-    assert main(["predict", "--model", str(tmp_path / "m.tsrnn"), *level,
-                 "--output", str(tmp_path / "pr.csv"), "--plot", str(tmp_path / "pr.png")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tmp_path / "m.tsrnn"),
+                *level,
+                "--output",
+                str(tmp_path / "pr.csv"),
+                "--plot",
+                str(tmp_path / "pr.png"),
+            ]
+        )
+        == 0
+    )
     one_shot, predicted = (tmp_path / "fc.csv").read_text(), (tmp_path / "pr.csv").read_text()
     assert predicted == one_shot  # same columns, timestamps and every digit
     assert (tmp_path / "pr.png").read_bytes().startswith(b"\x89PNG")
@@ -233,10 +273,34 @@ def test_fit_save_then_predict_equals_forecast(tmp_path, data, capsys):
 
 
 def test_predict_options_and_history(tmp_path, capsys):
-    assert main(["fit", str(DATA / "dayfirst.csv"), "--horizon", "7", *FAST,
-                 "--save", str(tmp_path / "m.tsrnn")]) == 0
-    assert main(["predict", "--model", str(tmp_path / "m.tsrnn"), "--horizon", "2",
-                 "--output", str(tmp_path / "fc.csv")]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                str(DATA / "dayfirst.csv"),
+                "--horizon",
+                "7",
+                *FAST,
+                "--save",
+                str(tmp_path / "m.tsrnn"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tmp_path / "m.tsrnn"),
+                "--horizon",
+                "2",
+                "--output",
+                str(tmp_path / "fc.csv"),
+            ]
+        )
+        == 0
+    )
     fc = pd.read_csv(tmp_path / "fc.csv")
     assert list(fc.columns) == ["date", "yhat"]
     assert fc["date"].tolist() == ["2024-02-12", "2024-02-13"]  # after 11/02/2024, day-first
@@ -253,8 +317,7 @@ def test_predict_errors_are_one_line(tmp_path, capsys):
     assert "file not found" in _err_line(capsys)
     assert main(["predict", "--model", str(DATA / "panel.csv")]) == 2
     assert "not a tsrnn model file" in _err_line(capsys)
-    assert main(["predict", "--model", str(ROOT / "tests" / "data" / "lstm_regressor.tsrnn")]) \
-        == 2
+    assert main(["predict", "--model", str(ROOT / "tests" / "data" / "lstm_regressor.tsrnn")]) == 2
     assert "holds a LSTMRegressor, not a forecaster" in _err_line(capsys)
     from tsrnn.persistence import save
 
@@ -264,8 +327,21 @@ def test_predict_errors_are_one_line(tmp_path, capsys):
 
 
 def test_write_failure_is_one_line_and_leaves_no_file(tmp_path, capsys, monkeypatch):
-    assert main(["fit", "--dataset", "nile", "--horizon", "2", *FAST,
-                 "--save", str(tmp_path / "m.tsrnn")]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--dataset",
+                "nile",
+                "--horizon",
+                "2",
+                *FAST,
+                "--save",
+                str(tmp_path / "m.tsrnn"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
 
     def full(self, path, **kwargs):
@@ -273,8 +349,19 @@ def test_write_failure_is_one_line_and_leaves_no_file(tmp_path, capsys, monkeypa
         raise OSError(28, "No space left on device", str(path))
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full)
-    assert main(["predict", "--model", str(tmp_path / "m.tsrnn"), "--quiet",
-                 "--output", str(tmp_path / "fc.csv")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(tmp_path / "m.tsrnn"),
+                "--quiet",
+                "--output",
+                str(tmp_path / "fc.csv"),
+            ]
+        )
+        == 2
+    )
     assert "No space left on device" in _err_line(capsys)
     assert sorted(os.listdir(tmp_path)) == ["m.tsrnn"]  # no half-written or temporary file
 
@@ -294,8 +381,21 @@ def test_float_years_are_years(tmp_path):
     data = _data(str(DATA / "years_float.csv"))
     assert isinstance(data.y.index, pd.PeriodIndex) and data.y.index.freqstr.startswith("Y")
     assert data.y.index[0].year == 1700 and data.y.index[-1].year == 1729
-    assert main(["forecast", str(DATA / "years_float.csv"), "--horizon", "3", *FAST, "--quiet",
-                 "--output", str(tmp_path / "fc.csv")]) == 0
+    assert (
+        main(
+            [
+                "forecast",
+                str(DATA / "years_float.csv"),
+                "--horizon",
+                "3",
+                *FAST,
+                "--quiet",
+                "--output",
+                str(tmp_path / "fc.csv"),
+            ]
+        )
+        == 0
+    )
     fc = pd.read_csv(tmp_path / "fc.csv")
     assert list(fc.columns) == ["time", "yhat"] and fc["time"].tolist() == [1730, 1731, 1732]
 
@@ -311,8 +411,7 @@ def test_r_write_csv_of_a_monthly_and_a_quarterly_ts(tmp_path):
     rows = "".join(f"{1960 + i / 4},{i}\n" for i in range(12))
     (tmp_path / "quarterly.csv").write_text("time,value\n" + rows)
     data = _data(str(tmp_path / "quarterly.csv"))
-    assert [str(p) for p in data.y.index[:5]] == ["1960Q1", "1960Q2", "1960Q3", "1960Q4",
-                                                    "1961Q1"]
+    assert [str(p) for p in data.y.index[:5]] == ["1960Q1", "1960Q2", "1960Q3", "1960Q4", "1961Q1"]
 
 
 def test_encodings(tmp_path, capsys):
@@ -339,22 +438,53 @@ def test_whole_numbers_outside_years_are_steps_and_fractions_an_error(tmp_path, 
 
 def test_semicolon_file_with_decimal_commas(tmp_path, capsys):
     # semicolon_decimal_comma.csv: a spreadsheet export, 'Datum;Umsatz', 01.01.2024;100,0
-    flagged = _data(str(DATA / "semicolon_decimal_comma.csv"), "--sep", ";", "--decimal", ",",
-                    "--dayfirst")
+    flagged = _data(
+        str(DATA / "semicolon_decimal_comma.csv"), "--sep", ";", "--decimal", ",", "--dayfirst"
+    )
     assert flagged.y.name == "Umsatz" and flagged.time_name == "Datum"
     assert flagged.y.iloc[:2].tolist() == [100.0, 108.32]
     assert flagged.y.index[1] == pd.Timestamp("2024-01-02") and len(flagged.y) == 42
     guessed = _data(str(DATA / "semicolon_decimal_comma.csv"))  # the same without flags
     pd.testing.assert_series_equal(guessed.y, flagged.y)
     # a decimal mark the file does not use: the error names the flag
-    assert main(["forecast", str(DATA / "semicolon_decimal_comma.csv"), "--sep", ";",
-                 "--decimal", ".", "--horizon", "2"]) == 2
+    assert (
+        main(
+            [
+                "forecast",
+                str(DATA / "semicolon_decimal_comma.csv"),
+                "--sep",
+                ";",
+                "--decimal",
+                ".",
+                "--horizon",
+                "2",
+            ]
+        )
+        == 2
+    )
     assert "pass --decimal ," in _err_line(capsys)
-    assert main(["forecast", str(DATA / "semicolon_decimal_comma.csv"), "--sep", ",",
-                 "--horizon", "2"]) == 2
+    assert (
+        main(
+            ["forecast", str(DATA / "semicolon_decimal_comma.csv"), "--sep", ",", "--horizon", "2"]
+        )
+        == 2
+    )
     assert "--sep ';'" in _err_line(capsys)
-    assert main(["forecast", str(DATA / "semicolon_decimal_comma.csv"), "--horizon", "7",
-                 *FAST, "--quiet", "--output", str(tmp_path / "fc.csv")]) == 0
+    assert (
+        main(
+            [
+                "forecast",
+                str(DATA / "semicolon_decimal_comma.csv"),
+                "--horizon",
+                "7",
+                *FAST,
+                "--quiet",
+                "--output",
+                str(tmp_path / "fc.csv"),
+            ]
+        )
+        == 0
+    )
     assert pd.read_csv(tmp_path / "fc.csv")["Datum"].iloc[0] == "2024-02-12"
 
 
@@ -374,8 +504,12 @@ def test_day_first_dates(capsys):
     assert monthly.y.index[1] == pd.Timestamp("2023-02-01")
     days = _data(str(DATA / "ambiguous_dates.csv"), "--date-format", "%m/%d/%Y")
     assert days.y.index[1] == pd.Timestamp("2023-01-02")
-    assert main(["forecast", str(DATA / "dayfirst.csv"), "--date-format", "%Y-%m-%d",
-                 "--horizon", "1"]) == 2
+    assert (
+        main(
+            ["forecast", str(DATA / "dayfirst.csv"), "--date-format", "%Y-%m-%d", "--horizon", "1"]
+        )
+        == 2
+    )
     assert "--date-format '%Y-%m-%d' does not match" in _err_line(capsys)
 
 
@@ -385,13 +519,28 @@ def test_unflagged_unique_id_panel(tmp_path, capsys):
     data = _data(str(DATA / "panel.csv"))
     assert data.id_name == "unique_id"
     assert data.y.groupby("unique_id").size().to_dict() == {"north": 40, "south": 40}
-    assert main(["forecast", str(DATA / "panel.csv"), "--horizon", "2", *FAST, "--quiet",
-                 "--output", str(tmp_path / "fc.csv")]) == 0
+    assert (
+        main(
+            [
+                "forecast",
+                str(DATA / "panel.csv"),
+                "--horizon",
+                "2",
+                *FAST,
+                "--quiet",
+                "--output",
+                str(tmp_path / "fc.csv"),
+            ]
+        )
+        == 0
+    )
     assert "series identified by column 'unique_id'" in capsys.readouterr().err
     fc = pd.read_csv(tmp_path / "fc.csv")
     assert list(fc.columns) == ["unique_id", "ds", "yhat"]
     assert fc.groupby("unique_id")["ds"].apply(list).to_dict() == {
-        "north": [2040, 2041], "south": [2040, 2041]}
+        "north": [2040, 2041],
+        "south": [2040, 2041],
+    }
     # an 'id' column, time in a 'date' column: found the same way
     frame = pd.read_csv(DATA / "panel.csv").rename(columns={"unique_id": "ID", "ds": "date"})
     frame = frame[["date", "ID", "y"]]
@@ -407,8 +556,13 @@ def test_unflagged_unique_id_panel(tmp_path, capsys):
 def test_covariates_reach_the_forecaster(tmp_path):
     # sales_promo.csv: ds 0..39, y and 'visits' (observed up to the origin);
     # future_price.csv: ds 0..43 and 'price' (known ahead, 4 steps beyond the data)
-    argv = [str(DATA / "sales_promo.csv"), "--past-covariates", "visits",
-            "--future-covariates", str(DATA / "future_price.csv")]
+    argv = [
+        str(DATA / "sales_promo.csv"),
+        "--past-covariates",
+        "visits",
+        "--future-covariates",
+        str(DATA / "future_price.csv"),
+    ]
     data = _data(*argv)
     assert data.past == ["visits"] and list(data.X.columns) == ["visits", "price"]
     assert data.X.loc[5].tolist() == [207.0, 9.99]
@@ -421,17 +575,52 @@ def test_covariates_reach_the_forecaster(tmp_path):
     assert fitted.past_covariates_ == ["visits"] and fitted.future_covariates_ == ["price"]
     # predict needs the future covariates again, and says so with the flag
     assert main(["predict", "--model", str(model)]) == 2
-    assert main(["predict", "--model", str(model), "--future-covariates",
-                 str(DATA / "future_price.csv"), "--output", str(tmp_path / "fc.csv")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(model),
+                "--future-covariates",
+                str(DATA / "future_price.csv"),
+                "--output",
+                str(tmp_path / "fc.csv"),
+            ]
+        )
+        == 0
+    )
     assert pd.read_csv(tmp_path / "fc.csv")["ds"].tolist() == [40, 41, 42, 43]
 
 
 def test_covariate_errors_name_the_flag(capsys):
-    assert main(["forecast", str(DATA / "sales_promo.csv"), "--past-covariates", "promo",
-                 "--horizon", "2"]) == 2
+    assert (
+        main(
+            [
+                "forecast",
+                str(DATA / "sales_promo.csv"),
+                "--past-covariates",
+                "promo",
+                "--horizon",
+                "2",
+            ]
+        )
+        == 2
+    )
     assert "--past-covariates: 'promo' is not a column" in _err_line(capsys)
-    assert main(["forecast", str(DATA / "sales_promo.csv"), "--horizon", "6", *FAST,
-                 "--future-covariates", str(DATA / "future_price.csv")]) == 2
+    assert (
+        main(
+            [
+                "forecast",
+                str(DATA / "sales_promo.csv"),
+                "--horizon",
+                "6",
+                *FAST,
+                "--future-covariates",
+                str(DATA / "future_price.csv"),
+            ]
+        )
+        == 2
+    )
     err = _err_line(capsys)
     assert "--future-covariates" in err and "44, 45" in err
 
@@ -456,21 +645,31 @@ def test_errors_name_cli_flags_not_python_parameters(tmp_path, capsys):
 @pytest.mark.parametrize(
     "message, expected",
     [
-        ("fill them, or pass fill_method='ffill', 'interpolate' or 'zero'",
-         "fill them, or pass --fill-method ffill, interpolate or zero"),
-        ("pass freq= (e.g. freq='D' or 'MS') and, for gaps, fill_method=",
-         "pass --freq (e.g. --freq D or MS) and, for gaps, --fill-method"),
-        ("fewer than window + horizon = 24 + 12 = 36; use a shorter window",
-         "fewer than --window + --horizon = 24 + 12 = 36; use a shorter --window"),
+        (
+            "fill them, or pass fill_method='ffill', 'interpolate' or 'zero'",
+            "fill them, or pass --fill-method ffill, interpolate or zero",
+        ),
+        (
+            "pass freq= (e.g. freq='D' or 'MS') and, for gaps, fill_method=",
+            "pass --freq (e.g. --freq D or MS) and, for gaps, --fill-method",
+        ),
+        (
+            "fewer than window + horizon = 24 + 12 = 36; use a shorter window",
+            "fewer than --window + --horizon = 24 + 12 = 36; use a shorter --window",
+        ),
         ("3 value(s) <= 0; set log=False", "3 value(s) <= 0; set --log no"),
         ("h=30 exceeds horizon=12", "--horizon 30 exceeds the model's horizon 12"),
-        ("early stopping (window=24, horizon=12); use a shorter window, or set "
-         "early_stopping=False and validation_fraction=0",
-         "early stopping (--window 24, --horizon 12); use a shorter --window, or set "
-         "--no-early-stopping and --validation-fraction 0"),
+        (
+            "early stopping (window=24, horizon=12); use a shorter window, or set "
+            "early_stopping=False and validation_fraction=0",
+            "early stopping (--window 24, --horizon 12); use a shorter --window, or set "
+            "--no-early-stopping and --validation-fraction 0",
+        ),
         ("Lower learning_rate_init, keep", "Lower --learning-rate, keep"),
-        ("X_future does not cover 2 timestamp(s)",
-         "the --future-covariates data does not cover 2 timestamp(s)"),
+        (
+            "X_future does not cover 2 timestamp(s)",
+            "the --future-covariates data does not cover 2 timestamp(s)",
+        ),
         ("series 'window': 10 windows", "series 'window': 10 windows"),  # words stay words
         ("series 'X': X has columns ['a']", "series 'X': the covariate data has columns ['a']"),
     ],

@@ -140,8 +140,14 @@ def fit_lag_task(cls, seed, k=LAG):
     X, y = lag_k_adding(1024, k, rng)
     X_test, y_test = lag_k_adding(500, k, rng)
     est = cls(
-        hidden_size=16, batch_size=32, max_iter=60, learning_rate_init=1e-2,
-        clip_grad_norm=1.0, tol=0.0, n_iter_no_change=60, random_state=seed,
+        hidden_size=16,
+        batch_size=32,
+        max_iter=60,
+        learning_rate_init=1e-2,
+        clip_grad_norm=1.0,
+        tol=0.0,
+        n_iter_no_change=60,
+        random_state=seed,
     )
     # single-threaded BLAS: the tiny per-step GEMMs only lose from threads, and
     # badly so on a machine whose cores are busy with other work

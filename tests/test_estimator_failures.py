@@ -117,8 +117,11 @@ def test_interrupt_in_epoch_keeps_the_completed_epochs(cls, fail_in_epoch):
         y = y > 0
     fail_in_epoch(4, KeyboardInterrupt(), after_batches=1)
     est = cls(**SMALL, max_iter=50, batch_size=8)
-    with pytest.warns(UserWarning, match=r"interrupted by user after 3 epochs; the weights of "
-                      r"epoch 3 are kept"):
+    with pytest.warns(
+        UserWarning,
+        match=r"interrupted by user after 3 epochs; the weights of "
+        r"epoch 3 are kept",
+    ):
         assert est.fit(X, y) is est
     assert est.n_iter_ == 3 == len(est.loss_curve_)
     assert est.t_ == 3 * len(X)
@@ -268,8 +271,11 @@ def test_real_sigint_mid_fit_leaves_a_consistent_trained_state(mode, tmp_path):
     script.write_text(_CHILD)
     env = dict(os.environ, PYTHONPATH=str(Path(tsrnn.__file__).parent.parent))
     proc = subprocess.Popen(
-        [sys.executable, str(script), mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env,
+        [sys.executable, str(script), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     lines = []
     deadline = time.monotonic() + 300
@@ -313,8 +319,9 @@ def test_real_sigint_mid_fit_leaves_a_consistent_trained_state(mode, tmp_path):
 def test_huge_learning_rate_warns_and_keeps_finite_weights_that_predict():
     X, y = _data(n=64, T=8)
     est = LSTMRegressor(hidden_size=8, learning_rate_init=1e6, max_iter=50, random_state=0)
-    with pytest.warns(RuntimeWarning, match=r"diverged at epoch \d+: the training loss rose to") \
-            as record:
+    with pytest.warns(
+        RuntimeWarning, match=r"diverged at epoch \d+: the training loss rose to"
+    ) as record:
         est.fit(X, y)
     message = str([w for w in record if "diverged" in str(w.message)][0].message)
     assert "learning_rate_init" in message and "clip_grad_norm" in message
@@ -332,8 +339,14 @@ def test_huge_learning_rate_warns_and_keeps_finite_weights_that_predict():
 
 def test_sgd_with_clipping_that_diverges_warns():
     X, y = _data(n=64, T=8)
-    est = LSTMRegressor(hidden_size=8, solver="sgd", learning_rate_init=100.0, clip_grad_norm=1.0,
-                        max_iter=100, random_state=0)
+    est = LSTMRegressor(
+        hidden_size=8,
+        solver="sgd",
+        learning_rate_init=100.0,
+        clip_grad_norm=1.0,
+        max_iter=100,
+        random_state=0,
+    )
     with pytest.warns(RuntimeWarning, match="diverged"):
         est.fit(X, y)
     assert np.mean((est.predict(X) - y) ** 2) < 10 * np.var(y)
@@ -365,8 +378,15 @@ def test_non_finite_loss_keeps_the_weights_the_best_epoch_began_with():
 @pytest.mark.filterwarnings("ignore:.*the targets have scale:UserWarning")
 def test_non_finite_in_the_first_epoch_keeps_the_initial_weights():
     X, y = _data()
-    est = RNNRegressor(hidden_size=4, solver="sgd", learning_rate_init=1e30, momentum=0,
-                       max_iter=5, batch_size=8, random_state=0)
+    est = RNNRegressor(
+        hidden_size=4,
+        solver="sgd",
+        learning_rate_init=1e30,
+        momentum=0,
+        max_iter=5,
+        batch_size=8,
+        random_state=0,
+    )
     with pytest.warns(RuntimeWarning, match="non-finite.*the initial weights are kept"):
         est.fit(X, y * 1e30)
     assert est.n_iter_ == len(est.loss_curve_) and np.isfinite(est.coefs_).all()
@@ -414,8 +434,9 @@ class _Scripted:
 
 def _run(trainer, n=4, **kw):
     X = np.zeros((n, 1, 1))
-    defaults = dict(n_epochs=len(trainer.losses), batch_size=n, shuffle=False,
-                    rng=np.random.default_rng(0))
+    defaults = dict(
+        n_epochs=len(trainer.losses), batch_size=n, shuffle=False, rng=np.random.default_rng(0)
+    )
     if trainer.scores is not None:
         defaults.update(validation=(X, None), score=lambda out, Y: float(out[0, 0]))
     defaults.update(kw)
@@ -424,8 +445,12 @@ def _run(trainer, n=4, **kw):
 
 @pytest.mark.parametrize("where", ["train", "predict", "get_params"])
 def test_epoch_loop_interrupt_drops_the_epoch_in_progress(where):
-    t = _Scripted([1.0, 0.9, 0.8, 0.7, 0.6], scores=[0.1, 0.2, 0.3, 0.25, 0.5],
-                  interrupt_at=4, interrupt_in=where)
+    t = _Scripted(
+        [1.0, 0.9, 0.8, 0.7, 0.6],
+        scores=[0.1, 0.2, 0.3, 0.25, 0.5],
+        interrupt_at=4,
+        interrupt_in=where,
+    )
     h = _run(t, n_iter_no_change=10)
     assert h.stop == "interrupted"
     assert h.losses == [1.0, 0.9, 0.8] and h.scores == [0.1, 0.2, 0.3]
@@ -446,8 +471,9 @@ def test_epoch_loop_tol_is_relative_to_the_first_loss():
         assert len(h.losses) == 5 and h.stop == "no_change", scale
     # a warm start passes the model's first loss as the reference
     # (measured against its own first loss, 0.2995e-6, the first epoch would improve)
-    h = _run(_Scripted([0.2995e-6, 0.299e-6]), best=0.3e-6, reference=1e-6, tol=1e-3,
-             n_iter_no_change=2)
+    h = _run(
+        _Scripted([0.2995e-6, 0.299e-6]), best=0.3e-6, reference=1e-6, tol=1e-3, n_iter_no_change=2
+    )
     assert h.stop == "no_change" and h.n_no_improvement == 2
 
 
@@ -480,10 +506,12 @@ def test_estimators_measure_tol_against_the_loss_before_training(monkeypatch, fa
 def test_a_blow_up_within_the_first_epoch_is_divergence():
     """Measured against the untrained network's loss, epoch 1 itself can diverge."""
     X, y = _data(n=256, T=8)
-    est = RNNRegressor(hidden_size=8, learning_rate_init=1e6, batch_size=8, max_iter=20,
-                       random_state=0)
-    with pytest.warns(RuntimeWarning, match="diverged at epoch 1.*the initial weights are kept") \
-            as record:
+    est = RNNRegressor(
+        hidden_size=8, learning_rate_init=1e6, batch_size=8, max_iter=20, random_state=0
+    )
+    with pytest.warns(
+        RuntimeWarning, match="diverged at epoch 1.*the initial weights are kept"
+    ) as record:
         est.fit(X, y)
     assert est.n_iter_ == 0 and est.loss_curve_ == []
     assert np.mean((est.predict(X) - y) ** 2) < 10 * np.var(y)
@@ -558,13 +586,19 @@ def test_warm_start_with_a_changed_architecture_warns_and_restarts():
     X, y = _data()
     est = GRURegressor(**SMALL, max_iter=3, warm_start=True).fit(X, y)
     est.set_params(hidden_size=6)
-    with pytest.warns(UserWarning, match=r"warm_start=True but the fitted network cannot "
-                      r"continue: hidden_size=6 \(fitted: 4\)\. A new network"):
+    with pytest.warns(
+        UserWarning,
+        match=r"warm_start=True but the fitted network cannot "
+        r"continue: hidden_size=6 \(fitted: 4\)\. A new network",
+    ):
         est.fit(X, y)
     assert est.n_iter_ == 3 and est.network_.hidden_size == 6
     # new features per step (3-D input) and new outputs are changes too
-    with pytest.warns(UserWarning, match=r"X has 2 features per time step \(fitted: 1\); y has "
-                      r"2 outputs \(fitted: 1\)"):
+    with pytest.warns(
+        UserWarning,
+        match=r"X has 2 features per time step \(fitted: 1\); y has "
+        r"2 outputs \(fitted: 1\)",
+    ):
         est.fit(np.concatenate([X, X], axis=2), np.column_stack([y, y]))
     # unchanged: it continues, without a warning
     with warnings.catch_warnings():
@@ -577,8 +611,11 @@ def test_warm_start_with_a_changed_architecture_warns_and_restarts():
 def test_warm_start_classifier_with_other_classes_warns_and_restarts():
     X, y = _data()
     est = RNNClassifier(**SMALL, max_iter=2, warm_start=True).fit(X, y > 0)
-    with pytest.warns(UserWarning, match=r"y has the classes \['down', 'up'\] \(fitted: "
-                      r"\[False, True\]\)"):
+    with pytest.warns(
+        UserWarning,
+        match=r"y has the classes \['down', 'up'\] \(fitted: "
+        r"\[False, True\]\)",
+    ):
         est.fit(X, np.where(y > 0, "up", "down"))
     assert est.n_iter_ == 2 and est.classes_.tolist() == ["down", "up"]
 

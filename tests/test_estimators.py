@@ -71,8 +71,12 @@ def test_lstm_classifier_beats_majority_on_arrowhead():
     Xte, yte = load_arrowhead("test")
     # every 8th point: 32 steps keep the outline's shape and the test fast
     clf = LSTMClassifier(
-        hidden_size=32, max_iter=200, batch_size=8, learning_rate_init=0.005,
-        n_iter_no_change=30, random_state=0,
+        hidden_size=32,
+        max_iter=200,
+        batch_size=8,
+        learning_rate_init=0.005,
+        n_iter_no_change=30,
+        random_state=0,
     )
     clf.fit(Xtr[:, ::8], ytr)
     acc = clf.score(Xte[:, ::8], yte)
@@ -162,8 +166,14 @@ def test_absolute_error_fits_the_median_and_squared_error_the_mean():
     y = np.where(np.arange(100) < 70, 0.0, 10.0)  # median 0, mean 3
     fits = {
         loss: GRURegressor(
-            hidden_size=2, loss=loss, max_iter=300, learning_rate_init=0.05,
-            batch_size=100, shuffle=False, n_iter_no_change=300, random_state=0,
+            hidden_size=2,
+            loss=loss,
+            max_iter=300,
+            learning_rate_init=0.05,
+            batch_size=100,
+            shuffle=False,
+            n_iter_no_change=300,
+            random_state=0,
         ).fit(X, y)
         for loss in ("absolute_error", "squared_error")
     }
@@ -189,8 +199,13 @@ def test_fitted_attributes(cls):
 def test_early_stopping_uses_the_last_rows_and_restores_best_weights():
     X, Y = _sine_windows(n_series=100)
     est = LSTMRegressor(
-        hidden_size=8, max_iter=200, early_stopping=True, validation_fraction=0.2,
-        n_iter_no_change=3, learning_rate_init=0.05, random_state=0,
+        hidden_size=8,
+        max_iter=200,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change=3,
+        learning_rate_init=0.05,
+        random_state=0,
     ).fit(X, Y)
     assert est.n_iter_ < 200
     assert len(est.validation_scores_) == est.n_iter_
@@ -240,8 +255,16 @@ def test_one_sgd_step_equals_plain_gradient_descent():
 
     X, Y = _sine_windows(n_series=16, window=5, horizon=3)
     est = LSTMRegressor(
-        hidden_size=4, solver="sgd", momentum=0.0, batch_size=16, shuffle=False,
-        alpha=0.0, max_iter=1, learning_rate_init=0.1, dtype="float64", random_state=3,
+        hidden_size=4,
+        solver="sgd",
+        momentum=0.0,
+        batch_size=16,
+        shuffle=False,
+        alpha=0.0,
+        max_iter=1,
+        learning_rate_init=0.1,
+        dtype="float64",
+        random_state=3,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -277,8 +300,15 @@ def test_sgd_step_matches_torch_optim_sgd():
         torch.nn.functional.mse_loss(head(hn[-1]), torch.from_numpy(Y)).backward()
         opt.step()
     est = LSTMRegressor(
-        hidden_size=3, solver="sgd", momentum=0.9, batch_size=8, shuffle=False,
-        max_iter=2, learning_rate_init=0.5, dtype="float64", warm_start=True,
+        hidden_size=3,
+        solver="sgd",
+        momentum=0.9,
+        batch_size=8,
+        shuffle=False,
+        max_iter=2,
+        learning_rate_init=0.5,
+        dtype="float64",
+        warm_start=True,
         n_iter_no_change=100,
     ).import_weights(state)
     with warnings.catch_warnings():
@@ -355,9 +385,16 @@ def test_string_data():
 @pytest.mark.parametrize(
     "param,value",
     [
-        ("hidden_size", 0), ("num_layers", -1), ("solver", "lbfgs"), ("batch_size", 0),
-        ("learning_rate_init", 0.0), ("dtype", "float16"), ("device", "tpu"),
-        ("validation_fraction", 1.0), ("clip_grad_norm", -1.0), ("momentum", 1.5),
+        ("hidden_size", 0),
+        ("num_layers", -1),
+        ("solver", "lbfgs"),
+        ("batch_size", 0),
+        ("learning_rate_init", 0.0),
+        ("dtype", "float16"),
+        ("device", "tpu"),
+        ("validation_fraction", 1.0),
+        ("clip_grad_norm", -1.0),
+        ("momentum", 1.5),
         ("loss", "huber"),
     ],
 )
@@ -451,7 +488,7 @@ def test_reproducible_and_reloadable_across_processes(tmp_path):
     script = textwrap.dedent(
         f"""
         import sys, joblib, numpy as np
-        sys.path.insert(0, {str(__import__('pathlib').Path(__file__).parent)!r})
+        sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
         from test_estimators import _sine_windows
         from tsrnn import GRURegressor
         X, Y = _sine_windows(n_series=40, window=8)
@@ -583,8 +620,9 @@ def _run(trainer, n=4, **kw):
     from tsrnn._epochs import run_epochs
 
     X = np.zeros((n, 1, 1))
-    defaults = dict(n_epochs=len(trainer.losses), batch_size=n, shuffle=False,
-                    rng=np.random.default_rng(0))
+    defaults = dict(
+        n_epochs=len(trainer.losses), batch_size=n, shuffle=False, rng=np.random.default_rng(0)
+    )
     if trainer.scores is not None:
         defaults.update(validation=(X, None), score=lambda out, Y: float(out[0, 0]))
     defaults.update(kw)
@@ -632,15 +670,21 @@ def test_epoch_loop_non_finite_loss_batches_and_verbose(capsys):
     assert rng.integers(1000) == np.random.default_rng(5).integers(1000)
     # shuffle: one permutation of the rows per epoch, from rng
     ref = np.random.default_rng(5)
-    expected = [[o[:2].tolist(), o[2:4].tolist(), o[4:].tolist()]
-                for o in (ref.permutation(5), ref.permutation(5))]
+    expected = [
+        [o[:2].tolist(), o[2:4].tolist(), o[4:].tolist()]
+        for o in (ref.permutation(5), ref.permutation(5))
+    ]
     t = _ScriptedTrainer([1.0, 1.0])
     _run(t, n=5, batch_size=2, shuffle=True, rng=np.random.default_rng(5))
     assert t.batches == expected
     # verbose: epochs numbered from first_epoch, then the stopping line
     capsys.readouterr()
-    _run(_ScriptedTrainer([2.0, 2.0, 2.0], [0.5, 0.5, 0.5]), first_epoch=4, n_iter_no_change=2,
-         verbose=True)
+    _run(
+        _ScriptedTrainer([2.0, 2.0, 2.0], [0.5, 0.5, 0.5]),
+        first_epoch=4,
+        n_iter_no_change=2,
+        verbose=True,
+    )
     lines = capsys.readouterr().out.splitlines()
     assert [l.split(", time = ")[0] for l in lines[:3]] == [
         f"Iteration {k}, loss = 2.00000000, validation score = 0.500000" for k in (4, 5, 6)

@@ -43,10 +43,15 @@ def _panel(n=40):
     ds = pd.date_range("2022-03-01", periods=n, freq="D")
     return pd.concat(
         [
-            pd.DataFrame({
-                "unique_id": uid, "ds": ds,
-                "y": 10 * (k + 1) + np.sin(2 * np.pi * np.arange(n) / 7) + rng.normal(0, .1, n),
-            })
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "ds": ds,
+                    "y": 10 * (k + 1)
+                    + np.sin(2 * np.pi * np.arange(n) / 7)
+                    + rng.normal(0, 0.1, n),
+                }
+            )
             for k, uid in enumerate(["p", "q"])
         ],
         ignore_index=True,
@@ -70,7 +75,8 @@ def case(request):
 
 def test_every_forecaster_class_is_checked():
     exported = {
-        obj for obj in vars(F).values()
+        obj
+        for obj in vars(F).values()
         if isinstance(obj, type) and issubclass(obj, BaseForecaster) and obj is not BaseForecaster
     }
     assert exported == {type(f) for f, _ in CASES}

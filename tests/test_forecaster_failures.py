@@ -217,7 +217,9 @@ def test_real_sigint_from_outside_mid_fit(mode):
     """A real Ctrl-C from another process: an aborted fit and the previous state."""
     proc = subprocess.Popen(
         [sys.executable, "-c", _LONG_FIT, mode],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout.readline().strip() == "READY"
@@ -259,9 +261,11 @@ def test_interrupt_guard_installs_counts_and_restores():
     _interrupt.raise_if_interrupted()
 
     seen = []
-    thread = threading.Thread(target=lambda: seen.append(
-        (_interrupt._install(), signal.getsignal(signal.SIGINT) is signal.default_int_handler)
-    ))
+    thread = threading.Thread(
+        target=lambda: seen.append(
+            (_interrupt._install(), signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        )
+    )
     thread.start()
     thread.join()
     assert seen == [(False, True)]  # another thread leaves the handler alone
@@ -343,8 +347,7 @@ def test_diverging_training_gives_no_non_finite_forecasts():
     """Failed before: learning_rate_init=1e6 forecast [0, 0, 0, inf, inf, inf] silently."""
     t = np.arange(48)
     y = pd.Series(100 + 10 * np.sin(t), index=pd.period_range("2001-01", periods=48, freq="M"))
-    f = RNNForecaster(horizon=6, hidden_size=4, max_iter=20, learning_rate_init=1e6,
-                      random_state=0)
+    f = RNNForecaster(horizon=6, hidden_size=4, max_iter=20, learning_rate_init=1e6, random_state=0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fc = f.fit(y).predict()
@@ -357,8 +360,13 @@ def _positive_panel(n=40):
     ds = pd.date_range("2022-01-03", periods=n, freq="D")
     return pd.concat(
         [
-            pd.DataFrame({"unique_id": uid, "ds": ds,
-                          "y": level + np.sin(np.arange(n) * 0.9) + rng.normal(0, 0.2, n)})
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "ds": ds,
+                    "y": level + np.sin(np.arange(n) * 0.9) + rng.normal(0, 0.2, n),
+                }
+            )
             for uid, level in (("a", 20.0), ("b", 50.0))
         ],
         ignore_index=True,
@@ -439,10 +447,16 @@ def test_constant_series_in_a_panel():
     rng = np.random.default_rng(2)
     ds = pd.date_range("2022-01-03", periods=40, freq="D")
     wave = np.sin(np.arange(40) * 0.9)
-    series = {"c100": np.full(40, 100.0), "c1e6": np.full(40, 1e6),
-              "a": 20 + wave + rng.normal(0, 0.2, 40), "b": 50 + 2 * wave + rng.normal(0, 0.2, 40)}
-    panel = pd.concat([pd.DataFrame({"unique_id": k, "ds": ds, "y": v})
-                       for k, v in series.items()], ignore_index=True)
+    series = {
+        "c100": np.full(40, 100.0),
+        "c1e6": np.full(40, 1e6),
+        "a": 20 + wave + rng.normal(0, 0.2, 40),
+        "b": 50 + 2 * wave + rng.normal(0, 0.2, 40),
+    }
+    panel = pd.concat(
+        [pd.DataFrame({"unique_id": k, "ds": ds, "y": v}) for k, v in series.items()],
+        ignore_index=True,
+    )
     f = RNNForecaster(horizon=4, **TINY).fit(panel)
     fc = f.predict(level=[90])
     for uid, value in (("c100", 100.0), ("c1e6", 1e6)):
@@ -458,8 +472,9 @@ def test_constant_series_in_a_panel():
 
 def test_nearly_constant_series_is_forecast_near_its_constant():
     rng = np.random.default_rng(0)
-    y = pd.Series(100 + rng.normal(0, 1e-6, 48),
-                  index=pd.period_range("2001-01", periods=48, freq="M"))
+    y = pd.Series(
+        100 + rng.normal(0, 1e-6, 48), index=pd.period_range("2001-01", periods=48, freq="M")
+    )
     fc = RNNForecaster(horizon=6, **TINY).fit(y).predict(level=[95])
     np.testing.assert_allclose(fc.to_numpy(), 100.0, atol=1e-3)
 
@@ -470,10 +485,15 @@ def test_nearly_constant_series_in_a_shared_scale_panel_keeps_its_own_scale():
     rng = np.random.default_rng(2)
     ds = pd.date_range("2022-01-03", periods=40, freq="D")
     wave = np.sin(np.arange(40) * 0.9)
-    series = {"near": 100 + rng.normal(0, 1e-6, 40),
-              "a": 20 + wave + rng.normal(0, 0.2, 40), "b": 50 + 2 * wave + rng.normal(0, 0.2, 40)}
-    panel = pd.concat([pd.DataFrame({"unique_id": k, "ds": ds, "y": v})
-                       for k, v in series.items()], ignore_index=True)
+    series = {
+        "near": 100 + rng.normal(0, 1e-6, 40),
+        "a": 20 + wave + rng.normal(0, 0.2, 40),
+        "b": 50 + 2 * wave + rng.normal(0, 0.2, 40),
+    }
+    panel = pd.concat(
+        [pd.DataFrame({"unique_id": k, "ds": ds, "y": v}) for k, v in series.items()],
+        ignore_index=True,
+    )
     f = RNNForecaster(horizon=4, **TINY).fit(panel)
     assert f.scale_ is not None  # a shared scale (log transform)
     fc = f.predict(level=[90])
@@ -509,7 +529,6 @@ def test_window_plus_horizon_plus_one_advice_is_true():
     base = dict(window=7, horizon=3, hidden_size=4, max_iter=3, random_state=0)
     with pytest.raises(ValueError, match="early_stopping=False and validation_fraction=0"):
         RNNForecaster(**base).fit(y)
-    for extra in (dict(early_stopping=False, validation_fraction=0),
-                  dict(early_stopping=False)):
+    for extra in (dict(early_stopping=False, validation_fraction=0), dict(early_stopping=False)):
         fc = RNNForecaster(**base, **extra).fit(y).predict()
         assert np.isfinite(fc).all()

@@ -34,10 +34,13 @@ def _long(ids=("a", "b", "c"), n=50, freq="D", seed=0):
     rng = np.random.default_rng(seed)
     ds = pd.date_range("2021-01-01", periods=n, freq=freq)
     frames = [
-        pd.DataFrame({
-            "unique_id": uid, "ds": ds,
-            "y": 10 * (k + 1) + np.sin(2 * np.pi * np.arange(n) / 7) + rng.normal(0, 0.1, n),
-        })
+        pd.DataFrame(
+            {
+                "unique_id": uid,
+                "ds": ds,
+                "y": 10 * (k + 1) + np.sin(2 * np.pi * np.arange(n) / 7) + rng.normal(0, 0.1, n),
+            }
+        )
         for k, uid in enumerate(ids)
     ]
     return pd.concat(frames, ignore_index=True)
@@ -96,8 +99,9 @@ def test_series_forecast_continues_the_index(index):
     if isinstance(index, pd.RangeIndex):
         assert list(fc.index) == [60, 61, 62, 63, 64]
     else:
-        assert fc.index[0] == (index[-1] + 1 if isinstance(index, pd.PeriodIndex)
-                               else pd.Timestamp("2005-01-01"))
+        assert fc.index[0] == (
+            index[-1] + 1 if isinstance(index, pd.PeriodIndex) else pd.Timestamp("2005-01-01")
+        )
     assert np.isfinite(fc.to_numpy()).all()
 
 
@@ -183,16 +187,19 @@ def test_stage2_starts_from_the_stage1_initial_weights_without_a_random_state(mo
             out = method(self, *args)
             weights.append((self.random_state, np.array(self.coefs_, dtype=np.float64)))
             return out
+
         return wrapper
 
     monkeypatch.setattr(LSTMRegressor, "fit", recording(LSTMRegressor.fit))
-    monkeypatch.setattr(LSTMRegressor, "_fit_with_validation",
-                        recording(LSTMRegressor._fit_with_validation))
+    monkeypatch.setattr(
+        LSTMRegressor, "_fit_with_validation", recording(LSTMRegressor._fit_with_validation)
+    )
     params = {**FAST, "random_state": None, "learning_rate_init": 1e-30, "max_iter": 2}
     RNNForecaster(horizon=3, n_models=2, **params).fit(_monthly())
     # members may train concurrently (finishing in any order): pair them by their seed
-    stage1, stage2 = ([w for _, w in sorted(ws, key=lambda sw: sw[0])]
-                      for ws in (weights[:2], weights[2:]))
+    stage1, stage2 = (
+        [w for _, w in sorted(ws, key=lambda sw: sw[0])] for ws in (weights[:2], weights[2:])
+    )
     assert len(stage2) == 2
     assert np.abs(stage1[0] - stage1[1]).max() > 1e-3  # the members differ
     for first, refit in zip(stage1, stage2):
@@ -212,8 +219,9 @@ def test_seed_ensemble_averages_members():
         members.append(single.predict().to_numpy())
     # window normalisation is affine per window, so the mean forecast of the log-levels
     # is the mean of the members' outputs
-    np.testing.assert_allclose(np.log(f.predict().to_numpy()),
-                               np.mean(np.log(members), axis=0), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.log(f.predict().to_numpy()), np.mean(np.log(members), axis=0), rtol=1e-6
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,12 +252,18 @@ def test_log_auto_only_for_positive_series():
         RNNForecaster(horizon=3, log=True, **FAST).fit(y - 60)
 
 
-@pytest.mark.parametrize("options", [
-    dict(normalize="series"), dict(normalize=None, log=False), dict(deseasonalize=True),
-    dict(deseasonalize="auto", loss="absolute_error", scale="global"),
-    dict(refit_full=False), dict(early_stopping=False, validation_fraction=0.0),
-    dict(calendar=False, bidirectional=True, num_layers=2),
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(normalize="series"),
+        dict(normalize=None, log=False),
+        dict(deseasonalize=True),
+        dict(deseasonalize="auto", loss="absolute_error", scale="global"),
+        dict(refit_full=False),
+        dict(early_stopping=False, validation_fraction=0.0),
+        dict(calendar=False, bidirectional=True, num_layers=2),
+    ],
+)
 def test_options_give_finite_forecasts(options):
     f = RNNForecaster(horizon=6, **{**FAST, **options}).fit(_monthly())
     fc = f.predict()
@@ -307,9 +321,13 @@ def _seasonal_and_flat_panel(n=48):
     ds = pd.period_range("2001-01", periods=n, freq="M")
     a = 100 * np.exp(0.3 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.02, n))  # seasonal
     b = 50 * np.exp(np.cumsum(rng.normal(0, 0.1, n)))  # random walk in log, noisier
-    return pd.DataFrame({
-        "unique_id": np.repeat(["a", "b"], n), "ds": np.tile(ds, 2), "y": np.r_[a, b],
-    })
+    return pd.DataFrame(
+        {
+            "unique_id": np.repeat(["a", "b"], n),
+            "ds": np.tile(ds, 2),
+            "y": np.r_[a, b],
+        }
+    )
 
 
 def test_deseasonalize_auto_adjusts_only_the_seasonal_series():
@@ -353,11 +371,14 @@ def test_loss_is_passed_to_the_networks():
     assert RNNForecaster(horizon=3, **FAST).fit(_monthly()).estimators_[0].loss == "squared_error"
 
 
-@pytest.mark.parametrize("param,value,message", [
-    ("scale", "median", "scale must be one of"),
-    ("deseasonalize", "yes", "deseasonalize must be 'auto', True or False"),
-    ("loss", "huber", "loss must be one of"),
-])
+@pytest.mark.parametrize(
+    "param,value,message",
+    [
+        ("scale", "median", "scale must be one of"),
+        ("deseasonalize", "yes", "deseasonalize must be 'auto', True or False"),
+        ("loss", "huber", "loss must be one of"),
+    ],
+)
 def test_invalid_transform_options(param, value, message):
     with pytest.raises(ValueError, match=message):
         RNNForecaster(horizon=3, **{param: value}, **FAST).fit(_monthly())
@@ -375,13 +396,15 @@ def test_stage1_stops_early_on_exactly_the_held_out_windows(monkeypatch):
 
     monkeypatch.setattr(LSTMRegressor, "_fit_with_validation", spy)
     y = pd.Series(np.arange(20.0))
-    RNNForecaster(window=3, horizon=2, normalize=None, log=False, validation_fraction=0.2,
-                  **FAST).fit(y)
+    RNNForecaster(
+        window=3, horizon=2, normalize=None, log=False, validation_fraction=0.2, **FAST
+    ).fit(y)
     ((X, Y, X_val, Y_val),) = seen
     # origins 2..17 (16 windows); ceil(0.2 * 16) = 4 latest held out: origins 14..17
     np.testing.assert_array_equal(Y_val, [[15, 16], [16, 17], [17, 18], [18, 19]])
-    np.testing.assert_array_equal(X_val[:, :, 0], [[12, 13, 14], [13, 14, 15], [14, 15, 16],
-                                                   [15, 16, 17]])
+    np.testing.assert_array_equal(
+        X_val[:, :, 0], [[12, 13, 14], [13, 14, 15], [14, 15, 16], [15, 16, 17]]
+    )
     # training windows end their targets before the first held-out target: origins 2..12
     assert len(Y) == 11 and Y[-1].tolist() == [13, 14] and X[0, :, 0].tolist() == [0, 1, 2]
 
@@ -450,10 +473,13 @@ def test_long_covariates_and_calendar_for_many_series():
     df = _long(n=40)
     X = df[["unique_id", "ds"]].assign(price=np.linspace(1, 2, len(df)))
     f = RNNForecaster(horizon=3, **FAST).fit(df, X)
-    fut = pd.DataFrame({
-        "unique_id": np.repeat(["a", "b", "c"], 3),
-        "ds": np.tile(pd.date_range("2021-02-10", periods=3), 3), "price": 2.0,
-    })
+    fut = pd.DataFrame(
+        {
+            "unique_id": np.repeat(["a", "b", "c"], 3),
+            "ds": np.tile(pd.date_range("2021-02-10", periods=3), 3),
+            "price": 2.0,
+        }
+    )
     fc = f.predict(X_future=fut, level=[80])
     assert fc.shape == (9, 5)
     n_inputs = f.estimators_[0].n_features_in_
@@ -484,9 +510,15 @@ def _ar_panel(n_series, n, seed):
         for t in range(1, n):
             ar[t] = 0.5 * ar[t - 1] + noise[t]
         season = 3 * np.sin(2 * np.pi * np.arange(n) / 12 + rng.uniform(0, 2 * np.pi))
-        frames.append(pd.DataFrame({
-            "unique_id": f"s{i}", "ds": np.arange(n), "y": rng.uniform(20, 50) + season + ar,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i}",
+                    "ds": np.arange(n),
+                    "y": rng.uniform(20, 50) + season + ar,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -495,8 +527,14 @@ def test_interval_coverage_on_held_out_synthetic_series_is_near_nominal():
     # blocks of 6 steps each (updating the origin, not the weights): 4800 held-out values
     horizon, n_blocks = 6, 4
     df = _ar_panel(n_series=200, n=60 + n_blocks * horizon, seed=0)
-    f = RNNForecaster(horizon=horizon, window=12, hidden_size=8, max_iter=20,
-                      validation_fraction=0.25, random_state=0)
+    f = RNNForecaster(
+        horizon=horizon,
+        window=12,
+        hidden_size=8,
+        max_iter=20,
+        validation_fraction=0.25,
+        random_state=0,
+    )
     f.fit(df[df.ds < 60])
     parts = []
     for block in range(n_blocks):
@@ -583,8 +621,10 @@ def test_exogenous_data_must_cover_history_and_horizon():
     with pytest.raises(ValueError, match=r"series 'units': X does not cover 1 timestamp"):
         RNNForecaster(horizon=4, **FAST).fit(y, X.drop(index=X.index[7]))
     f = RNNForecaster(horizon=4, **FAST).fit(y, X)
-    short = pd.DataFrame({"promo": [0.0, 1.0], "temp": 0.0},
-                         index=pd.date_range(y.index[-1], periods=3, freq="D")[1:])
+    short = pd.DataFrame(
+        {"promo": [0.0, 1.0], "temp": 0.0},
+        index=pd.date_range(y.index[-1], periods=3, freq="D")[1:],
+    )
     with pytest.raises(ValueError, match=r"series 'units': X_future does not cover 2 timestamp"):
         f.predict(X_future=short)
 
@@ -638,5 +678,6 @@ def test_fitted_forecaster_pickles():
 
     f = RNNForecaster(horizon=4, **FAST).fit(_monthly())
     restored = pickle.loads(pickle.dumps(f))
-    pd.testing.assert_frame_equal(restored.predict(level=[80]), f.predict(level=[80]),
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        restored.predict(level=[80]), f.predict(level=[80]), check_exact=True
+    )

@@ -18,8 +18,9 @@ from tsrnn.estimators import RNNRegressor
 from tsrnn.forecasting import RNNForecaster
 
 # tiny Elman networks in float64 (the hand-made inputs are float64 too)
-FAST = dict(cell="rnn", hidden_size=3, max_iter=3, n_iter_no_change=3, random_state=0,
-            dtype="float64")
+FAST = dict(
+    cell="rnn", hidden_size=3, max_iter=3, n_iter_no_change=3, random_state=0, dtype="float64"
+)
 # no calendar, no log: the network's only input channel is the normalised target
 PLAIN = dict(FAST, log=False, calendar=False)
 
@@ -47,8 +48,9 @@ def fits(monkeypatch):
         return fit(self, X, y)
 
     def recording_fit_val(self, X, y, X_val, y_val):
-        calls.append(Fit("stage1", self, np.array(X), np.array(y), np.array(X_val),
-                         np.array(y_val)))
+        calls.append(
+            Fit("stage1", self, np.array(X), np.array(y), np.array(X_val), np.array(y_val))
+        )
         return fit_val(self, X, y, X_val, y_val)
 
     monkeypatch.setattr(RNNRegressor, "fit", recording_fit)
@@ -102,9 +104,11 @@ def test_refit_full_false_fits_each_member_once_and_keeps_the_stage1_model(fits)
 
 def test_stage2_runs_exactly_the_best_stage1_epochs(fits):
     y = _series(n=60)
-    f = RNNForecaster(horizon=3, n_models=3, **{**PLAIN, "max_iter": 12,
-                                                  "n_iter_no_change": 12,
-                                                  "learning_rate_init": 0.05}).fit(y)
+    f = RNNForecaster(
+        horizon=3,
+        n_models=3,
+        **{**PLAIN, "max_iter": 12, "n_iter_no_change": 12, "learning_rate_init": 0.05},
+    ).fit(y)
     stage1, stage2 = fits[:3], fits[3:]
     assert [c.kind for c in stage2] == ["fit"] * 3
     best = []
@@ -121,8 +125,13 @@ def test_stage2_runs_exactly_the_best_stage1_epochs(fits):
 def test_stage2_is_not_cut_short_by_the_training_loss_stopping_rule(fits):
     # a short patience: stage 1 stops on the validation score, stage 2 must still run the
     # whole budget (measured: best epoch 22, the refit stops after 18)
-    params = {**PLAIN, "max_iter": 30, "n_iter_no_change": 2, "learning_rate_init": 0.05,
-              "random_state": 2}
+    params = {
+        **PLAIN,
+        "max_iter": 30,
+        "n_iter_no_change": 2,
+        "learning_rate_init": 0.05,
+        "random_state": 2,
+    }
     f = RNNForecaster(horizon=3, **params).fit(_series(n=60, seed=2))
     stage2 = [c for c in fits if c.kind == "fit"]
     assert [c.est.n_iter_ for c in stage2] == f.best_epochs_
@@ -160,7 +169,7 @@ def test_direct_forecast_beyond_the_horizon_continues_from_the_first_block():
     scale = np.sqrt(np.mean(np.diff(v) ** 2))
     w1 = v[-L:]
     block1 = w1.mean() + scale * _net(est, (w1 - w1.mean()) / scale)
-    w2 = np.r_[v[-(L - H):], block1]  # the window moved by one block: forecasts as inputs
+    w2 = np.r_[v[-(L - H) :], block1]  # the window moved by one block: forecasts as inputs
     block2 = w2.mean() + scale * _net(est, (w2 - w2.mean()) / scale)
     fc = f.predict(2 * H - 1).to_numpy()
     np.testing.assert_allclose(fc, np.r_[block1, block2[: H - 1]], rtol=1e-12)
@@ -177,12 +186,15 @@ def test_direct_forecast_beyond_the_horizon_continues_from_the_first_block():
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method,filled", [
-    # the gap at positions 10, 11 lies between y[9] = 30 and y[12] = 36
-    ("zero", [0.0, 0.0]),
-    ("ffill", [30.0, 30.0]),
-    ("interpolate", [32.0, 34.0]),  # a straight line from 30 to 36 in three steps
-])
+@pytest.mark.parametrize(
+    "method,filled",
+    [
+        # the gap at positions 10, 11 lies between y[9] = 30 and y[12] = 36
+        ("zero", [0.0, 0.0]),
+        ("ffill", [30.0, 30.0]),
+        ("interpolate", [32.0, 34.0]),  # a straight line from 30 to 36 in three steps
+    ],
+)
 def test_fill_method_puts_the_documented_value_in_the_gap_the_network_trains_on(
     fits, method, filled
 ):
@@ -190,8 +202,7 @@ def test_fill_method_puts_the_documented_value_in_the_gap_the_network_trains_on(
     v[9], v[12] = 30.0, 36.0  # off the line 10 + 2 t, so a fill cannot be right by accident
     y = pd.Series(v, name="s")
     y.iloc[[10, 11]] = np.nan
-    f = RNNForecaster(window=4, horizon=2, normalize=None, fill_method=method,
-                      **PLAIN).fit(y)
+    f = RNNForecaster(window=4, horizon=2, normalize=None, fill_method=method, **PLAIN).fit(y)
     expected = v.copy()
     expected[[10, 11]] = filled
     np.testing.assert_array_equal(f._panel.series[0].y, expected)  # the stored history
@@ -205,8 +216,9 @@ def test_missing_timestamps_are_filled_like_missing_values(fits):
     index = pd.date_range("2021-01-01", periods=30, freq="D").delete([10, 11])
     v = np.arange(28.0) + 1.0  # 1..10, then 11.. after the two missing days
     y = pd.Series(v, index=index, name="s")
-    f = RNNForecaster(window=4, horizon=2, freq="D", fill_method="interpolate", normalize=None,
-                      **PLAIN).fit(y)
+    f = RNNForecaster(
+        window=4, horizon=2, freq="D", fill_method="interpolate", normalize=None, **PLAIN
+    ).fit(y)
     # the grid 2021-01-01..2021-01-30: days 11 and 12 interpolated between 10 and 11
     expected = np.r_[np.arange(1.0, 11.0), 10 + 1 / 3, 10 + 2 / 3, np.arange(11.0, 29.0)]
     np.testing.assert_allclose(f._panel.series[0].y, expected, rtol=1e-15)
@@ -219,14 +231,19 @@ def test_missing_timestamps_are_filled_like_missing_values(fits):
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("normalize,log", [
-    (None, False), ("series", False), ("window", False), ("window", True),
-])
+@pytest.mark.parametrize(
+    "normalize,log",
+    [
+        (None, False),
+        ("series", False),
+        ("window", False),
+        ("window", True),
+    ],
+)
 def test_normalisation_of_the_windows_and_inverse_of_the_forecast(fits, normalize, log):
     y = _series(n=30)
     L, H = 5, 2
-    f = RNNForecaster(window=L, horizon=H, normalize=normalize,
-                      **{**PLAIN, "log": log}).fit(y)
+    f = RNNForecaster(window=L, horizon=H, normalize=normalize, **{**PLAIN, "log": log}).fit(y)
     z = np.log(y.to_numpy()) if log else y.to_numpy()
     inputs, targets = _windows(z, L, H)
     if normalize is None:  # raw values
@@ -236,15 +253,15 @@ def test_normalisation_of_the_windows_and_inverse_of_the_forecast(fits, normaliz
     else:  # each window's mean level; the RMS of the series' first differences
         loc, scale = inputs.mean(axis=1), np.sqrt(np.mean(np.diff(z) ** 2))
     (full,) = [c for c in fits if c.kind == "fit"]
-    np.testing.assert_allclose(full.X[:, :, 0], (inputs - loc[:, None]) / scale, rtol=1e-12,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        full.X[:, :, 0], (inputs - loc[:, None]) / scale, rtol=1e-12, atol=1e-12
+    )
     np.testing.assert_allclose(full.Y, (targets - loc[:, None]) / scale, rtol=1e-12, atol=1e-12)
     # the forecast is the network's output mapped back: loc + scale * output, exp'ed for log
     w = z[-L:]
     last_loc = {None: 0.0, "series": z.mean(), "window": w.mean()}[normalize]
     out = last_loc + scale * _net(f.estimators_[0], (w - last_loc) / scale)
-    np.testing.assert_allclose(f.predict().to_numpy(), np.exp(out) if log else out,
-                               rtol=1e-12)
+    np.testing.assert_allclose(f.predict().to_numpy(), np.exp(out) if log else out, rtol=1e-12)
 
 
 def _classical_indices(z, m):
@@ -270,9 +287,16 @@ def test_deseasonalize_removes_the_classical_indices_from_what_the_network_sees(
     z = np.array([1.0, 5.0, 2.0, 8.0, 3.0, 7.0, 4.0, 9.0])
     indices = np.array([-17 / 8, 17 / 8])
     np.testing.assert_allclose(_classical_indices(z, 2), indices, rtol=1e-15)
-    f = RNNForecaster(window=2, horizon=2, season_length=2, deseasonalize=True, normalize=None,
-                      early_stopping=False, validation_fraction=0.0,
-                      **PLAIN).fit(pd.Series(z, name="s"))
+    f = RNNForecaster(
+        window=2,
+        horizon=2,
+        season_length=2,
+        deseasonalize=True,
+        normalize=None,
+        early_stopping=False,
+        validation_fraction=0.0,
+        **PLAIN,
+    ).fit(pd.Series(z, name="s"))
     np.testing.assert_allclose(f._stats["s"].seasonal, indices, rtol=1e-12)
     assert f.seasonal_.to_dict() == {"s": True}
     d = z - np.tile(indices, 4)
@@ -288,12 +312,16 @@ def test_deseasonalize_removes_the_classical_indices_from_what_the_network_sees(
 def test_deseasonalize_on_the_log_scale():
     rng = np.random.default_rng(4)
     t = np.arange(24)
-    y = pd.Series(50 * np.exp(0.02 * t + 0.2 * np.cos(np.pi * t / 2) + rng.normal(0, 0.05, 24)),
-                  index=pd.period_range("2000Q1", periods=24, freq="Q"), name="s")
+    y = pd.Series(
+        50 * np.exp(0.02 * t + 0.2 * np.cos(np.pi * t / 2) + rng.normal(0, 0.05, 24)),
+        index=pd.period_range("2000Q1", periods=24, freq="Q"),
+        name="s",
+    )
     f = RNNForecaster(horizon=2, deseasonalize=True, **FAST).fit(y)
     assert f.log_ and f.season_length_ == 4
-    np.testing.assert_allclose(f._stats["s"].seasonal, _classical_indices(np.log(y.to_numpy()), 4),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        f._stats["s"].seasonal, _classical_indices(np.log(y.to_numpy()), 4), rtol=1e-12
+    )
 
 
 def test_calendar_false_gives_the_network_no_calendar_inputs(fits):
@@ -314,15 +342,23 @@ def test_calendar_false_gives_the_network_no_calendar_inputs(fits):
 def test_daily_calendar_is_day_of_week_and_day_of_year(fits):
     y = _series(n=40, index=pd.date_range("2021-01-01", periods=40, freq="D"))
     f = RNNForecaster(window=3, horizon=2, **FAST).fit(y)
-    assert f.calendar_features_ == ["day_of_week_sin", "day_of_week_cos", "day_of_year_sin",
-                                    "day_of_year_cos"]
+    assert f.calendar_features_ == [
+        "day_of_week_sin",
+        "day_of_week_cos",
+        "day_of_year_sin",
+        "day_of_year_cos",
+    ]
     # 2021-01-01 was a Friday (pandas day_of_week 4), day of year 1
     dow, doy = np.array([4.0, 5.0, 6.0]), np.array([1.0, 2.0, 3.0])
     (full,) = [c for c in fits if c.kind == "fit"]
     np.testing.assert_allclose(
         full.X[0, :, 1:],
-        np.c_[np.sin(2 * np.pi * dow / 7), np.cos(2 * np.pi * dow / 7),
-              np.sin(2 * np.pi * doy / 365.25), np.cos(2 * np.pi * doy / 365.25)],
+        np.c_[
+            np.sin(2 * np.pi * dow / 7),
+            np.cos(2 * np.pi * dow / 7),
+            np.sin(2 * np.pi * doy / 365.25),
+            np.cos(2 * np.pi * doy / 365.25),
+        ],
         atol=1e-15,
     )
 
@@ -334,11 +370,13 @@ def test_daily_calendar_is_day_of_week_and_day_of_year(fits):
 
 def _position_panel():
     """Two series whose values encode (series, position): 1000 * k + t."""
-    return pd.DataFrame({
-        "unique_id": ["a"] * 40 + ["b"] * 25,
-        "ds": np.r_[np.arange(40), np.arange(25)],
-        "y": np.r_[1000 + np.arange(40.0), 2000 + np.arange(25.0)],
-    })
+    return pd.DataFrame(
+        {
+            "unique_id": ["a"] * 40 + ["b"] * 25,
+            "ds": np.r_[np.arange(40), np.arange(25)],
+            "y": np.r_[1000 + np.arange(40.0), 2000 + np.arange(25.0)],
+        }
+    )
 
 
 def _positions(values):
@@ -347,12 +385,11 @@ def _positions(values):
 
 
 @pytest.mark.parametrize("strategy", ["direct", "recursive"])
-def test_held_out_windows_are_the_latest_and_training_targets_stop_before_them(
-    fits, strategy
-):
+def test_held_out_windows_are_the_latest_and_training_targets_stop_before_them(fits, strategy):
     L, H = 5, 3
-    f = RNNForecaster(window=L, horizon=H, strategy=strategy, normalize=None,
-                      validation_fraction=0.2, **PLAIN).fit(_position_panel())
+    f = RNNForecaster(
+        window=L, horizon=H, strategy=strategy, normalize=None, validation_fraction=0.2, **PLAIN
+    ).fit(_position_panel())
     (stage1,) = [c for c in fits if c.kind == "stage1"]
     # origins with a whole horizon after them: a 4..36 (33), b 4..21 (18); held out
     # ceil(0.2 * 33) = 7 and ceil(0.2 * 18) = 4 origins: a 30..36, b 18..21, whose targets
@@ -393,8 +430,9 @@ def test_adding_a_series_through_update_leaves_the_other_forecasts_bit_identical
     refit = RNNForecaster(window=5, horizon=3, **{**FAST, "dtype": "float32"})
     refit.fit(pd.concat([c, df], ignore_index=True))
     other = refit.predict()
-    assert not np.array_equal(other[other.unique_id == "a"].yhat.to_numpy(),
-                              alone[alone.unique_id == "a"].yhat.to_numpy())
+    assert not np.array_equal(
+        other[other.unique_id == "a"].yhat.to_numpy(), alone[alone.unique_id == "a"].yhat.to_numpy()
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,9 +447,15 @@ def _random_walk_panel(n_series, n, seed):
     for i in range(n_series):
         walk = rng.normal(0, 1, n).cumsum()
         season = 3 * np.sin(2 * np.pi * np.arange(n) / 12 + rng.uniform(0, 2 * np.pi))
-        frames.append(pd.DataFrame({
-            "unique_id": f"s{i}", "ds": np.arange(n), "y": rng.uniform(-20, 20) + season + walk,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{i}",
+                    "ds": np.arange(n),
+                    "y": rng.uniform(-20, 20) + season + walk,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -430,8 +474,15 @@ def test_interval_coverage_is_near_nominal_at_every_horizon_step():
     # and the last steps of both levels (and its widths do not grow).
     horizon, n_blocks = 6, 4
     df = _random_walk_panel(n_series=200, n=60 + n_blocks * horizon, seed=0)
-    f = RNNForecaster(horizon=horizon, window=12, hidden_size=8, max_iter=20, log=False,
-                      validation_fraction=0.25, random_state=0)
+    f = RNNForecaster(
+        horizon=horizon,
+        window=12,
+        hidden_size=8,
+        max_iter=20,
+        log=False,
+        validation_fraction=0.25,
+        random_state=0,
+    )
     f.fit(df[df.ds < 60])
     parts = []
     for block in range(n_blocks):

@@ -58,7 +58,13 @@ PLAIN = SeriesTransform(log=False, season_length=1, deseasonalize=False, normali
 
 def test_season_lengths_and_future_indexes():
     assert [season_length_from_freq(f) for f in ("MS", "QS", "D", "B", "h", "W", "YS")] == [
-        12, 4, 7, 5, 24, 52, 1,
+        12,
+        4,
+        7,
+        5,
+        24,
+        52,
+        1,
     ]
     assert season_length_from_freq("6h") == 4 and season_length_from_freq("5h") == 24
     assert season_length_from_freq(None) == 1 and season_length_from_freq(3) == 1
@@ -66,7 +72,9 @@ def test_season_lengths_and_future_indexes():
     assert resolve_season_length(None, "int", 1) == 1 and resolve_season_length(5, "int", 1) == 5
     months = pd.period_range("2020-11", periods=2, freq="M")
     assert [str(p) for p in _future_index(months[-1], 3, "period", months.freq)] == [
-        "2021-01", "2021-02", "2021-03",
+        "2021-01",
+        "2021-02",
+        "2021-03",
     ]
     days = _future_index(pd.Timestamp("2020-02-28"), 2, "datetime", pd.offsets.Day())
     assert list(days) == [pd.Timestamp("2020-02-29"), pd.Timestamp("2020-03-01")]
@@ -103,20 +111,28 @@ def test_series_with_a_gap_is_regularised_and_filled():
 
 
 def test_long_frame_with_covariates_becomes_a_panel():
-    df = pd.DataFrame({
-        "unique_id": ["a", "a", "a", "b", "b"],
-        "ds": [0, 1, 2, 5, 6],
-        "y": [1.0, 2.0, 3.0, 10.0, 20.0],
-    })
-    X = pd.DataFrame({"unique_id": ["b", "b", "a", "a", "a"], "ds": [5, 6, 0, 1, 2],
-                      "x": [7.0, 8.0, 1.0, 2.0, 3.0]})
+    df = pd.DataFrame(
+        {
+            "unique_id": ["a", "a", "a", "b", "b"],
+            "ds": [0, 1, 2, 5, 6],
+            "y": [1.0, 2.0, 3.0, 10.0, 20.0],
+        }
+    )
+    X = pd.DataFrame(
+        {
+            "unique_id": ["b", "b", "a", "a", "a"],
+            "ds": [5, 6, 0, 1, 2],
+            "x": [7.0, 8.0, 1.0, 2.0, 3.0],
+        }
+    )
     panel = parse_panel(df, X)
     assert [s.uid for s in panel.series] == ["a", "b"] and panel.exog_columns == ["x"]
     assert panel.freq == 1 and panel.index_name == "ds"
     np.testing.assert_array_equal(panel.series[1].y, [10.0, 20.0])
     np.testing.assert_array_equal(panel.series[1].exog[:, 0], [7.0, 8.0])
-    X_future = pd.DataFrame({"unique_id": ["a", "a", "b", "b"], "ds": [3, 4, 7, 8],
-                             "x": [4.0, 5.0, 9.0, 10.0]})
+    X_future = pd.DataFrame(
+        {"unique_id": ["a", "a", "b", "b"], "ds": [3, 4, 7, 8], "x": [4.0, 5.0, 9.0, 10.0]}
+    )
     out = future_exog(X_future, panel, 1, 2, ["x"])
     np.testing.assert_array_equal(out["b"][:, 0], [9.0, 10.0])
     with pytest.raises(ValueError, match=r"series 'a': X_future does not cover 1 timestamp"):
@@ -185,7 +201,8 @@ def test_shared_scale_rules():
     # a nearly constant series (own scale below 1e-6 of the shared one) keeps its own
     assert series_scale(0.3, 2.0) == 2.0 and series_scale(1e-7, 2.0) == 1e-7
     assert SeriesTransform(False, 1, False, "window", scale=2.0).fit(
-        np.array([5.0, 5.0 + 1e-9, 5.0]), "s").scale == pytest.approx(1e-9)
+        np.array([5.0, 5.0 + 1e-9, 5.0]), "s"
+    ).scale == pytest.approx(1e-9)
     assert is_constant(np.full(4, 0.1)) and is_constant(np.array([3.0]))
     assert not is_constant(np.array([1.0, 1.0 + 1e-15])) and not is_constant(np.array([]))
     assert shares_scale("global", False, "window") and shares_scale("auto", True, "series")
@@ -275,8 +292,9 @@ def test_roll_out_feeds_forecasts_back():
 
     dbuf = np.zeros((1, 3 + 4))
     dbuf[0, :3] = [1.0, 2.0, 3.0]
-    out = roll_out(layout, predict, dbuf, np.zeros((1, 3, 0)), np.zeros((1, 7, 0)),
-                   np.zeros(1), np.ones(1), 3)
+    out = roll_out(
+        layout, predict, dbuf, np.zeros((1, 3, 0)), np.zeros((1, 7, 0)), np.zeros(1), np.ones(1), 3
+    )
     # block 1 from 3: 4, 5; block 2 from 5: 6 (7 dropped)
     np.testing.assert_array_equal(out, [[4.0, 5.0, 6.0]])
     assert padded_steps(3, 2) == 4 and padded_steps(4, 4) == 4
@@ -316,8 +334,12 @@ def test_forecast_columns_and_frames():
     s = format_forecasts(one, False, "series", name="sales", index_name="t")
     assert isinstance(s, pd.Series) and s.name == "sales" and s.index.name == "t"
     frame = format_forecasts(
-        [SeriesForecast("a", idx, {"yhat": np.array([1.0, 2.0])}),
-         SeriesForecast("b", idx, {"yhat": np.array([3.0, 4.0])})], False, "long",
+        [
+            SeriesForecast("a", idx, {"yhat": np.array([1.0, 2.0])}),
+            SeriesForecast("b", idx, {"yhat": np.array([3.0, 4.0])}),
+        ],
+        False,
+        "long",
     )
     assert list(frame.columns) == ["unique_id", "ds", "yhat"]
     assert frame["unique_id"].tolist() == ["a", "a", "b", "b"]
@@ -334,8 +356,9 @@ def test_member_seeds_are_concrete_integers():
     expected = [int(s) for s in np.random.SeedSequence(7).generate_state(3)]
     assert member_seeds(7, 3) == expected
     rs = np.random.RandomState(0)
-    assert member_seeds(np.random.RandomState(0), 2) == [int(v) for v in rs.randint(
-        np.iinfo(np.int32).max, size=2)]
+    assert member_seeds(np.random.RandomState(0), 2) == [
+        int(v) for v in rs.randint(np.iinfo(np.int32).max, size=2)
+    ]
     drawn = member_seeds(None, 2)  # drawn from the global generator, once
     assert all(type(s) is int for s in drawn) and len(drawn) == 2
     assert member_seeds(np.random.RandomState(3), 1) == [

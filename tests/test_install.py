@@ -65,40 +65,51 @@ def _source_copy(dest: Path) -> Path:
     for name in ("tsrnn", "datasets"):
         shutil.copytree(ROOT / name, dest / name, ignore=ignore)
     for path in ROOT.iterdir():
-        if path.is_file() and (path.name in ("pyproject.toml", "README.md")
-                               or path.name.startswith(("LICENSE", "setup.", "MANIFEST"))):
+        if path.is_file() and (
+            path.name in ("pyproject.toml", "README.md")
+            or path.name.startswith(("LICENSE", "setup.", "MANIFEST"))
+        ):
             shutil.copy2(path, dest / path.name)
     return dest
 
 
 def _run(args, env, cwd, timeout=600):
-    proc = subprocess.run([str(a) for a in args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        [str(a) for a in args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
     assert proc.returncode == 0, f"{args}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     return proc.stdout
 
 
 def test_readme_install_sequence_then_editable_install_works_from_any_folder(tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120
+    )
     py = venv / BIN / ("python.exe" if os.name == "nt" else "python")
 
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PIP_", "PYTHON", "TSRNN_", "NUMBA_CACHE", "VIRTUAL_ENV",
-                                "CONDA"))}
-    env.update({
-        "PATH": str(venv / BIN) + os.pathsep + os.environ.get("PATH", ""),
-        "VIRTUAL_ENV": str(venv),
-        "XDG_CACHE_HOME": str(tmp_path / "xdg"),  # the platform cache folder, isolated
-        "MPLCONFIGDIR": str(tmp_path / "mpl"),
-        "PIP_NO_INDEX": "1",  # nothing is downloaded
-        "PIP_NO_CACHE_DIR": "1",
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-        "PIP_CONFIG_FILE": os.devnull,
-    })
-    purelib = Path(_run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                        env, tmp_path).strip())
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIP_", "PYTHON", "TSRNN_", "NUMBA_CACHE", "VIRTUAL_ENV", "CONDA"))
+    }
+    env.update(
+        {
+            "PATH": str(venv / BIN) + os.pathsep + os.environ.get("PATH", ""),
+            "VIRTUAL_ENV": str(venv),
+            "XDG_CACHE_HOME": str(tmp_path / "xdg"),  # the platform cache folder, isolated
+            "MPLCONFIGDIR": str(tmp_path / "mpl"),
+            "PIP_NO_INDEX": "1",  # nothing is downloaded
+            "PIP_NO_CACHE_DIR": "1",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PIP_CONFIG_FILE": os.devnull,
+        }
+    )
+    purelib = Path(
+        _run(
+            [py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env, tmp_path
+        ).strip()
+    )
     overlay = _overlay(tmp_path / "overlay")
     (purelib / "_tsrnn_test_overlay.pth").write_text(
         "".join(f"import site; site.addsitedir({str(p)!r})\n" for p in overlay)
@@ -116,9 +127,27 @@ def test_readme_install_sequence_then_editable_install_works_from_any_folder(tmp
     assert (installed / "__init__.py").is_file()
     work = tmp_path / "work"
     work.mkdir()
-    _run([venv / BIN / "tsrnn", "forecast", "--dataset", "air_passengers", "--horizon", "12",
-          "--output", "fc.csv", "--plot", "fc.png", "--max-iter", "1", "--hidden-size", "4",
-          "--quiet"], env, work)
+    _run(
+        [
+            venv / BIN / "tsrnn",
+            "forecast",
+            "--dataset",
+            "air_passengers",
+            "--horizon",
+            "12",
+            "--output",
+            "fc.csv",
+            "--plot",
+            "fc.png",
+            "--max-iter",
+            "1",
+            "--hidden-size",
+            "4",
+            "--quiet",
+        ],
+        env,
+        work,
+    )
     fc = pd.read_csv(work / "fc.csv")
     assert len(fc) == 12 and "yhat" in fc.columns
     assert (work / "fc.png").read_bytes().startswith(b"\x89PNG")
@@ -133,13 +162,24 @@ def test_readme_install_sequence_then_editable_install_works_from_any_folder(tmp
 
     # and tsrnn works from any folder, not only from the repository
     assert "forecast" in _run([venv / BIN / "tsrnn", "--help"], env, "/")
-    where = _run([py, "-c", "import tsrnn; from tsrnn import RNNForecaster; "
-                            "print(tsrnn.__file__, RNNForecaster.__name__)"], env, "/").split()
+    where = _run(
+        [
+            py,
+            "-c",
+            "import tsrnn; from tsrnn import RNNForecaster; "
+            "print(tsrnn.__file__, RNNForecaster.__name__)",
+        ],
+        env,
+        "/",
+    ).split()
     assert Path(where[0]).resolve() == (src / "tsrnn" / "__init__.py").resolve()
     assert where[1] == "RNNForecaster"
 
     # pip uninstall leaves nothing of tsrnn in site-packages
     _run([py, "-m", "pip", "uninstall", "--yes", "--quiet", "tsrnn"], env, "/")
-    left = [p.name for p in purelib.iterdir() if "tsrnn" in p.name.lower()
-            and p.name != "_tsrnn_test_overlay.pth"]
+    left = [
+        p.name
+        for p in purelib.iterdir()
+        if "tsrnn" in p.name.lower() and p.name != "_tsrnn_test_overlay.pth"
+    ]
     assert left == []

@@ -41,8 +41,9 @@ def test_metric_input_errors():
 
 
 def test_seasonal_naive_repeats_last_season():
-    np.testing.assert_array_equal(seasonal_naive([1, 2, 3, 4, 5, 6], h=5, season_length=3),
-                                  [4, 5, 6, 4, 5])
+    np.testing.assert_array_equal(
+        seasonal_naive([1, 2, 3, 4, 5, 6], h=5, season_length=3), [4, 5, 6, 4, 5]
+    )
     np.testing.assert_array_equal(seasonal_naive(np.arange(4.0), h=2), [3.0, 3.0])
     with pytest.raises(ValueError, match="fewer than season_length"):
         seasonal_naive([1.0, 2.0], h=1, season_length=3)

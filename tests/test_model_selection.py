@@ -24,9 +24,16 @@ FAST = dict(hidden_size=4, max_iter=4, n_iter_no_change=4, random_state=0)
 def _long(n=40):
     ds = pd.date_range("2021-01-01", periods=n, freq="D")
     return pd.concat(
-        [pd.DataFrame({"unique_id": uid, "ds": ds,
-                       "y": 10.0 * (k + 1) + np.sin(2 * np.pi * np.arange(n) / 7)})
-         for k, uid in enumerate(["a", "b"])],
+        [
+            pd.DataFrame(
+                {
+                    "unique_id": uid,
+                    "ds": ds,
+                    "y": 10.0 * (k + 1) + np.sin(2 * np.pi * np.arange(n) / 7),
+                }
+            )
+            for k, uid in enumerate(["a", "b"])
+        ],
         ignore_index=True,
     )
 
@@ -88,11 +95,21 @@ def test_splitter_errors_and_sklearn_check_cv():
 def test_backtest_tidy_output_for_a_series():
     y = load_air_passengers()
     res = backtest(RNNForecaster(horizon=12, **FAST), y, initial=108, step=12, level=[80])
-    assert list(res.columns) == ["unique_id", "cutoff", "ds", "y", "yhat",
-                                 "yhat_lo_80", "yhat_hi_80"]
+    assert list(res.columns) == [
+        "unique_id",
+        "cutoff",
+        "ds",
+        "y",
+        "yhat",
+        "yhat_lo_80",
+        "yhat_hi_80",
+    ]
     assert (res.unique_id == "passengers").all()
-    assert list(res.cutoff.unique()) == [pd.Period("1957-12", "M"), pd.Period("1958-12", "M"),
-                                         pd.Period("1959-12", "M")]
+    assert list(res.cutoff.unique()) == [
+        pd.Period("1957-12", "M"),
+        pd.Period("1958-12", "M"),
+        pd.Period("1959-12", "M"),
+    ]
     assert len(res) == 36
     np.testing.assert_array_equal(res.y.to_numpy(), y.iloc[108:].to_numpy())
     assert (res.ds > res.cutoff).all()
@@ -129,8 +146,9 @@ def test_backtest_identical_with_one_and_two_jobs():
 
 def test_backtest_on_long_dataframe_and_sliding_cv():
     df = _long(n=40)
-    res = backtest(SeasonalNaiveForecaster(), df, cv=SlidingWindowSplitter(window=21, step=7,
-                                                                         horizon=7))
+    res = backtest(
+        SeasonalNaiveForecaster(), df, cv=SlidingWindowSplitter(window=21, step=7, horizon=7)
+    )
     assert res.groupby("unique_id").size().to_dict() == {"a": 14, "b": 14}
     # a pure weekly pattern: repeating the last week is exact
     np.testing.assert_allclose(res.y, res.yhat, atol=1e-9)
@@ -157,12 +175,22 @@ def test_evaluate_metrics_match_hand_computation():
     assert row.mase == pytest.approx(np.mean(mases))  # season length 12 from the frequency
     assert row.model == "SeasonalNaiveForecaster"
     assert list(scores.model) == ["SeasonalNaiveForecaster", "naive", "drift", "seasonal_naive"]
-    assert list(scores.columns) == ["unique_id", "model", "n_folds", "n_forecasts", "mae",
-                                    "rmse", "smape", "mase", "mase_naive"]
+    assert list(scores.columns) == [
+        "unique_id",
+        "model",
+        "n_folds",
+        "n_forecasts",
+        "mae",
+        "rmse",
+        "smape",
+        "mase",
+        "mase_naive",
+    ]
     # the seasonal naive baseline is the backtested forecaster itself
     same = scores.iloc[3][["mae", "rmse", "smape", "mase", "mase_naive"]]
-    np.testing.assert_allclose(same.to_numpy(float),
-                               row[["mae", "rmse", "smape", "mase", "mase_naive"]].to_numpy(float))
+    np.testing.assert_allclose(
+        same.to_numpy(float), row[["mae", "rmse", "smape", "mase", "mase_naive"]].to_numpy(float)
+    )
 
 
 def test_evaluate_backtest_per_series_and_errors():
@@ -183,10 +211,13 @@ def _ragged_panel():
     t = np.arange(30)
     season = 10 * np.sin(2 * np.pi * t / 12)
     ds = pd.date_range("2020-01-01", periods=30, freq="MS")
-    return pd.concat([
-        pd.DataFrame({"unique_id": "a", "ds": ds[:24], "y": 100 + t[:24] + season[:24]}),
-        pd.DataFrame({"unique_id": "b", "ds": ds[12:], "y": 50 + season[12:]}),
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame({"unique_id": "a", "ds": ds[:24], "y": 100 + t[:24] + season[:24]}),
+            pd.DataFrame({"unique_id": "b", "ds": ds[12:], "y": 50 + season[12:]}),
+        ],
+        ignore_index=True,
+    )
 
 
 def test_panel_backtest_cutoffs_are_counted_back_from_each_series_end():
@@ -206,11 +237,15 @@ def test_panel_backtest_cutoffs_are_counted_back_from_each_series_end():
     assert cv.get_n_splits(df) == 4 and cv.cutoffs(df).tolist() == [11, 14, 17, 20]
     folds = list(cv.split(df))
     train, test = folds[3]
-    assert df.iloc[train].groupby("unique_id")["ds"].agg(["min", "max", "size"]).values.tolist() \
-        == [[pd.Timestamp("2020-01-01"), pd.Timestamp("2021-09-01"), 21],
-            [pd.Timestamp("2021-01-01"), pd.Timestamp("2022-03-01"), 15]]
-    assert list(df.iloc[test].ds) == list(pd.date_range("2021-10-01", periods=3, freq="MS")) + \
-        list(pd.date_range("2022-04-01", periods=3, freq="MS"))
+    assert df.iloc[train].groupby("unique_id")["ds"].agg(
+        ["min", "max", "size"]
+    ).values.tolist() == [
+        [pd.Timestamp("2020-01-01"), pd.Timestamp("2021-09-01"), 21],
+        [pd.Timestamp("2021-01-01"), pd.Timestamp("2022-03-01"), 15],
+    ]
+    assert list(df.iloc[test].ds) == list(pd.date_range("2021-10-01", periods=3, freq="MS")) + list(
+        pd.date_range("2022-04-01", periods=3, freq="MS")
+    )
     # the backtest runs (on the union of dates, b had 3 months of history at the 2021-03 cutoff
     # and the seasonal naive forecaster, which needs 12, failed)
     res = backtest(SeasonalNaiveForecaster(season_length=12), df, initial=12, step=3, horizon=3)
@@ -218,22 +253,25 @@ def test_panel_backtest_cutoffs_are_counted_back_from_each_series_end():
     assert list(res.loc[res.unique_id == "b", "cutoff"].unique()) == list(b_cut)
     assert res.groupby("unique_id").size().to_dict() == {"a": 12, "b": 6}
     assert res.loc[res.unique_id == "b", "ds"].max() == pd.Timestamp("2022-06-01")
-    np.testing.assert_allclose(res.loc[res.unique_id == "b", "yhat"],
-                               res.loc[res.unique_id == "b", "y"])  # b is exactly seasonal
+    np.testing.assert_allclose(
+        res.loc[res.unique_id == "b", "yhat"], res.loc[res.unique_id == "b", "y"]
+    )  # b is exactly seasonal
 
 
 def test_panel_backtest_with_the_network_over_different_date_ranges():
     df = _ragged_panel()
-    res = backtest(RNNForecaster(horizon=3, window=3, **FAST), df, initial=12, step=3, horizon=3,
-                   refit=False)
+    res = backtest(
+        RNNForecaster(horizon=3, window=3, **FAST), df, initial=12, step=3, horizon=3, refit=False
+    )
     assert res.groupby("unique_id")["cutoff"].nunique().to_dict() == {"a": 4, "b": 2}
     assert np.isfinite(res.yhat).all()
 
 
 def test_series_too_short_for_every_fold_is_left_out_with_a_warning():
     df = _ragged_panel()
-    short = pd.DataFrame({"unique_id": "c", "ds": pd.date_range("2021-06-01", periods=10,
-                                                                freq="MS"), "y": 1.0})
+    short = pd.DataFrame(
+        {"unique_id": "c", "ds": pd.date_range("2021-06-01", periods=10, freq="MS"), "y": 1.0}
+    )
     df = pd.concat([df, short], ignore_index=True)
     cv = ExpandingWindowSplitter(initial=12, step=3, horizon=3)
     with pytest.warns(UserWarning, match=r"series 'c' \(10 steps\) is too short .* left out"):
@@ -272,8 +310,9 @@ def test_evaluate_backtest_baselines_by_hand():
     # seasonal (m = 2) scales: fold 0 (1 + 2 + 2) / 3, fold 1 (1 + 2 + 2 + 1) / 4
     assert scores.loc["naive", "mase_naive"] == pytest.approx((3 / 1.75 + 1.5 / 1.8) / 2)
     assert scores.loc["naive", "mase"] == pytest.approx((3 / (5 / 3) + 1.5 / 1.5) / 2)
-    assert scores.loc["drift", "smape"] == pytest.approx(100 / 4 * (
-        2 * 1.25 / 10.75 + 2 * 2.5 / 13.5 + 2 * 1 / 15 + 2 * 1 / 15))
+    assert scores.loc["drift", "smape"] == pytest.approx(
+        100 / 4 * (2 * 1.25 / 10.75 + 2 * 2.5 / 13.5 + 2 * 1 / 15 + 2 * 1 / 15)
+    )
     assert (scores.n_folds == 2).all() and (scores.n_forecasts == 4).all()
 
 
@@ -283,8 +322,11 @@ def test_evaluate_backtest_baselines_match_the_baseline_forecasters():
     model = backtest(RNNForecaster(horizon=3, window=3, **FAST), df, refit=False, **kw)
     scores = evaluate_backtest(model, df, season_length=12, model_name="rnn")
     assert list(scores.model) == ["rnn", "naive", "drift", "seasonal_naive"] * 2
-    for name, forecaster in (("naive", F.NaiveForecaster()), ("drift", F.DriftForecaster()),
-                             ("seasonal_naive", SeasonalNaiveForecaster(season_length=12))):
+    for name, forecaster in (
+        ("naive", F.NaiveForecaster()),
+        ("drift", F.DriftForecaster()),
+        ("seasonal_naive", SeasonalNaiveForecaster(season_length=12)),
+    ):
         own = evaluate_backtest(backtest(forecaster, df, **kw), df, 12, baselines=False)
         expected = own[["unique_id", "n_folds", "mae", "rmse", "smape", "mase", "mase_naive"]]
         got = scores.loc[scores.model == name, expected.columns].reset_index(drop=True)
@@ -327,7 +369,8 @@ def test_grid_search_over_forecaster_with_time_series_splitter():
 def test_grid_search_on_long_dataframe():
     df = _long(n=47)
     search = GridSearchCV(
-        RNNForecaster(horizon=7, **FAST), {"window": [7, 14]},
+        RNNForecaster(horizon=7, **FAST),
+        {"window": [7, 14]},
         cv=ExpandingWindowSplitter(initial=33, step=7, horizon=7),
     )
     search.fit(df)

@@ -7,9 +7,9 @@ import pytest
 
 from tsrnn import _network as net
 
-GRID = list(
-    itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], ["mse", "xent"])
-) + [(cell, 2, True, "mae") for cell in ("rnn", "lstm", "gru")]
+GRID = list(itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], ["mse", "xent"])) + [
+    (cell, 2, True, "mae") for cell in ("rnn", "lstm", "gru")
+]
 
 
 def _batch(rng, loss, B=4, T=5, D=2, O=3):
@@ -248,8 +248,11 @@ def test_every_registry_entry_has_a_cpu_and_a_cuda_kernel():
     from tsrnn._cpu import CPU
     from tsrnn._registry import CELLS, DEVICES, LOSSES, OPTIMIZERS
 
-    roles = {"cells": {"forward", "backward", "infer"}, "losses": {"loss"},
-             "optimizers": {"update"}}
+    roles = {
+        "cells": {"forward", "backward", "infer"},
+        "losses": {"loss"},
+        "optimizers": {"update"},
+    }
     for kind, registry in (("cells", CELLS), ("losses", LOSSES), ("optimizers", OPTIMIZERS)):
         for name, entry in registry.items():
             assert set(entry.kernels) == set(DEVICES), (kind, name)

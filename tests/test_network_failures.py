@@ -187,12 +187,15 @@ def blas_at_3():
 
     assert _training._BLAS_REGIONS == 0 and _training._BLAS_LIMITER is None, (
         "a tsrnn BLAS region is still active from an earlier test",
-        _training._BLAS_REGIONS, [t.name for t in threading.enumerate()],
+        _training._BLAS_REGIONS,
+        [t.name for t in threading.enumerate()],
     )
-    held = {lib.filepath for lib in _training._blas_controller().select(user_api="blas")
-            .lib_controllers}
-    loaded = {lib.filepath for lib in ThreadpoolController().select(user_api="blas")
-              .lib_controllers}
+    held = {
+        lib.filepath for lib in _training._blas_controller().select(user_api="blas").lib_controllers
+    }
+    loaded = {
+        lib.filepath for lib in ThreadpoolController().select(user_api="blas").lib_controllers
+    }
     assert loaded <= held, ("BLAS loaded after tsrnn's controller was made", loaded - held)
     limiter = _training._blas_controller().limit(limits=3, user_api="blas")
     _release_blas_control()

@@ -45,12 +45,17 @@ def _panel(n_series=4, n=60, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     frames = [
-        pd.DataFrame({
-            "unique_id": f"s{k}",
-            "ds": pd.period_range("2015-01", periods=n, freq="M"),
-            "y": 20 + 5 * k + 0.3 * t + 4 * np.sin(2 * np.pi * (t + k) / 12)
-            + rng.normal(0, 1, n),
-        })
+        pd.DataFrame(
+            {
+                "unique_id": f"s{k}",
+                "ds": pd.period_range("2015-01", periods=n, freq="M"),
+                "y": 20
+                + 5 * k
+                + 0.3 * t
+                + 4 * np.sin(2 * np.pi * (t + k) / 12)
+                + rng.normal(0, 1, n),
+            }
+        )
         for k in range(n_series)
     ]
     return pd.concat(frames, ignore_index=True)
@@ -134,8 +139,9 @@ def test_seed_ensemble_members_run_concurrently_bit_identically(monkeypatch):
 def test_members_see_the_callers_sklearn_config(monkeypatch):
     spy = ThreadSpy(monkeypatch, _ensemble.NetworkFactory, "build")
     with threads(2), sklearn.config_context(assume_finite=True):
-        RNNForecaster(horizon=2, n_models=2, hidden_size=4, max_iter=1,
-                      random_state=0).fit(_panel(n_series=2, n=40))
+        RNNForecaster(horizon=2, n_models=2, hidden_size=4, max_iter=1, random_state=0).fit(
+            _panel(n_series=2, n=40)
+        )
     assert threading.get_ident() not in spy.threads
     assert spy.assume_finite == [True] * len(spy.threads)
 

@@ -190,7 +190,8 @@ def test_forecaster_with_ensemble_and_covariates_round_trips(tmp_path):
     )
     pd.testing.assert_frame_equal(
         loaded.predict(X_future=X_future, level=[80, 95]),
-        model.predict(X_future=X_future, level=[80, 95]), check_exact=True,
+        model.predict(X_future=X_future, level=[80, 95]),
+        check_exact=True,
     )
     assert loaded.cutoff_ == model.cutoff_ and loaded.freq_ == model.freq_
     # update after load: forecasts from a later origin agree too
@@ -204,10 +205,13 @@ def test_forecaster_with_ensemble_and_covariates_round_trips(tmp_path):
 def test_long_panel_forecaster_round_trips(tmp_path):
     rng = np.random.default_rng(1)
     ds = pd.period_range("2001-01", periods=36, freq="M")
-    df = pd.concat([
-        pd.DataFrame({"unique_id": uid, "ds": ds, "y": 10 + k + rng.normal(0, 1, 36).cumsum()})
-        for k, uid in enumerate([101, 202])
-    ], ignore_index=True)
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": uid, "ds": ds, "y": 10 + k + rng.normal(0, 1, 36).cumsum()})
+            for k, uid in enumerate([101, 202])
+        ],
+        ignore_index=True,
+    )
     df["y"] = df["y"].abs() + 1
     model = RNNForecaster(horizon=2, deseasonalize="auto", **FAST).fit(df)
     loaded = load(save(model, tmp_path / "p.tsrnn"))
@@ -224,8 +228,10 @@ def _public_forecasters():
 
     classes = [getattr(forecasting, name) for name in forecasting.__all__]
     return [
-        c for c in classes
-        if isinstance(c, type) and issubclass(c, BaseEstimator)
+        c
+        for c in classes
+        if isinstance(c, type)
+        and issubclass(c, BaseEstimator)
         and not c.__name__.startswith("Base")
     ]
 
@@ -235,7 +241,8 @@ def test_every_public_forecaster_round_trips(cls, tmp_path):
     rng = np.random.default_rng(2)
     y = pd.Series(
         50 + np.arange(40) + 5 * np.sin(np.arange(40) / 2) + rng.normal(size=40),
-        index=pd.period_range("2010-01", periods=40, freq="M"), name="y",
+        index=pd.period_range("2010-01", periods=40, freq="M"),
+        name="y",
     )
     model = cls(**(FAST if cls is RNNForecaster else {})).fit(y.iloc[:34])
     loaded = load(save(model, tmp_path / "f.tsrnn"))
@@ -319,17 +326,33 @@ def _values():
         "int_keys": {3: "three", -1: (1,), "s": 2, (1, 2): "tuple key", np.int64(5): 1.5},
         "tag_key": {"__tsrnn__": "not a tag"},
         "sets": [{1, 2}, frozenset({"a"})],
-        "np_scalars": [np.float32(1.1), np.float64("nan"), np.int8(-3), np.uint64(2**63),
-                       np.bool_(True), np.datetime64("2020-01-02T03:04", "m"),
-                       np.timedelta64(5, "s"), np.str_("café")],
+        "np_scalars": [
+            np.float32(1.1),
+            np.float64("nan"),
+            np.int8(-3),
+            np.uint64(2**63),
+            np.bool_(True),
+            np.datetime64("2020-01-02T03:04", "m"),
+            np.timedelta64(5, "s"),
+            np.str_("café"),
+        ],
         "dtypes": [np.dtype("float32"), np.dtype("<U3"), np.dtype(object), np.float32, np.int64],
-        "arrays": [np.arange(5.0), fortran, np.array(3.5), np.zeros((0, 3)),
-                   np.array(["x", "yz"]), np.array([True, False]),
-                   np.array(["2020-01-01", "NaT"], dtype="M8[ns]"), objects,
-                   np.array([[1 + 2j]])],
+        "arrays": [
+            np.arange(5.0),
+            fortran,
+            np.array(3.5),
+            np.zeros((0, 3)),
+            np.array(["x", "yz"]),
+            np.array([True, False]),
+            np.array(["2020-01-01", "NaT"], dtype="M8[ns]"),
+            objects,
+            np.array([[1 + 2j]]),
+        ],
         "pandas": [
-            pd.Index(["a", "b"], name="k"), pd.Index([1.5, 2.5], dtype="float32"),
-            pd.Index([3, 1], dtype="int8"), pd.Index(["x", 1], dtype=object),
+            pd.Index(["a", "b"], name="k"),
+            pd.Index([1.5, 2.5], dtype="float32"),
+            pd.Index([3, 1], dtype="int8"),
+            pd.Index(["x", 1], dtype=object),
             pd.RangeIndex(2, 11, 3, name="r"),
             pd.date_range("2021-03-27", periods=4, freq="D", tz="Europe/Berlin", name="ds"),
             pd.date_range("2021-01-01", periods=3, freq="h", unit="s"),
@@ -337,19 +360,28 @@ def _values():
             pd.period_range("2020Q1", periods=3, freq="Q-DEC"),
             pd.period_range("2020-01", periods=2, freq="M"),
             pd.timedelta_range("1D", periods=3, freq="6h"),
-            pd.Timestamp("2020-01-01 12:00:00.123456789"), pd.Timestamp("2020-06-01", tz="UTC"),
+            pd.Timestamp("2020-01-01 12:00:00.123456789"),
+            pd.Timestamp("2020-06-01", tz="UTC"),
             pd.Timestamp("2020-06-01 08:00", tz="America/New_York"),
-            pd.Period("2020-05", "M"), pd.Period("2020-05-03", "D"), pd.Timedelta("1D 2h"),
-            pd.offsets.MonthEnd(), pd.offsets.Week(weekday=6), pd.offsets.Hour(3),
-            pd.offsets.BusinessDay(), pd.DateOffset(months=2, days=1),
-            pd.offsets.QuarterEnd(startingMonth=3), pd.offsets.FY5253(weekday=1, startingMonth=2),
+            pd.Period("2020-05", "M"),
+            pd.Period("2020-05-03", "D"),
+            pd.Timedelta("1D 2h"),
+            pd.offsets.MonthEnd(),
+            pd.offsets.Week(weekday=6),
+            pd.offsets.Hour(3),
+            pd.offsets.BusinessDay(),
+            pd.DateOffset(months=2, days=1),
+            pd.offsets.QuarterEnd(startingMonth=3),
+            pd.offsets.FY5253(weekday=1, startingMonth=2),
             pd.NaT,
             pd.Series([1.0, np.nan], index=pd.Index(["a", "b"], name="uid"), name="s"),
             pd.Series(pd.period_range("2020-01", periods=2, freq="M"), name="cutoff"),
             pd.Series(pd.date_range("2020", periods=2, tz="UTC")),
-            pd.Series(["u", "v"]), pd.Series([True, False]),
-            pd.DataFrame({"a": [1, 2], "b": ["x", "y"], "c": [0.5, np.nan]},
-                         index=pd.RangeIndex(2, name="i")),
+            pd.Series(["u", "v"]),
+            pd.Series([True, False]),
+            pd.DataFrame(
+                {"a": [1, 2], "b": ["x", "y"], "c": [0.5, np.nan]}, index=pd.RangeIndex(2, name="i")
+            ),
             pd.DataFrame(index=pd.Index([1, 2])),
         ],
         "random": [np.random.default_rng(7), np.random.Generator(np.random.Philox(3))],
@@ -370,9 +402,11 @@ def test_supported_values_round_trip(tmp_path):
         _assert_same(values[key], loaded.extra_[key], key)
     assert loaded.same_ is loaded.extra_["arrays"][0]
     state = json.loads(_entries(tmp_path / "v.tsrnn")["state.json"])["state"]
-    assert state["same_"] == state["extra_"]["arrays"][0] == {
-        "__tsrnn__": "ndarray", "entry": state["same_"]["entry"]
-    }
+    assert (
+        state["same_"]
+        == state["extra_"]["arrays"][0]
+        == {"__tsrnn__": "ndarray", "entry": state["same_"]["entry"]}
+    )
 
 
 def test_offsets_are_stored_by_class_not_by_version_dependent_strings(tmp_path):
@@ -383,7 +417,10 @@ def test_offsets_are_stored_by_class_not_by_version_dependent_strings(tmp_path):
     loaded = load(save(model, tmp_path / "o.tsrnn"))
     state = json.loads(_entries(tmp_path / "o.tsrnn")["state.json"])["state"]
     assert {k: state["offset_"][k] for k in ("name", "n", "normalize", "kwds")} == {
-        "name": "MonthEnd", "n": 2, "normalize": False, "kwds": {}
+        "name": "MonthEnd",
+        "n": 2,
+        "normalize": False,
+        "kwds": {},
     }
     assert state["index_"]["freq"]["name"] == "MonthEnd"
     assert loaded.offset_ == pd.offsets.MonthEnd(2) and loaded.index_.freq == model.index_.freq
@@ -484,9 +521,16 @@ def test_file_layout_and_metadata(tmp_path):
     stored = np.load(io.BytesIO(entries[coefs["entry"]]), allow_pickle=False)
     np.testing.assert_array_equal(stored, model.coefs_)
     assert state["state"]["network_"] == {
-        "__tsrnn__": "dataclass", "class": "tsrnn._network:NetworkSpec",
-        "fields": {"cell": "lstm", "n_features": 2, "hidden_size": 3, "num_layers": 1,
-                   "bidirectional": False, "n_outputs": 1},
+        "__tsrnn__": "dataclass",
+        "class": "tsrnn._network:NetworkSpec",
+        "fields": {
+            "cell": "lstm",
+            "n_features": 2,
+            "hidden_size": 3,
+            "num_layers": 1,
+            "bidirectional": False,
+            "n_outputs": 1,
+        },
     }
 
 
@@ -574,11 +618,15 @@ def test_checksum_mismatch_for_any_modified_entry(tmp_path):
     for name, data in tampered.items():
         assert data != entries[name]
         bad = _rewrite(path, tmp_path / "bad.tsrnn", replace={name: data}, fix_checksum=False)
-        with pytest.raises(ValueError, match=r"bad\.tsrnn: checksum mismatch: the file was "
-                                             r"modified or corrupted"):
+        with pytest.raises(
+            ValueError,
+            match=r"bad\.tsrnn: checksum mismatch: the file was "
+            r"modified or corrupted",
+        ):
             load(bad)
-    bad = _rewrite(path, tmp_path / "meta.tsrnn", fix_checksum=False,
-                   meta_update={"tsrnn_version": "0.0.1"})
+    bad = _rewrite(
+        path, tmp_path / "meta.tsrnn", fix_checksum=False, meta_update={"tsrnn_version": "0.0.1"}
+    )
     with pytest.raises(ValueError, match="checksum mismatch"):
         load(bad)
 
@@ -592,7 +640,7 @@ def test_every_flipped_byte_is_detected_or_harmless(tmp_path):
     reference.pop("meta.json")
     flipped, detected = tmp_path / "f.tsrnn", 0
     for i in range(len(data)):
-        flipped.write_bytes(data[:i] + bytes([data[i] ^ 0x10]) + data[i + 1:])
+        flipped.write_bytes(data[:i] + bytes([data[i] ^ 0x10]) + data[i + 1 :])
         try:
             loaded = load(flipped)
         except ValueError as exc:
@@ -608,10 +656,14 @@ def test_every_flipped_byte_is_detected_or_harmless(tmp_path):
 
 def test_newer_format_version_asks_to_upgrade(tmp_path):
     path = save(LSTMRegressor(), tmp_path / "m.tsrnn")
-    newer = _rewrite(path, tmp_path / "n.tsrnn",
-                     meta_update={"format_version": 2, "tsrnn_version": "9.9"})
-    with pytest.raises(ValueError, match=r"n\.tsrnn: written by a newer tsrnn \(format 2, "
-                                         r"tsrnn 9\.9\); upgrade tsrnn"):
+    newer = _rewrite(
+        path, tmp_path / "n.tsrnn", meta_update={"format_version": 2, "tsrnn_version": "9.9"}
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"n\.tsrnn: written by a newer tsrnn \(format 2, "
+        r"tsrnn 9\.9\); upgrade tsrnn",
+    ):
         load(newer)
     for bad_version in ("1", 0, None, 1.0):
         bad = _rewrite(path, tmp_path / "b.tsrnn", meta_update={"format_version": bad_version})
@@ -622,14 +674,27 @@ def test_newer_format_version_asks_to_upgrade(tmp_path):
 def test_only_allow_listed_classes_are_built(tmp_path):
     path = save(LSTMRegressor(), tmp_path / "m.tsrnn")
     state = json.loads(_entries(path)["state.json"])
-    for name in ("sklearn.linear_model.LinearRegression", "os.system",
-                 "tsrnn.estimators.BaseRecurrent", "tsrnn.persistence._Encoder"):
-        bad = _rewrite(path, tmp_path / "c.tsrnn", meta_update={"class": name},
-                       replace={"state.json": json.dumps({**state, "class": name}).encode()})
+    for name in (
+        "sklearn.linear_model.LinearRegression",
+        "os.system",
+        "tsrnn.estimators.BaseRecurrent",
+        "tsrnn.persistence._Encoder",
+    ):
+        bad = _rewrite(
+            path,
+            tmp_path / "c.tsrnn",
+            meta_update={"class": name},
+            replace={"state.json": json.dumps({**state, "class": name}).encode()},
+        )
         with pytest.raises(ValueError, match="is not a tsrnn estimator or forecaster"):
             load(bad)
-    for name in ("os:system", "subprocess:Popen", "tsrnn.persistence:_Encoder",
-                 "tsrnn._network:nonexistent", "tsrnn.x;y:Z"):
+    for name in (
+        "os:system",
+        "subprocess:Popen",
+        "tsrnn.persistence:_Encoder",
+        "tsrnn._network:nonexistent",
+        "tsrnn.x;y:Z",
+    ):
         node = {"__tsrnn__": "dataclass", "class": name, "fields": {}}
         doc = {**state, "state": {"spec_": node}}
         bad = _rewrite(path, tmp_path / "d.tsrnn", replace={"state.json": json.dumps(doc).encode()})
@@ -731,12 +796,13 @@ def test_pickle_payloads_are_refused_and_never_run(tmp_path):
     whole.write_bytes(payload)
     crafted = {
         "whole file": whole,
-        "pickle as array entry": _rewrite(path, tmp_path / "a.tsrnn",
-                                          replace={"arrays/0.npy": payload}),
-        "object .npy": _rewrite(path, tmp_path / "o.tsrnn",
-                                replace={"arrays/0.npy": object_npy}),
-        "pickle as state.json": _rewrite(path, tmp_path / "s.tsrnn",
-                                         replace={"state.json": payload}),
+        "pickle as array entry": _rewrite(
+            path, tmp_path / "a.tsrnn", replace={"arrays/0.npy": payload}
+        ),
+        "object .npy": _rewrite(path, tmp_path / "o.tsrnn", replace={"arrays/0.npy": object_npy}),
+        "pickle as state.json": _rewrite(
+            path, tmp_path / "s.tsrnn", replace={"state.json": payload}
+        ),
     }
     meta_pickle = tmp_path / "meta.tsrnn"
     with zipfile.ZipFile(meta_pickle, "w") as zf:

@@ -301,8 +301,10 @@ def test_forecast_line_not_joined_when_the_forecast_does_not_follow_the_history(
 
 def test_forecast_line_joined_across_date_units():
     # pandas 3 parses dates to microseconds while generated ranges may be in nanoseconds
-    history = pd.Series([1.0, 2.0, 3.0], index=pd.DatetimeIndex(
-        ["2024-01-01", "2024-01-02", "2024-01-03"]).as_unit("s"))
+    history = pd.Series(
+        [1.0, 2.0, 3.0],
+        index=pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-03"]).as_unit("s"),
+    )
     future = pd.date_range("2024-01-04", periods=2, freq="D").as_unit("ns")
     ax = plot_forecast(history, pd.Series([4.0, 5.0], index=future))
     x = ax.lines[1].get_xdata()
@@ -375,9 +377,15 @@ def _panel(n_series, n=30, h=5):
         for k, uid in enumerate(ids)
     )
     forecast = pd.concat(
-        pd.DataFrame({"unique_id": uid, "ds": future, "yhat": np.full(h, n + 100.0 * k),
-                      "yhat_lo_80": np.full(h, n + 100.0 * k - 2),
-                      "yhat_hi_80": np.full(h, n + 100.0 * k + 2)})
+        pd.DataFrame(
+            {
+                "unique_id": uid,
+                "ds": future,
+                "yhat": np.full(h, n + 100.0 * k),
+                "yhat_lo_80": np.full(h, n + 100.0 * k - 2),
+                "yhat_hi_80": np.full(h, n + 100.0 * k + 2),
+            }
+        )
         for k, uid in enumerate(ids)
     )
     return history, forecast

@@ -54,12 +54,16 @@ def test_every_readme_python_block_runs(tmp_path):
     script.write_text("\n".join(blocks) + report, encoding="utf-8")
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(ROOT))
     proc = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = [s for s in proc.stdout.splitlines() if s.startswith("README-RESULT ")][-1]
-    out = json.loads(line[len("README-RESULT "):])
+    out = json.loads(line[len("README-RESULT ") :])
     # the forecasting example: 12 dated forecasts with 80 % and 95 % intervals
     assert out["pred_len"] == 12 and out["pred_finite"]
     for col in ("yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95"):
@@ -165,7 +169,11 @@ def _documented(script, *flags):
 def _run(args, timeout=300):
     env = dict(os.environ, MPLBACKEND="Agg")
     proc = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -176,7 +184,8 @@ def test_experiments_readme_documents_every_script():
     assert len(COMMANDS) >= 15, "experiments/README.md lost its commands"
     documented = {_script_and_args(argv)[0] for argv in COMMANDS}
     scripts = {
-        f"experiments/{p.name}" for p in EXPERIMENTS.iterdir()
+        f"experiments/{p.name}"
+        for p in EXPERIMENTS.iterdir()
         if p.suffix in (".py", ".sh") and not p.name.startswith("_")
     } | {"experiments/_env.py"}
     assert scripts <= documented, sorted(scripts - documented)
@@ -206,7 +215,8 @@ def test_experiments_readme_command_parses(argv, capsys):
 
 
 @pytest.mark.parametrize(
-    "script", sorted({_script_and_args(a)[0] for a in COMMANDS if a[0] != "bash"}),
+    "script",
+    sorted({_script_and_args(a)[0] for a in COMMANDS if a[0] != "bash"}),
 )
 def test_experiments_parse_check_can_fail(script, capsys):
     """The check above is not vacuous: every parser rejects a flag that does not exist."""
@@ -265,7 +275,10 @@ def test_gradient_flow_quick_runs(tmp_path):
     assert result["command"] == "python experiments/gradient_flow.py --quick"
     # --quick: T = 20, one seed, the three cells
     assert [(r["cell"], r["seed"]) for r in result["results"]] == [
-        ("rnn", 0), ("lstm", 0), ("gru", 0)]
+        ("rnn", 0),
+        ("lstm", 0),
+        ("gru", 0),
+    ]
     for r in result["results"]:
         for key in ("grad_norms_init", "grad_norms_trained"):
             assert len(r[key]) == 20
@@ -283,9 +296,13 @@ def test_bench_cli_startup_smoke_runs(tmp_path):
     result = json.loads(out_json.read_text())
     assert result["runs"] == 1
     labels = [r["command"] for r in result["rows"]]
-    assert labels == ["python (bare interpreter)", "python -m tsrnn --version",
-                      "python -m tsrnn --help", "import tsrnn",
-                      "from tsrnn import LSTMRegressor"]
+    assert labels == [
+        "python (bare interpreter)",
+        "python -m tsrnn --version",
+        "python -m tsrnn --help",
+        "import tsrnn",
+        "from tsrnn import LSTMRegressor",
+    ]
     for row in result["rows"]:
         assert len(row["times_s"]) == 1 and row["times_s"][0] > 0
         assert row["command"] in out

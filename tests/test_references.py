@@ -151,9 +151,19 @@ def test_lstm_regressor_fit_matches_the_same_loop_in_torch():
     state.update({"head." + k: v.detach().numpy().copy() for k, v in head.state_dict().items()})
 
     est = LSTMRegressor(
-        hidden_size=3, dtype="float64", device="cpu", solver="adam", learning_rate_init=lr,
-        beta_1=betas[0], beta_2=betas[1], epsilon=eps, clip_grad_norm=max_norm,
-        shuffle=False, batch_size=20, max_iter=epochs, warm_start=True,
+        hidden_size=3,
+        dtype="float64",
+        device="cpu",
+        solver="adam",
+        learning_rate_init=lr,
+        beta_1=betas[0],
+        beta_2=betas[1],
+        epsilon=eps,
+        clip_grad_norm=max_norm,
+        shuffle=False,
+        batch_size=20,
+        max_iter=epochs,
+        warm_start=True,
     ).import_weights(state)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning after 3 epochs
@@ -265,8 +275,10 @@ def _lstm_by_hand(T):
     h, c = [0.0, 0.0], [0.0, 0.0]
     for x in XS[:T]:
         pre = {
-            k: [LSTM_W[k][j] * x + LSTM_B[k][j] + LSTM_U[k][j][0] * h[0] + LSTM_U[k][j][1] * h[1]
-                for j in range(2)]
+            k: [
+                LSTM_W[k][j] * x + LSTM_B[k][j] + LSTM_U[k][j][0] * h[0] + LSTM_U[k][j][1] * h[1]
+                for j in range(2)
+            ]
             for k in "ifgo"
         }
         i = [sigmoid(a) for a in pre["i"]]
@@ -318,8 +330,11 @@ def test_lstm_one_and_two_steps_by_hand(keep_cache):
 #   n = tanh(W_n x + b_in + r (U_n h + b_hn)),  h' = (1 - z) n + z h
 # b_hn != 0, so the reset gate matters even at t=1 (h_0 = 0).
 GRU_W = {"r": [0.5, -0.5], "z": [0.3, 0.8], "n": [1.0, -0.7]}
-GRU_U = {"r": [[0.1, -0.2], [0.4, 0.3]], "z": [[-0.3, 0.2], [0.5, -0.1]],
-         "n": [[0.7, 0.0], [-0.4, 0.9]]}
+GRU_U = {
+    "r": [[0.1, -0.2], [0.4, 0.3]],
+    "z": [[-0.3, 0.2], [0.5, -0.1]],
+    "n": [[0.7, 0.0], [-0.4, 0.9]],
+}
 GRU_BI = {"r": [0.1, -0.1], "z": [0.5, 0.0], "n": [0.0, 0.2]}
 GRU_BH = {"r": [0.05, 0.1], "z": [-0.2, 0.1], "n": [0.4, -0.3]}
 
@@ -327,15 +342,24 @@ GRU_BH = {"r": [0.05, 0.1], "z": [-0.2, 0.1], "n": [0.4, -0.3]}
 def _gru_by_hand(T):
     h = [0.0, 0.0]
     for x in XS[:T]:
+
         def pre(k, j, h=h, x=x):
-            return (GRU_W[k][j] * x + GRU_BI[k][j]
-                    + GRU_U[k][j][0] * h[0] + GRU_U[k][j][1] * h[1] + GRU_BH[k][j])
+            return (
+                GRU_W[k][j] * x
+                + GRU_BI[k][j]
+                + GRU_U[k][j][0] * h[0]
+                + GRU_U[k][j][1] * h[1]
+                + GRU_BH[k][j]
+            )
 
         r = [sigmoid(pre("r", j)) for j in range(2)]
         z = [sigmoid(pre("z", j)) for j in range(2)]
         n = [
-            math.tanh(GRU_W["n"][j] * x + GRU_BI["n"][j]
-                      + r[j] * (GRU_U["n"][j][0] * h[0] + GRU_U["n"][j][1] * h[1] + GRU_BH["n"][j]))
+            math.tanh(
+                GRU_W["n"][j] * x
+                + GRU_BI["n"][j]
+                + r[j] * (GRU_U["n"][j][0] * h[0] + GRU_U["n"][j][1] * h[1] + GRU_BH["n"][j])
+            )
             for j in range(2)
         ]
         h = [(1.0 - z[j]) * n[j] + z[j] * h[j] for j in range(2)]

@@ -22,18 +22,25 @@ FAST = dict(hidden_size=4, max_iter=3, n_iter_no_change=3, random_state=0)
 def _long_panel():
     y = load_air_passengers()
     ds = y.index.to_timestamp()
-    return pd.concat([
-        pd.DataFrame({"unique_id": "air", "ds": ds, "y": y.to_numpy()}),
-        pd.DataFrame({"unique_id": "root", "ds": ds, "y": 3 * np.sqrt(y.to_numpy())}),
-    ], ignore_index=True)
+    return pd.concat(
+        [
+            pd.DataFrame({"unique_id": "air", "ds": ds, "y": y.to_numpy()}),
+            pd.DataFrame({"unique_id": "root", "ds": ds, "y": 3 * np.sqrt(y.to_numpy())}),
+        ],
+        ignore_index=True,
+    )
 
 
 def _short(n=20, uid="short", start="1959-05-01"):
     t = np.arange(n)
     values = 200 + 2.0 * t + 30 * np.sin(2 * np.pi * t / 12)
-    return pd.DataFrame({
-        "unique_id": uid, "ds": pd.date_range(start, periods=n, freq="MS"), "y": values,
-    })
+    return pd.DataFrame(
+        {
+            "unique_id": uid,
+            "ds": pd.date_range(start, periods=n, freq="MS"),
+            "y": values,
+        }
+    )
 
 
 def _fit(df, **kw):
@@ -56,7 +63,9 @@ def test_a_short_series_leaves_the_window_and_the_other_forecasts_unchanged():
         check_exact=True,
     )
     assert f.series_models_.to_dict() == {
-        "air": "network", "root": "network", "short": "seasonal_naive",
+        "air": "network",
+        "root": "network",
+        "short": "seasonal_naive",
     }
     assert len(caught) == 1
     msg = str(caught[0].message)
@@ -81,8 +90,9 @@ def test_baseline_by_length_and_season():
     f, caught = _fit(pd.concat([panel, very_short], ignore_index=True))
     assert f.series_models_["tiny"] == "naive"
     fc = f.predict()
-    np.testing.assert_array_equal(fc.loc[fc.unique_id == "tiny", "yhat"],
-                                  np.full(12, very_short.y.iloc[-1]))
+    np.testing.assert_array_equal(
+        fc.loc[fc.unique_id == "tiny", "yhat"], np.full(12, very_short.y.iloc[-1])
+    )
     assert "'tiny' (8 observations: naive)" in str(caught[0].message)
     # non-seasonal (integer-indexed) data: the random walk with drift
     rng = np.random.default_rng(1)
@@ -98,8 +108,11 @@ def test_baseline_by_length_and_season():
 
 def test_every_series_too_short_is_still_an_error():
     df = pd.concat([_short(n=20), _short(n=25, uid="other")], ignore_index=True)
-    with pytest.raises(ValueError, match=r"series 'short' has 20 observations, fewer than "
-                                         r"window \+ horizon = 24 \+ 12 = 36"):
+    with pytest.raises(
+        ValueError,
+        match=r"series 'short' has 20 observations, fewer than "
+        r"window \+ horizon = 24 \+ 12 = 36",
+    ):
         RNNForecaster(horizon=12, window=24, **FAST).fit(df)
 
 
@@ -113,8 +126,13 @@ def test_update_score_and_save_load_with_a_fallback_series(tmp_path):
     pd.testing.assert_frame_equal(g.predict(level=[80, 95]), fc, check_exact=True)
     assert g.series_models_.to_dict() == f.series_models_.to_dict()
     # score: the short series' forecast is scored like any other
-    future = pd.DataFrame({"unique_id": "short", "ds": pd.date_range("1961-01-01", periods=2,
-                                                                     freq="MS"), "y": [250., 240.]})
+    future = pd.DataFrame(
+        {
+            "unique_id": "short",
+            "ds": pd.date_range("1961-01-01", periods=2, freq="MS"),
+            "y": [250.0, 240.0],
+        }
+    )
     yhat = _short()["y"].to_numpy()[-12:-10]
     expected = np.mean(200 * np.abs(future.y - yhat) / (np.abs(future.y) + np.abs(yhat)))
     assert f.score(future) == pytest.approx(-expected)
@@ -136,8 +154,12 @@ def test_known_future_covariates_are_not_needed_for_a_fallback_series():
     X = df[["unique_id", "ds"]].assign(promo=(df.ds.dt.month == 12).astype(float))
     with pytest.warns(UserWarning, match="'short'"):
         f = RNNForecaster(horizon=12, **FAST).fit(df, X)
-    future = pd.DataFrame({"unique_id": np.repeat(["air", "root"], 12),
-                           "ds": np.tile(pd.date_range("1961-01-01", periods=12, freq="MS"), 2)})
+    future = pd.DataFrame(
+        {
+            "unique_id": np.repeat(["air", "root"], 12),
+            "ds": np.tile(pd.date_range("1961-01-01", periods=12, freq="MS"), 2),
+        }
+    )
     future["promo"] = (future.ds.dt.month == 12).astype(float)
     fc = f.predict(X_future=future)
     assert fc.groupby("unique_id").size().to_dict() == {"air": 12, "root": 12, "short": 12}

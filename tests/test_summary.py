@@ -68,8 +68,10 @@ def test_summary_content(fitted):
     # per series: log on every network series, the shared scale is the median of the RMS of
     # the log differences of the two series
     y = _panel()
-    scales = [np.sqrt(np.mean(np.diff(np.log(y.loc[y.unique_id == u, "y"].to_numpy())) ** 2))
-              for u in ("air", "root")]
+    scales = [
+        np.sqrt(np.mean(np.diff(np.log(y.loc[y.unique_id == u, "y"].to_numpy())) ** 2))
+        for u in ("air", "root")
+    ]
     shared = f"{np.median(scales):.4g}"
     lines = text.splitlines()
     row = {line.split()[0]: line.split() for line in lines if line.startswith("  ")}
@@ -95,10 +97,10 @@ def test_holdout_scores_of_the_baselines_by_hand(fitted):
     assert scores["n_windows"].tolist() == [22, 22, 22]
     assert scores.loc["naive", "smape"] == pytest.approx(_smape(actual, naive), rel=1e-12)
     assert scores.loc["naive", "mae"] == pytest.approx(np.mean(np.abs(actual - naive)), rel=1e-12)
-    assert scores.loc["seasonal_naive", "smape"] == pytest.approx(_smape(actual, snaive),
-                                                                  rel=1e-12)
+    assert scores.loc["seasonal_naive", "smape"] == pytest.approx(_smape(actual, snaive), rel=1e-12)
     assert scores.loc["seasonal_naive", "mae"] == pytest.approx(
-        np.mean(np.abs(actual - snaive)), rel=1e-12)
+        np.mean(np.abs(actual - snaive)), rel=1e-12
+    )
     text = f.summary()
     assert "Validation (22 held-out windows of 12 steps, stage-1 network):" in text
     assert f"naive{_smape(actual, naive):>21.2f}" in text
@@ -123,8 +125,9 @@ def test_holdout_network_score_matches_forecasts_from_the_held_out_origins():
     a = np.concatenate([np.concatenate(actual[u]) for u in ("air", "root")])
     p = np.concatenate([np.concatenate(forecast[u]) for u in ("air", "root")])
     assert f.holdout_scores_.loc["network", "smape"] == pytest.approx(_smape(a, p), rel=1e-9)
-    assert f.holdout_scores_.loc["network", "mae"] == pytest.approx(np.mean(np.abs(a - p)),
-                                                                    rel=1e-9)
+    assert f.holdout_scores_.loc["network", "mae"] == pytest.approx(
+        np.mean(np.abs(a - p)), rel=1e-9
+    )
 
 
 def test_summary_without_a_holdout():

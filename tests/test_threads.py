@@ -116,9 +116,7 @@ def test_cpu_parallel_sizes_the_pool_from_numba(monkeypatch):
     with pool_threads(2, monkeypatch), _training.cpu_parallel(B, net.CHUNK_ROWS) as ex:
         assert ex is not None and ex._max_workers == 2
     # one chunk: no pool whatever the threads
-    with pool_threads(2, monkeypatch), _training.cpu_parallel(
-        net.CHUNK_ROWS, net.CHUNK_ROWS
-    ) as ex:
+    with pool_threads(2, monkeypatch), _training.cpu_parallel(net.CHUNK_ROWS, net.CHUNK_ROWS) as ex:
         assert ex is None
 
 

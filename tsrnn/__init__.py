@@ -53,10 +53,20 @@ _LAZY = {
 }
 
 # public submodules, reachable as attributes (``tsrnn.metrics``) after a bare ``import tsrnn``
-_SUBMODULES = frozenset({
-    "cli", "cuda", "datasets", "diagnostics", "estimators", "forecasting", "metrics",
-    "model_selection", "persistence", "plotting",
-})
+_SUBMODULES = frozenset(
+    {
+        "cli",
+        "cuda",
+        "datasets",
+        "diagnostics",
+        "estimators",
+        "forecasting",
+        "metrics",
+        "model_selection",
+        "persistence",
+        "plotting",
+    }
+)
 
 if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
     from .estimators import (

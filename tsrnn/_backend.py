@@ -35,14 +35,19 @@ def resolve_device(device):
     return "cuda" if available else "cpu"
 
 
-def make_optimizer(solver, learning_rate, *, momentum=0.9, nesterov=False, beta_1=0.9,
-                   beta_2=0.999, epsilon=1e-8):
+def make_optimizer(
+    solver, learning_rate, *, momentum=0.9, nesterov=False, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+):
     """The optimiser object for ``solver`` ('adam' or 'sgd'), from the registry."""
     if solver not in OPTIMIZERS:
         raise ValueError(f"solver must be 'adam' or 'sgd', got {solver!r}")
     given = dict(
-        learning_rate=learning_rate, momentum=momentum, nesterov=nesterov, beta_1=beta_1,
-        beta_2=beta_2, epsilon=epsilon,
+        learning_rate=learning_rate,
+        momentum=momentum,
+        nesterov=nesterov,
+        beta_1=beta_1,
+        beta_2=beta_2,
+        epsilon=epsilon,
     )
     return OPTIMIZER_CLASSES[solver](**{k: given[k] for k in OPTIMIZERS[solver].hyperparameters})
 
@@ -57,8 +62,9 @@ def _cuda_trainer():
 TRAINERS = {"cpu": lambda: CpuTrainer, "cuda": _cuda_trainer}
 
 
-def make_trainer(device, spec, theta, optimizer, loss="mse", alpha=0.0, clip_grad_norm=None,
-                 optimizer_state=None):
+def make_trainer(
+    device, spec, theta, optimizer, loss="mse", alpha=0.0, clip_grad_norm=None, optimizer_state=None
+):
     """A trainer (see :mod:`tsrnn._training`) for the resolved ``device``."""
     trainer = TRAINERS[device]()
     return trainer(spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state)

@@ -228,8 +228,9 @@ class _TsrnnCacheLocator(_LocatorBase):
 
     def ensure_cache_path(self):
         if not self.enabled:
-            raise OSError(f"tsrnn's kernel cache is disabled (no writable folder): "
-                          f"{self._cache_path}")
+            raise OSError(
+                f"tsrnn's kernel cache is disabled (no writable folder): {self._cache_path}"
+            )
         super().ensure_cache_path()
 
     @classmethod

@@ -31,12 +31,16 @@ import numpy as np
 _F = np.float32
 # Eigen's float tanh: odd rational p(x)/q(x) on [-7.905, 7.905], clamped outside.
 _TA1, _TA3, _TA5, _TA7 = (
-    _F(4.89352455891786e-03), _F(6.37261928875436e-04), _F(1.48572235717979e-05),
+    _F(4.89352455891786e-03),
+    _F(6.37261928875436e-04),
+    _F(1.48572235717979e-05),
     _F(5.12229709037114e-08),
 )
 _TA9, _TA11, _TA13 = _F(-8.60467152213735e-11), _F(2.00018790482477e-13), _F(-2.76076847742355e-16)
 _TB0, _TB2, _TB4, _TB6 = (
-    _F(4.89352518554385e-03), _F(2.26843463243900e-03), _F(1.18534705686654e-04),
+    _F(4.89352518554385e-03),
+    _F(2.26843463243900e-03),
+    _F(1.18534705686654e-04),
     _F(1.19825839466702e-06),
 )
 _TCLAMP = _F(7.90531110763549805)
@@ -249,10 +253,22 @@ def adam_element(theta, grad, m, v, p, lr, beta1, beta2, eps, bc1, bc2):
 
 
 FUNCTIONS = (
-    "tanh_f32", "tanh_f64", "sigmoid_f32", "sigmoid_f64", "sigmoid_tanh_form_f64",
-    "mse_element", "mae_element", "softmax_xent_row", "softmax_row",
-    "l2_element", "norm_sq_element", "norm_from_parts", "clip_coefficient",
-    "sgd_element", "adam_corrections", "adam_element",
+    "tanh_f32",
+    "tanh_f64",
+    "sigmoid_f32",
+    "sigmoid_f64",
+    "sigmoid_tanh_form_f64",
+    "mse_element",
+    "mae_element",
+    "softmax_xent_row",
+    "softmax_row",
+    "l2_element",
+    "norm_sq_element",
+    "norm_from_parts",
+    "clip_coefficient",
+    "sgd_element",
+    "adam_corrections",
+    "adam_element",
 )
 
 

@@ -263,8 +263,12 @@ def run_epochs(
                 msg += f", validation score = {value:.6f}"
             params, state = trainer.get_params(), _optimizer_state(trainer)
             k = mark.n + 1
-            new = dict(best=mark.best, best_params=mark.best_params,
-                       best_state=mark.best_state, best_n=mark.best_n)
+            new = dict(
+                best=mark.best,
+                best_params=mark.best_params,
+                best_state=mark.best_state,
+                best_n=mark.best_n,
+            )
             if validation is not None:
                 improved = value > mark.best + tol
                 if value > mark.best:
@@ -275,14 +279,26 @@ def run_epochs(
                     new["best"] = loss
             # an epoch's mean loss judges the weights it began with (its first batches ran
             # on them); those it ends with are judged by the next epoch
-            low = (loss, mark.params, mark.state, k - 1) if loss < mark.low else (
-                mark.low, mark.low_params, mark.low_state, mark.low_n)
+            low = (
+                (loss, mark.params, mark.state, k - 1)
+                if loss < mark.low
+                else (mark.low, mark.low_params, mark.low_state, mark.low_n)
+            )
             count = 0 if improved else mark.count + 1
             losses.append(loss)
             if scores is not None:
                 scores.append(value)
-            mark = _Mark(k, **new, count=count, low=low[0], low_params=low[1],
-                         low_state=low[2], low_n=low[3], params=params, state=state)
+            mark = _Mark(
+                k,
+                **new,
+                count=count,
+                low=low[0],
+                low_params=low[1],
+                low_state=low[2],
+                low_n=low[3],
+                params=params,
+                state=state,
+            )
             if verbose:
                 print(f"{msg}, time = {time.perf_counter() - start:.3f}s", flush=True)
             if n_iter_no_change is not None and count >= n_iter_no_change:
@@ -309,7 +325,15 @@ def run_epochs(
     elif stop in ("non_finite", "diverged"):
         params, state, kept = mark.low_params, mark.low_state, mark.low_n
     return EpochHistory(
-        losses, scores, mark.best, mark.best_params, mark.count, stop,
-        params=params, optimizer_state=state, kept_epoch=kept, diverged_loss=diverged_loss,
+        losses,
+        scores,
+        mark.best,
+        mark.best_params,
+        mark.count,
+        stop,
+        params=params,
+        optimizer_state=state,
+        kept_epoch=kept,
+        diverged_loss=diverged_loss,
         lowest_loss=mark.low,
     )

@@ -41,8 +41,16 @@ from ._registry import CELLS, call
 
 #: Backend methods the graph calls besides the registry kernels.
 PRIMITIVES = (
-    "head_forward", "head_backward", "weight_gradients", "bias_gradient", "input_gradient",
-    "reverse_time", "concat_directions", "final_state", "top_grad", "split_directions",
+    "head_forward",
+    "head_backward",
+    "weight_gradients",
+    "bias_gradient",
+    "input_gradient",
+    "reverse_time",
+    "concat_directions",
+    "final_state",
+    "top_grad",
+    "split_directions",
     "merge_directions",
 )
 
@@ -52,9 +60,16 @@ _ZEROED = ("H", "C")  # index 0 is the initial state: read, never written
 
 def _shape(name, T, B, N, GN, D):
     return {
-        "X": (T, B, D), "H": (T + 1, B, N), "C": (T + 1, B, N), "A": (T, B, GN),
-        "HN": (T, B, N), "dH": (T, B, N), "dA": (T, B, GN), "dAh": (T, B, GN),
-        "dX": (T, B, D), "work": (B, N),
+        "X": (T, B, D),
+        "H": (T + 1, B, N),
+        "C": (T + 1, B, N),
+        "A": (T, B, GN),
+        "HN": (T, B, N),
+        "dH": (T, B, N),
+        "dA": (T, B, GN),
+        "dAh": (T, B, GN),
+        "dX": (T, B, D),
+        "work": (B, N),
     }[name]
 
 
@@ -236,8 +251,12 @@ def backward(spec, P, G, ws, *, from_output=True, param_grads=True, input_grad=F
             call(backend.kernels, kernel, _values(P, k, sfx, buf))
             if param_grads:
                 backend.weight_gradients(
-                    buf["X"], buf["H"], buf["dA"], buf["dAh"],
-                    G[f"weight_ih_l{k}{sfx}"], G[f"weight_hh_l{k}{sfx}"],
+                    buf["X"],
+                    buf["H"],
+                    buf["dA"],
+                    buf["dAh"],
+                    G[f"weight_ih_l{k}{sfx}"],
+                    G[f"weight_hh_l{k}{sfx}"],
                 )
                 for bias, source in ws.cell.bias_grads:
                     backend.bias_gradient(buf[source], G[f"{bias}_l{k}{sfx}"])

@@ -134,46 +134,72 @@ def _sweeps(cell, biases, backward_args, cuda_backward_args, infer_args, extra_f
 
 CELLS = {
     "rnn": Cell(
-        "rnn", 1, ("bias",), (("bias", "dA"),),
+        "rnn",
+        1,
+        ("bias",),
+        (("bias", "dA"),),
         _sweeps(
-            "rnn", ("bias",), ("weight_hh", "H", "dH", "dA"), ("weight_hh", "H", "dH", "dA"),
-            ("X", "weight_ih", "weight_hh", "bias", "H"), ("A",),
+            "rnn",
+            ("bias",),
+            ("weight_hh", "H", "dH", "dA"),
+            ("weight_hh", "H", "dH", "dA"),
+            ("X", "weight_ih", "weight_hh", "bias", "H"),
+            ("A",),
         ),
     ),
     "lstm": Cell(
-        "lstm", 4, ("bias",), (("bias", "dA"),),
+        "lstm",
+        4,
+        ("bias",),
+        (("bias", "dA"),),
         _sweeps(
-            "lstm", ("bias",), ("weight_hh", "C", "A", "dH", "dA"),
+            "lstm",
+            ("bias",),
+            ("weight_hh", "C", "A", "dH", "dA"),
             ("weight_hh", "C", "A", "dH", "dA", "work"),
-            ("X", "weight_ih", "weight_hh", "bias", "H"), ("C", "A"),
+            ("X", "weight_ih", "weight_hh", "bias", "H"),
+            ("C", "A"),
         ),
     ),
     "gru": Cell(
-        "gru", 3, ("bias_ih", "bias_hh"), (("bias_ih", "dA"), ("bias_hh", "dAh")),
+        "gru",
+        3,
+        ("bias_ih", "bias_hh"),
+        (("bias_ih", "dA"), ("bias_hh", "dAh")),
         _sweeps(
-            "gru", ("bias_ih", "bias_hh"), ("weight_hh", "H", "A", "HN", "dH", "dA", "dAh"),
+            "gru",
+            ("bias_ih", "bias_hh"),
+            ("weight_hh", "H", "A", "HN", "dH", "dA", "dAh"),
             ("weight_hh", "H", "A", "HN", "dH", "dA", "dAh", "work"),
-            ("X", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "H"), ("A", "HN"),
+            ("X", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "H"),
+            ("A", "HN"),
         ),
     ),
 }
 
 
 def _loss(name, target, cpu, cuda, gather):
-    return Loss(name, target, {
-        "cpu": {"loss": Kernel(cpu, ("out", target, "dO", "n_total"))},
-        "cuda": {
-            "loss": Kernel(cuda, ("out", target, "dO", "n_total", "res")),
-            "gather": Kernel(gather, ("data", "idx", "start", target)),
+    return Loss(
+        name,
+        target,
+        {
+            "cpu": {"loss": Kernel(cpu, ("out", target, "dO", "n_total"))},
+            "cuda": {
+                "loss": Kernel(cuda, ("out", target, "dO", "n_total", "res")),
+                "gather": Kernel(gather, ("data", "idx", "start", target)),
+            },
         },
-    })
+    )
 
 
 LOSSES = {
     "mse": _loss("mse", "Y", "mse_loss_grad", "gpu_mse_loss_grad", "gpu_gather_rows"),
     "mae": _loss("mae", "Y", "mae_loss_grad", "gpu_mae_loss_grad", "gpu_gather_rows"),
     "xent": _loss(
-        "xent", "labels", "softmax_xent_loss_grad", "gpu_softmax_xent_loss_grad",
+        "xent",
+        "labels",
+        "softmax_xent_loss_grad",
+        "gpu_softmax_xent_loss_grad",
         "gpu_gather_labels",
     ),
 }
@@ -181,20 +207,32 @@ LOSSES = {
 
 def _optimizer(name, hyperparameters, state, update_args, cpu, cuda):
     args = ("theta", "grad", *state, *update_args)
-    return Optimizer(name, hyperparameters, state, {
-        "cpu": {"update": Kernel(cpu, args)},
-        "cuda": {"update": Kernel(cuda, (*args, "guard"))},
-    })
+    return Optimizer(
+        name,
+        hyperparameters,
+        state,
+        {
+            "cpu": {"update": Kernel(cpu, args)},
+            "cuda": {"update": Kernel(cuda, (*args, "guard"))},
+        },
+    )
 
 
 OPTIMIZERS = {
     "sgd": _optimizer(
-        "sgd", ("learning_rate", "momentum", "nesterov"), ("velocity",),
-        ("learning_rate", "momentum", "nesterov"), "sgd_update", "gpu_sgd_update",
+        "sgd",
+        ("learning_rate", "momentum", "nesterov"),
+        ("velocity",),
+        ("learning_rate", "momentum", "nesterov"),
+        "sgd_update",
+        "gpu_sgd_update",
     ),
     "adam": _optimizer(
-        "adam", ("learning_rate", "beta_1", "beta_2", "epsilon"), ("m", "v"),
-        ("learning_rate", "beta_1", "beta_2", "epsilon", "step"), "adam_update",
+        "adam",
+        ("learning_rate", "beta_1", "beta_2", "epsilon"),
+        ("m", "v"),
+        ("learning_rate", "beta_1", "beta_2", "epsilon", "step"),
+        "adam_update",
         "gpu_adam_update",
     ),
 }

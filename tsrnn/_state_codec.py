@@ -124,12 +124,8 @@ def _resolve_dataclass(name: str) -> type:
         for part in qualname.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError):
-        raise ValueError(
-            f"the dataclass {name!r} does not exist in this tsrnn version"
-        ) from None
-    if not (
-        isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module
-    ):
+        raise ValueError(f"the dataclass {name!r} does not exist in this tsrnn version") from None
+    if not (isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module):
         raise ValueError(f"{name!r} is not a tsrnn dataclass")
     return obj
 
@@ -181,7 +177,8 @@ class _Encoder:
     def _values(self, values, path):
         """The values of a pandas Index/Series column (ndarray or extension array)."""
         if isinstance(values, _NUMPY_ARRAY) and not isinstance(
-            values.dtype, pd.StringDtype  # StringArray subclasses NumpyExtensionArray
+            values.dtype,
+            pd.StringDtype,  # StringArray subclasses NumpyExtensionArray
         ):
             values = values.to_numpy()
         dtype = values.dtype
@@ -203,7 +200,8 @@ class _Encoder:
             items = list(values)
             kind = "strings" if isinstance(dtype, pd.StringDtype) else "object"
             return {
-                _TAG: kind, "items": [self.encode(x, f"{path}[{i}]") for i, x in enumerate(items)]
+                _TAG: kind,
+                "items": [self.encode(x, f"{path}[{i}]") for i, x in enumerate(items)],
             }
         self._refuse(path, values, f"pandas dtype {dtype}")
 
@@ -229,7 +227,8 @@ class _Encoder:
 
         node = {_TAG: "DateOffset", "freq": offset.freqstr}
         kwds = {
-            k: v for k, v in offset.kwds.items()
+            k: v
+            for k, v in offset.kwds.items()
             if not (k == "offset" and v == datetime.timedelta(0))  # the default
         }
         try:
@@ -239,7 +238,9 @@ class _Encoder:
             if rebuilt != offset or rebuilt.freqstr != offset.freqstr:
                 raise TypeError
             node.update(
-                name=type(offset).__name__, n=int(offset.n), normalize=bool(offset.normalize),
+                name=type(offset).__name__,
+                n=int(offset.n),
+                normalize=bool(offset.normalize),
                 kwds=self.encode(kwds, f"{path}.kwds"),
             )
             return node
@@ -259,13 +260,17 @@ class _Encoder:
             self._refuse(path, index, "MultiIndex")
         if isinstance(index, pd.RangeIndex):
             return {
-                _TAG: "RangeIndex", "start": index.start, "stop": index.stop,
-                "step": index.step, "name": name,
+                _TAG: "RangeIndex",
+                "start": index.start,
+                "stop": index.stop,
+                "step": index.step,
+                "name": name,
             }
         if isinstance(index, pd.DatetimeIndex):
             return {
                 _TAG: "DatetimeIndex",
-                "i8": self.encode(np.asarray(index.asi8), path), "unit": index.unit,
+                "i8": self.encode(np.asarray(index.asi8), path),
+                "unit": index.unit,
                 "tz": self._tz(index.tz, path),
                 "freq": None if index.freq is None else self._offset(index.freq, path),
                 "name": name,
@@ -273,7 +278,8 @@ class _Encoder:
         if isinstance(index, pd.TimedeltaIndex):
             return {
                 _TAG: "TimedeltaIndex",
-                "i8": self.encode(np.asarray(index.asi8), path), "unit": index.unit,
+                "i8": self.encode(np.asarray(index.asi8), path),
+                "unit": index.unit,
                 "freq": None if index.freq is None else self._offset(index.freq, path),
                 "name": name,
             }
@@ -281,7 +287,8 @@ class _Encoder:
             return {
                 _TAG: "PeriodIndex",
                 "ordinals": self.encode(np.asarray(index.asi8), path),
-                "freq": index.freqstr, "name": name,
+                "freq": index.freqstr,
+                "name": name,
             }
         if isinstance(index, (pd.CategoricalIndex, pd.IntervalIndex)):
             self._refuse(path, index)
@@ -371,7 +378,8 @@ class _Encoder:
             if _BIT_GENERATORS.get(bit_generator) is not type(obj.bit_generator):
                 self._refuse(path, obj, f"bit generator {bit_generator}")
             return {
-                _TAG: "Generator", "bit_generator": bit_generator,
+                _TAG: "Generator",
+                "bit_generator": bit_generator,
                 "state": self.encode(obj.bit_generator.state, f"{path}.state"),
             }
         if isinstance(obj, np.random.RandomState):
@@ -385,7 +393,9 @@ class _Encoder:
             return {_TAG: "NA"}
         if isinstance(obj, pd.Timestamp):
             return {
-                _TAG: "Timestamp", "i8": int(obj.asm8.view("i8")), "unit": obj.unit,
+                _TAG: "Timestamp",
+                "i8": int(obj.asm8.view("i8")),
+                "unit": obj.unit,
                 "tz": self._tz(obj.tz, path),
             }
         if isinstance(obj, pd.Timedelta):

@@ -153,8 +153,9 @@ def _release_blas_control():
     """
     import threadpoolctl
 
-    clear = getattr(getattr(threadpoolctl, "OpenBLASController", None),
-                    "clear_controlling_thread", None)
+    clear = getattr(
+        getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None
+    )
     if clear is not None:
         clear(force=True)
 
@@ -227,8 +228,16 @@ def cpu_parallel(batch_rows, chunk_rows, n_threads=None):
 class CpuTrainer:
     """Mini-batch training of a :class:`~tsrnn._network.NetworkSpec` on the CPU."""
 
-    def __init__(self, spec, theta, optimizer, loss="mse", alpha=0.0, clip_grad_norm=None,
-                 optimizer_state=None):
+    def __init__(
+        self,
+        spec,
+        theta,
+        optimizer,
+        loss="mse",
+        alpha=0.0,
+        clip_grad_norm=None,
+        optimizer_state=None,
+    ):
         self.spec = spec
         self.theta = np.array(theta, copy=True)  # writable, owned
         self.optimizer = optimizer
@@ -249,7 +258,13 @@ class CpuTrainer:
         with cpu_parallel(largest, net.CHUNK_ROWS) as executor:
             for idx in batches:
                 L, grad = net.loss_and_grad(
-                    self.spec, self.theta, X[idx], y[idx], self.loss, self.alpha, self.mask,
+                    self.spec,
+                    self.theta,
+                    X[idx],
+                    y[idx],
+                    self.loss,
+                    self.alpha,
+                    self.mask,
                     executor,
                 )
                 if not (math.isfinite(L) and np.isfinite(grad).all()):

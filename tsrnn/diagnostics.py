@@ -147,9 +147,7 @@ def input_gradient_norms(
     if X.ndim != 3:
         raise ValueError(f"X must be 2-D or 3-D, got shape {X.shape}")
     if X.shape[2] != spec.n_features:
-        raise ValueError(
-            f"X has {X.shape[2]} features, but the network expects {spec.n_features}"
-        )
+        raise ValueError(f"X has {X.shape[2]} features, but the network expects {spec.n_features}")
     n, T, _ = X.shape
     if n < 1 or T < 1:
         raise ValueError(f"X has shape {X.shape}: need at least one sample and one step")

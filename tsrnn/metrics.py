@@ -211,9 +211,7 @@ def seasonal_naive(y, h: int, season_length: int = 1):
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     values = np.asarray(y, dtype=np.float64).ravel()
     if values.size < season_length:
-        raise ValueError(
-            f"y has {values.size} values, fewer than season_length = {season_length}"
-        )
+        raise ValueError(f"y has {values.size} values, fewer than season_length = {season_length}")
     last_season = values[values.size - season_length :]
     forecast = np.resize(last_season, h)
     if isinstance(y, pd.Series):

@@ -143,8 +143,11 @@ class _BaseSplitter:
         layout = _Layout(times, positions, codes, uids, starts, ends, cutoffs, first)
         _, in_last = layout.fold(len(cutoffs) - 1)
         if not in_last.all():
-            short = [f"{uid!r} ({ends[i] - starts[i] + 1} steps)"
-                     for i, uid in enumerate(uids) if not in_last[i]]
+            short = [
+                f"{uid!r} ({ends[i] - starts[i] + 1} steps)"
+                for i, uid in enumerate(uids)
+                if not in_last[i]
+            ]
             warnings.warn(
                 f"series {', '.join(short[:5])}{' ...' if len(short) > 5 else ''} "
                 f"{'is' if len(short) == 1 else 'are'} too short for a first training set of "
@@ -518,8 +521,10 @@ def backtest(
     results = pd.concat(parts, ignore_index=True)
     columns = ["unique_id", "cutoff", "ds", "y", "yhat"]
     columns += [c for c in results.columns if c not in columns]
-    return results[columns].sort_values(["unique_id", "cutoff", "ds"], kind="stable").reset_index(
-        drop=True
+    return (
+        results[columns]
+        .sort_values(["unique_id", "cutoff", "ds"], kind="stable")
+        .reset_index(drop=True)
     )
 
 
@@ -585,8 +590,9 @@ def _scores(uid, model, folds, season_length) -> dict:
     row = {"unique_id": uid, "model": model, "n_folds": len(folds), "n_forecasts": len(actual)}
     if np.isnan(forecast).any():  # a baseline without enough history in some fold
         return {**row, **dict.fromkeys(("mae", "rmse", "smape", "mase", "mase_naive"), np.nan)}
-    row.update(mae=M.mae(actual, forecast), rmse=M.rmse(actual, forecast),
-               smape=M.smape(actual, forecast))
+    row.update(
+        mae=M.mae(actual, forecast), rmse=M.rmse(actual, forecast), smape=M.smape(actual, forecast)
+    )
     for column, m in (("mase", season_length), ("mase_naive", 1)):
         per_fold = [M.mase(a, f, t, m) if len(t) > m else np.nan for a, f, t in folds]
         row[column] = float(np.mean(per_fold)) if per_fold else np.nan
@@ -672,8 +678,9 @@ def evaluate_backtest(
                 )
             steps = position - n_train + 1
             for name in names:
-                folds[name].append((actual, _baseline_forecast(name, train, steps,
-                                                               season_length), train))
+                folds[name].append(
+                    (actual, _baseline_forecast(name, train, steps, season_length), train)
+                )
         rows += [_scores(uid, name, f, season_length) for name, f in folds.items()]
     return pd.DataFrame(rows)
 

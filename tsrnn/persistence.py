@@ -246,9 +246,7 @@ def load(path):
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except Exception as exc:  # zlib.error, EOFError, unsupported compression, "encrypted"...
-        raise fail(
-            f"the file is truncated or corrupted ({type(exc).__name__}: {exc})"
-        ) from None
+        raise fail(f"the file is truncated or corrupted ({type(exc).__name__}: {exc})") from None
 
     if _META not in names:
         raise fail("not a tsrnn model file (no meta.json)")

@@ -383,12 +383,14 @@ def plot_panel(
     ncols = int(ncols) if ncols is not None else (1 if n == 1 else 2 if n <= 4 else 3)
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols if ncols > 1 else 10, 3 * nrows),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(5 * ncols if ncols > 1 else 10, 3 * nrows), squeeze=False
+    )
     cells = list(axes.ravel())
     for ax, uid in zip(cells, chosen):
-        plot_forecast(history, forecast, ax=ax, levels=levels, title=str(uid), unique_id=uid,
-                      last=last)
+        plot_forecast(
+            history, forecast, ax=ax, levels=levels, title=str(uid), unique_id=uid, last=last
+        )
         if ax is not cells[0]:
             legend = ax.get_legend()
             if legend is not None:
@@ -462,8 +464,13 @@ def plot_backtest(results: pd.DataFrame, ax=None, unique_id=None, levels=None) -
         color = f"C{i % 10}"
         fold_x = _plot_x(fold["ds"])
         _shade_intervals(ax, fold_x, fold, chosen, color=color, legend=i == 0)
-        ax.plot(fold_x, fold["yhat"].to_numpy(dtype=float), color=color,
-                marker=".", label=f"cutoff {_cutoff_label(cutoff)}")
+        ax.plot(
+            fold_x,
+            fold["yhat"].to_numpy(dtype=float),
+            color=color,
+            marker=".",
+            label=f"cutoff {_cutoff_label(cutoff)}",
+        )
         ax.axvline(_plot_x([cutoff])[0], color=color, linestyle=":", linewidth=1)
     _format_date_axis(ax, x)
     ax.set_title(f"Backtest: {uid}")
@@ -535,8 +542,9 @@ def plot_loss_curve(estimator_or_curve, ax=None) -> Axes:
     ax.set_ylabel("loss")
     if scores is not None:
         twin = ax.twinx()
-        handles += twin.plot(np.arange(1, scores.size + 1), scores, color="C1",
-                             label="validation score")
+        handles += twin.plot(
+            np.arange(1, scores.size + 1), scores, color="C1", label="validation score"
+        )
         twin.set_ylabel("validation score")
         ax.set_zorder(twin.get_zorder() + 1)  # keep the legend above the twin's lines
         ax.patch.set_visible(False)

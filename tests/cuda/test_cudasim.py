@@ -43,8 +43,13 @@ DTYPES = [np.float64, np.float32]
 
 # tiles small enough that tiny problems still span several blocks and split K
 SIM_CONFIG = dict(
-    gemm=(4, 4, 2, 2, 2), step=(4, 4, 2, 2, 2), seq=(2, 4, 2, 1, 2), threads=4, reduce_blocks=4,
-    split_k_min=2, target_blocks=4,
+    gemm=(4, 4, 2, 2, 2),
+    step=(4, 4, 2, 2, 2),
+    seq=(2, 4, 2, 1, 2),
+    threads=4,
+    reduce_blocks=4,
+    split_k_min=2,
+    target_blocks=4,
 )
 
 
@@ -266,8 +271,12 @@ def test_optimizer_updates_match_cpu_kernels(kernels, name, dtype):
         dev = {k: cuda.to_device(v) for k, v in state.items() if k != "step"}
         d_theta = cuda.to_device(theta)
         values = {
-            "theta": d_theta, "grad": cuda.to_device(grad), **dev, **opt.hyperparameters(),
-            "step": cpu_state["step"], "guard": cuda.to_device(np.zeros(2)),
+            "theta": d_theta,
+            "grad": cuda.to_device(grad),
+            **dev,
+            **opt.hyperparameters(),
+            "step": cpu_state["step"],
+            "guard": cuda.to_device(np.zeros(2)),
         }
         call(kernels, entry.kernels["cuda"]["update"], values)
         assert_close(d_theta.copy_to_host(), cpu_theta, dtype, f"{name} theta")
@@ -533,9 +542,7 @@ def test_trainer_clips_a_huge_finite_float32_gradient(kernels, monkeypatch):
     cpu, gpu = _trainers(spec, theta, tr.SGD(0.1), "mse", clip=1.0)
 
     inner_cpu = net.loss_and_grad
-    monkeypatch.setattr(
-        net, "loss_and_grad", lambda *a, **k: (inner_cpu(*a, **k)[0], huge.copy())
-    )
+    monkeypatch.setattr(net, "loss_and_grad", lambda *a, **k: (inner_cpu(*a, **k)[0], huge.copy()))
 
     class HugeGradient:  # the device network with the gradient replaced after the backward pass
         def __init__(self, dnet):

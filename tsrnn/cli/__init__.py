@@ -80,8 +80,12 @@ def main(argv=None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warn_line
-            run = {"forecast": _run_forecast, "fit": _run_fit, "predict": _run_predict,
-                   "backtest": _run_backtest}.get(args.command)
+            run = {
+                "forecast": _run_forecast,
+                "fit": _run_fit,
+                "predict": _run_predict,
+                "backtest": _run_backtest,
+            }.get(args.command)
             if run is None:
                 _run_datasets(out)
             else:

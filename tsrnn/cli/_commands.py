@@ -24,18 +24,28 @@ from ._read import _Data, _load, _read_future
 if TYPE_CHECKING:
     import pandas as pd
 
+
 def _forecaster(args, past=None):
     from ..forecasting import RNNForecaster
 
     return RNNForecaster(
-        cell=args.cell, window=args.window, horizon=args.horizon, strategy=args.strategy,
+        cell=args.cell,
+        window=args.window,
+        horizon=args.horizon,
+        strategy=args.strategy,
         log={"auto": "auto", "yes": True, "no": False}[args.log],
         freq=int(args.freq) if args.freq and args.freq.isdigit() else args.freq,
         deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
-        loss=args.loss, past_covariates=past,
-        fill_method=args.fill_method, n_models=args.n_models, hidden_size=args.hidden_size,
-        max_iter=args.max_iter, random_state=args.seed, verbose=args.verbose,
-        learning_rate_init=args.learning_rate, validation_fraction=args.validation_fraction,
+        loss=args.loss,
+        past_covariates=past,
+        fill_method=args.fill_method,
+        n_models=args.n_models,
+        hidden_size=args.hidden_size,
+        max_iter=args.max_iter,
+        random_state=args.seed,
+        verbose=args.verbose,
+        learning_rate_init=args.learning_rate,
+        validation_fraction=args.validation_fraction,
         early_stopping=not args.no_early_stopping,
     )
 
@@ -52,8 +62,12 @@ def _fit(args, data: _Data, err):
     n = _n_series(data.y)
     what = f"{n} series" if n > 1 else "1 series"
     extra = f"; {data.note}" if data.note else ""
-    print(f"Fitting {args.cell.upper()} on {what} ({len(data.y)} observations, horizon "
-          f"{args.horizon}{extra})...", file=err, flush=True)
+    print(
+        f"Fitting {args.cell.upper()} on {what} ({len(data.y)} observations, horizon "
+        f"{args.horizon}{extra})...",
+        file=err,
+        flush=True,
+    )
     start = time.perf_counter()
     model.fit(data.y, data.X)  # Ctrl-C: the forecaster raises KeyboardInterrupt (see main)
     return model, time.perf_counter() - start
@@ -61,9 +75,11 @@ def _fit(args, data: _Data, err):
 
 def _fitted_line(model, n_series, elapsed) -> str:
     cell = str(model.cell).upper()
-    return (f"Fitted {cell} on {n_series} series (window={model.window_}, "
-            f"horizon={model.horizon}, log={'yes' if model.log_ else 'no'}, "
-            f"epochs={model.best_epochs_}) in {elapsed:.1f}s")
+    return (
+        f"Fitted {cell} on {n_series} series (window={model.window_}, "
+        f"horizon={model.horizon}, log={'yes' if model.log_ else 'no'}, "
+        f"epochs={model.best_epochs_}) in {elapsed:.1f}s"
+    )
 
 
 def _table(forecast, time_name, id_name) -> pd.DataFrame:
@@ -118,8 +134,11 @@ def _without_intervals(forecast, levels):
     if isinstance(forecast, pd.Series):
         return forecast
     keep = {f"yhat_{side}_{_level_name(lv)}" for lv in (levels or []) for side in ("lo", "hi")}
-    drop = [c for c in forecast.columns
-            if str(c).startswith(("yhat_lo_", "yhat_hi_")) and str(c) not in keep]
+    drop = [
+        c
+        for c in forecast.columns
+        if str(c).startswith(("yhat_lo_", "yhat_hi_")) and str(c) not in keep
+    ]
     return forecast.drop(columns=drop)
 
 
@@ -154,9 +173,11 @@ def _write_forecast(args, y, forecast, time_name, id_name, out, written) -> None
 
 
 def _inputs(args) -> list:
-    return [("CSV", getattr(args, "csv", None)),
-            ("--future-covariates", getattr(args, "future_covariates", None)),
-            ("--model", getattr(args, "model", None))]
+    return [
+        ("CSV", getattr(args, "csv", None)),
+        ("--future-covariates", getattr(args, "future_covariates", None)),
+        ("--model", getattr(args, "model", None)),
+    ]
 
 
 def _run_forecast(args, out, err, written) -> None:
@@ -179,8 +200,14 @@ def _run_fit(args, out, err, written) -> None:
     _check_outputs(args, _inputs(args))
     data = _load(args)
     model, elapsed = _fit(args, data, err)
-    setattr(model, _CLI_ATTR, {"time_col": str(data.time_name),
-                               "id_col": None if data.id_name is None else str(data.id_name)})
+    setattr(
+        model,
+        _CLI_ATTR,
+        {
+            "time_col": str(data.time_name),
+            "id_col": None if data.id_name is None else str(data.id_name),
+        },
+    )
     print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
     print(model.summary(), file=out)
     save(model, args.save)
@@ -221,16 +248,22 @@ def _run_predict(args, out, err, written) -> None:
     try:
         check_is_fitted(model)
     except NotFittedError:
-        raise _CliError(f"--model {_short(args.model)} holds an unfitted "
-                        f"{type(model).__name__}; fit it with 'tsrnn fit'") from None
+        raise _CliError(
+            f"--model {_short(args.model)} holds an unfitted "
+            f"{type(model).__name__}; fit it with 'tsrnn fit'"
+        ) from None
     names = getattr(model, _CLI_ATTR, None) or {}
     time_name = names.get("time_col") or model._index_name or "ds"
     id_name = names.get("id_col")
     X_future = None
     if args.future_covariates:
-        X_future, _ = _read_future(args, args.future_covariates, time_name,
-                                   None if model._input_type == "series" else
-                                   (id_name or "unique_id"), kind=model._kind)
+        X_future, _ = _read_future(
+            args,
+            args.future_covariates,
+            time_name,
+            None if model._input_type == "series" else (id_name or "unique_id"),
+            kind=model._kind,
+        )
     elif getattr(model, "future_covariates_", None):
         raise _CliError(
             f"the model was fitted with known-future covariates "
@@ -265,14 +298,24 @@ def _run_backtest(args, out, err, written) -> None:
     # with --plot, 80 % intervals for the plot (not written to --output)
     levels = [80.0] if args.plot and args.validation_fraction > 0 else None
     try:
-        results = backtest(model, y, initial, step, args.horizon, X=data.X, refit=args.refit,
-                           n_jobs=args.n_jobs, level=levels)
+        results = backtest(
+            model,
+            y,
+            initial,
+            step,
+            args.horizon,
+            X=data.X,
+            refit=args.refit,
+            n_jobs=args.n_jobs,
+            level=levels,
+        )
     except ValueError as exc:  # a fold too short to hold windows out: no intervals to plot
         if levels is None or "held-out residuals" not in str(exc):
             raise
         print(f"tsrnn: note: the plot shows no intervals: {_flags(str(exc))}", file=err)
-        results = backtest(model, y, initial, step, args.horizon, X=data.X, refit=args.refit,
-                           n_jobs=args.n_jobs)
+        results = backtest(
+            model, y, initial, step, args.horizon, X=data.X, refit=args.refit, n_jobs=args.n_jobs
+        )
     elapsed = time.perf_counter() - start
     # the model's row, then naive, drift and seasonal naive on the same folds
     scores = evaluate_backtest(results, y, m, model_name=args.cell)

@@ -21,7 +21,6 @@ class _CliError(Exception):
     """An error to report to the user as one line, without a traceback."""
 
 
-
 def _short(value, limit: int = _SHOW) -> str:
     """``repr(value)`` cut to about ``limit`` characters."""
     text = repr(value) if isinstance(value, str) else str(value)
@@ -50,13 +49,25 @@ def _one_line(message: str) -> str:
 
 # Python parameters of the forecaster -> the CLI flag that sets them
 _FLAGS = {
-    "fill_method": "--fill-method", "freq": "--freq", "window": "--window",
-    "horizon": "--horizon", "h": "--horizon", "log": "--log",
-    "deseasonalize": "--deseasonalize", "past_covariates": "--past-covariates",
-    "cell": "--cell", "strategy": "--strategy", "loss": "--loss",
-    "hidden_size": "--hidden-size", "max_iter": "--max-iter", "n_models": "--n-models",
-    "random_state": "--seed", "season_length": "--season-length", "level": "--level",
-    "learning_rate_init": "--learning-rate", "validation_fraction": "--validation-fraction",
+    "fill_method": "--fill-method",
+    "freq": "--freq",
+    "window": "--window",
+    "horizon": "--horizon",
+    "h": "--horizon",
+    "log": "--log",
+    "deseasonalize": "--deseasonalize",
+    "past_covariates": "--past-covariates",
+    "cell": "--cell",
+    "strategy": "--strategy",
+    "loss": "--loss",
+    "hidden_size": "--hidden-size",
+    "max_iter": "--max-iter",
+    "n_models": "--n-models",
+    "random_state": "--seed",
+    "season_length": "--season-length",
+    "level": "--level",
+    "learning_rate_init": "--learning-rate",
+    "validation_fraction": "--validation-fraction",
     "early_stopping": "--no-early-stopping",
 }
 _PARAMS = "|".join(sorted(_FLAGS, key=len, reverse=True))
@@ -97,11 +108,11 @@ def _flags(message: str) -> str:
     if "--fill-method" in message:
         message = _FILL_VALUES.sub(r"\1", message)
     message = re.sub(r"(--[a-z-]+ [^\s,;()']+) or '([^']*)'", r"\1 or \2", message)
-    message = re.sub(r"(?<![\w'\"])X_future\b(?!['\"])", "the --future-covariates data",
-                     message)
+    message = re.sub(r"(?<![\w'\"])X_future\b(?!['\"])", "the --future-covariates data", message)
     message = re.sub(r"(?<![\w'\"])X column\b", "covariate column", message)
-    message = re.sub(r"(?<![\w'\"])X(?= (?:has|is|does|must|was|were|covers)\b)",
-                     "the covariate data", message)
+    message = re.sub(
+        r"(?<![\w'\"])X(?= (?:has|is|does|must|was|were|covers)\b)", "the covariate data", message
+    )
     return message
 
 

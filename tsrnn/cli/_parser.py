@@ -52,21 +52,27 @@ Covariates: --past-covariates names columns of the CSV known only up to the fore
 with the same time (and id) column, covering the history and the next --horizon steps.
 """
 
-_FORECAST_EPILOG = _DATA_NOTES + """
+_FORECAST_EPILOG = (
+    _DATA_NOTES
+    + """
 The output CSV has the time column, 'yhat' (the forecast) and, with --level 80 95,
 'yhat_lo_80', 'yhat_hi_80', 'yhat_lo_95', 'yhat_hi_95' (conformal prediction intervals).
 
 example:
   tsrnn forecast --dataset air_passengers --horizon 12 --output fc.csv --plot fc.png
 """
+)
 
-_FIT_EPILOG = _DATA_NOTES + """
+_FIT_EPILOG = (
+    _DATA_NOTES
+    + """
 The model file (written with tsrnn.save: no pickle, checksummed, versioned) holds the network
 and the history the forecasts start from; 'tsrnn predict --model FILE' forecasts from it.
 
 example:
   tsrnn fit --dataset air_passengers --horizon 12 --save air.tsrnn
 """
+)
 
 _PREDICT_EPILOG = """\
 Forecasts from the end of the history the model was fitted on, without refitting. The output
@@ -93,24 +99,29 @@ example:
 def _add_format_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("file format")
     group.add_argument(
-        "--sep", metavar="CHAR",
+        "--sep",
+        metavar="CHAR",
         help="field separator of the CSV files (default: ',', or ';' / tab when the header "
-             "uses it; '\\t' for tab)",
+        "uses it; '\\t' for tab)",
     )
     group.add_argument(
-        "--decimal", metavar="CHAR",
+        "--decimal",
+        metavar="CHAR",
         help="decimal mark (default: '.', or ',' for ';'-separated files that use it)",
     )
     group.add_argument(
-        "--date-format", metavar="FMT",
+        "--date-format",
+        metavar="FMT",
         help="layout of the dates, e.g. '%%d.%%m.%%Y' or '%%Y%%m%%d' (default: inferred)",
     )
     group.add_argument(
-        "--encoding", metavar="NAME",
+        "--encoding",
+        metavar="NAME",
         help="text encoding of the CSV files, e.g. latin-1 (default: UTF-8)",
     )
     group.add_argument(
-        "--dayfirst", action="store_true",
+        "--dayfirst",
+        action="store_true",
         help="read dates such as 01/02/2024 as day/month/year",
     )
 
@@ -119,40 +130,49 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument("csv", nargs="?", metavar="CSV", help="CSV file with the series")
     group.add_argument(
-        "--dataset", metavar="NAME",
+        "--dataset",
+        metavar="NAME",
         help="use a bundled dataset instead of a CSV (see 'tsrnn datasets')",
     )
     group.add_argument(
-        "--time-col", metavar="COL",
+        "--time-col",
+        metavar="COL",
         help="time column of the CSV (default: 'ds', 'date', 'time', 'year'... if present, "
-             "else the first column)",
+        "else the first column)",
     )
     group.add_argument(
-        "--target", metavar="COL",
+        "--target",
+        metavar="COL",
         help="column to forecast (default: 'y' if present, else the only other numeric column)",
     )
     group.add_argument(
-        "--id-col", metavar="COL",
+        "--id-col",
+        metavar="COL",
         help="series identifier column, for a CSV holding several series (long format; "
-             "default: 'unique_id' or 'id' if present)",
+        "default: 'unique_id' or 'id' if present)",
     )
     group.add_argument(
-        "--freq", metavar="FREQ",
+        "--freq",
+        metavar="FREQ",
         help="frequency of the timestamps, e.g. D, W-SUN, MS, h (default: inferred)",
     )
     group.add_argument(
-        "--fill-method", choices=["ffill", "interpolate", "zero"],
+        "--fill-method",
+        choices=["ffill", "interpolate", "zero"],
         help="fill missing values instead of stopping with an error",
     )
     cov = parser.add_argument_group("covariates")
     cov.add_argument(
-        "--past-covariates", type=_columns, metavar="COL[,COL]",
+        "--past-covariates",
+        type=_columns,
+        metavar="COL[,COL]",
         help="columns of the CSV observed only up to the forecast origin (fed as inputs)",
     )
     cov.add_argument(
-        "--future-covariates", metavar="FILE",
+        "--future-covariates",
+        metavar="FILE",
         help="CSV of known-future covariates: the time (and id) column and covariate columns, "
-             "covering the history and the next --horizon steps",
+        "covering the history and the next --horizon steps",
     )
     _add_format_args(parser)
 
@@ -160,62 +180,95 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     group.add_argument(
-        "--horizon", type=_positive_int, required=True, metavar="H",
+        "--horizon",
+        type=_positive_int,
+        required=True,
+        metavar="H",
         help="number of steps to forecast (required)",
     )
     group.add_argument(
-        "--cell", choices=["lstm", "gru", "rnn"], default="lstm",
+        "--cell",
+        choices=["lstm", "gru", "rnn"],
+        default="lstm",
         help="recurrent cell (default: lstm)",
     )
     group.add_argument(
-        "--window", type=_positive_int, metavar="W",
+        "--window",
+        type=_positive_int,
+        metavar="W",
         help="past steps the network reads (default: two seasons, at least the horizon)",
     )
     group.add_argument(
-        "--strategy", choices=["direct", "recursive"], default="direct",
+        "--strategy",
+        choices=["direct", "recursive"],
+        default="direct",
         help="direct multi-step output, or a one-step model applied recursively (default: direct)",
     )
     group.add_argument(
-        "--log", choices=["auto", "yes", "no"], default="auto",
+        "--log",
+        choices=["auto", "yes", "no"],
+        default="auto",
         help="model log(y): 'auto' does it when all values are positive (default: auto)",
     )
     group.add_argument(
-        "--deseasonalize", choices=["no", "auto", "yes"], default="no",
+        "--deseasonalize",
+        choices=["no", "auto", "yes"],
+        default="no",
         help="remove seasonal indices: 'auto' only from series with significant seasonality "
-             "(default: no)",
+        "(default: no)",
     )
     group.add_argument(
-        "--loss", choices=["squared_error", "absolute_error"], default="squared_error",
+        "--loss",
+        choices=["squared_error", "absolute_error"],
+        default="squared_error",
         help="training loss; absolute_error targets the median (default: squared_error)",
     )
     group.add_argument(
-        "--hidden-size", type=_positive_int, default=32, metavar="N",
+        "--hidden-size",
+        type=_positive_int,
+        default=32,
+        metavar="N",
         help="units of the recurrent layer (default: 32)",
     )
     group.add_argument(
-        "--max-iter", type=_positive_int, default=200, metavar="N",
+        "--max-iter",
+        type=_positive_int,
+        default=200,
+        metavar="N",
         help="maximum training epochs (default: 200; early stopping usually ends sooner)",
     )
     group.add_argument(
-        "--n-models", type=_positive_int, default=1, metavar="N",
+        "--n-models",
+        type=_positive_int,
+        default=1,
+        metavar="N",
         help="average N networks trained from different seeds (default: 1)",
     )
     group.add_argument(
-        "--learning-rate", type=_positive_float, default=0.01, metavar="LR",
+        "--learning-rate",
+        type=_positive_float,
+        default=0.01,
+        metavar="LR",
         help="step size of the Adam optimiser (default: 0.01)",
     )
     group.add_argument(
-        "--validation-fraction", type=_fraction, default=0.1, metavar="F",
+        "--validation-fraction",
+        type=_fraction,
+        default=0.1,
+        metavar="F",
         help="share of each series' latest windows held out for early stopping and the "
-             "interval calibration (default: 0.1; 0 needs --no-early-stopping and gives no "
-             "intervals)",
+        "interval calibration (default: 0.1; 0 needs --no-early-stopping and gives no "
+        "intervals)",
     )
     group.add_argument(
-        "--no-early-stopping", action="store_true",
+        "--no-early-stopping",
+        action="store_true",
         help="train for --max-iter epochs instead of stopping when the held-out error stalls",
     )
     group.add_argument(
-        "--seed", type=int, default=0,
+        "--seed",
+        type=int,
+        default=0,
         help="random seed; the same seed gives the same forecast (default: 0)",
     )
     group.add_argument("--verbose", action="store_true", help="print training progress")
@@ -224,18 +277,24 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
 def _add_output_args(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument(
-        "--level", type=_level, nargs="+", metavar="L",
+        "--level",
+        type=_level,
+        nargs="+",
+        metavar="L",
         help="prediction interval levels in percent, e.g. --level 80 95",
     )
     out.add_argument("--output", metavar="FILE.csv", help="write the forecasts to a CSV file")
     out.add_argument(
-        "--plot", metavar="FILE.png",
+        "--plot",
+        metavar="FILE.png",
         help="save a plot of history and forecast (.png, .pdf, .svg, .jpg...), with the "
-             "--level intervals (80 and 95 when --level is not given); a panel is drawn as a "
-             "grid of its first 12 series",
+        "--level intervals (80 and 95 when --level is not given); a panel is drawn as a "
+        "grid of its first 12 series",
     )
     out.add_argument(
-        "--plot-last", type=_positive_int, metavar="N",
+        "--plot-last",
+        type=_positive_int,
+        metavar="N",
         help="show only the last N observations of the history in the plot (default: all)",
     )
     out.add_argument("--quiet", action="store_true", help="do not print the forecast table")
@@ -269,9 +328,7 @@ def _fraction(text: str) -> float:
     except ValueError:
         value = float("nan")
     if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected a number from 0 to below 1, got {_short(text)}"
-        )
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to below 1, got {_short(text)}")
     return value
 
 
@@ -337,7 +394,9 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
     """
     parser = _Parser(
-        prog="tsrnn", description=_DESCRIPTION, epilog=_EPILOG,
+        prog="tsrnn",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from .. import __version__
@@ -346,19 +405,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     raw = argparse.RawDescriptionHelpFormatter
     forecast = sub.add_parser(
-        "forecast", help="fit a model and forecast the next steps",
+        "forecast",
+        help="fit a model and forecast the next steps",
         description="Fit a recurrent network to the series and forecast the next --horizon steps.",
-        epilog=_FORECAST_EPILOG, formatter_class=raw,
+        epilog=_FORECAST_EPILOG,
+        formatter_class=raw,
     )
     _add_data_args(forecast)
     _add_model_args(forecast)
     _add_output_args(forecast)
 
     fit = sub.add_parser(
-        "fit", help="fit a model and save it to a file (see 'tsrnn predict')",
+        "fit",
+        help="fit a model and save it to a file (see 'tsrnn predict')",
         description="Fit a recurrent network to the series, as 'tsrnn forecast' does, and save "
         "it with its history to a model file.",
-        epilog=_FIT_EPILOG, formatter_class=raw,
+        epilog=_FIT_EPILOG,
+        formatter_class=raw,
     )
     _add_data_args(fit)
     _add_model_args(fit)
@@ -368,52 +431,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     predict = sub.add_parser(
-        "predict", help="forecast with a model saved by 'tsrnn fit'",
+        "predict",
+        help="forecast with a model saved by 'tsrnn fit'",
         description="Load a model file written by 'tsrnn fit --save' (or tsrnn.save) and "
         "forecast from the end of its history.",
-        epilog=_PREDICT_EPILOG, formatter_class=raw,
+        epilog=_PREDICT_EPILOG,
+        formatter_class=raw,
     )
     model = predict.add_argument_group("model")
     model.add_argument("--model", metavar="FILE.tsrnn", required=True, help="the model file")
     model.add_argument(
-        "--horizon", type=_positive_int, metavar="H",
+        "--horizon",
+        type=_positive_int,
+        metavar="H",
         help="number of steps to forecast (default: the model's horizon)",
     )
     model.add_argument(
-        "--future-covariates", metavar="FILE",
+        "--future-covariates",
+        metavar="FILE",
         help="CSV of the known-future covariates over the forecast period, for a model "
-             "fitted with them",
+        "fitted with them",
     )
     _add_format_args(predict)
     _add_output_args(predict)
 
     bt = sub.add_parser(
-        "backtest", help="evaluate the model on past data (rolling origin)",
+        "backtest",
+        help="evaluate the model on past data (rolling origin)",
         description="Refit the model at several past cutoffs, forecast from each and report "
         "the accuracy against the actual values.",
-        epilog=_BACKTEST_EPILOG, formatter_class=raw,
+        epilog=_BACKTEST_EPILOG,
+        formatter_class=raw,
     )
     _add_data_args(bt)
     _add_model_args(bt)
     folds = bt.add_argument_group("folds")
     folds.add_argument(
-        "--initial", type=_positive_int, metavar="N",
+        "--initial",
+        type=_positive_int,
+        metavar="N",
         help="time steps in the first training set (default: all but 3 horizons)",
     )
     folds.add_argument(
-        "--step", type=_positive_int, metavar="S",
+        "--step",
+        type=_positive_int,
+        metavar="S",
         help="time steps between cutoffs (default: the horizon)",
     )
     folds.add_argument(
-        "--refit", type=_refit, default=True, metavar="{yes,no,K}",
+        "--refit",
+        type=_refit,
+        default=True,
+        metavar="{yes,no,K}",
         help="refit at every cutoff (yes, default), only at the first (no), or every K cutoffs",
     )
     folds.add_argument(
-        "--n-jobs", type=int, default=1, metavar="N",
+        "--n-jobs",
+        type=int,
+        default=1,
+        metavar="N",
         help="folds fitted in parallel (default: 1; -1 uses all CPUs)",
     )
     folds.add_argument(
-        "--season-length", type=_positive_int, metavar="M",
+        "--season-length",
+        type=_positive_int,
+        metavar="M",
         help="seasonal period of MASE and the naive benchmark (default: from the frequency)",
     )
     out = bt.add_argument_group("output")
@@ -421,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", metavar="FILE.csv", help="write every backtest forecast to a CSV file"
     )
     out.add_argument(
-        "--plot", metavar="FILE.png",
+        "--plot",
+        metavar="FILE.png",
         help="save a plot of the backtest forecasts of the first series, with 80 %% intervals",
     )
 
@@ -431,7 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     # listed here for the help; main() hands every argument after "bench" to the script,
     # whose own --help lists its options
     sub.add_parser(
-        "bench", add_help=False,
+        "bench",
+        add_help=False,
         help="training/inference speed vs PyTorch, compile time, memory (source checkout only)",
         description="Run experiments/bench_speed.py of a source checkout with these arguments.",
     )

@@ -16,8 +16,20 @@ from pathlib import Path
 from ._errors import _CliError, _short
 
 # file extensions matplotlib writes (--plot), without importing it
-_PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".svgz", ".jpg", ".jpeg", ".eps", ".ps", ".tif",
-                  ".tiff", ".webp", ".pgf")
+_PLOT_SUFFIXES = (
+    ".png",
+    ".pdf",
+    ".svg",
+    ".svgz",
+    ".jpg",
+    ".jpeg",
+    ".eps",
+    ".ps",
+    ".tif",
+    ".tiff",
+    ".webp",
+    ".pgf",
+)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -41,8 +53,10 @@ def _check_input(path: str, what: str) -> None:
 
 def _check_outputs(args, inputs: list) -> None:
     """Check every file the command will write, before any work is done."""
-    outputs = [(flag, getattr(args, attr, None))
-               for flag, attr in (("--output", "output"), ("--plot", "plot"), ("--save", "save"))]
+    outputs = [
+        (flag, getattr(args, attr, None))
+        for flag, attr in (("--output", "output"), ("--plot", "plot"), ("--save", "save"))
+    ]
     outputs = [(flag, path) for flag, path in outputs if path is not None]
     for flag, path in outputs:
         if not path.strip():
@@ -52,13 +66,16 @@ def _check_outputs(args, inputs: list) -> None:
             raise _CliError(f"{flag} {_short(path)} is a folder; give a file name in it")
         folder = target.parent
         if not folder.exists():
-            raise _CliError(f"{flag} {_short(path)}: the folder {_short(str(folder))} does "
-                            "not exist")
+            raise _CliError(
+                f"{flag} {_short(path)}: the folder {_short(str(folder))} does not exist"
+            )
         if not folder.is_dir():
             raise _CliError(f"{flag} {_short(path)}: {_short(str(folder))} is not a folder")
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise _CliError(f"{flag} {_short(path)}: cannot write to the folder "
-                            f"{_short(str(folder))} (permission denied)")
+            raise _CliError(
+                f"{flag} {_short(path)}: cannot write to the folder "
+                f"{_short(str(folder))} (permission denied)"
+            )
         if target.exists() and not os.access(target, os.W_OK):
             raise _CliError(f"{flag} {_short(path)}: the file is not writable")
         for in_flag, source in inputs:
@@ -73,7 +90,7 @@ def _check_outputs(args, inputs: list) -> None:
                 f" use one of {', '.join(_PLOT_SUFFIXES[:6])}..."
             )
     for i, (flag, path) in enumerate(outputs):
-        for other, other_path in outputs[i + 1:]:
+        for other, other_path in outputs[i + 1 :]:
             if _same_file(path, other_path):
                 raise _CliError(f"{flag} and {other} are the same file {_short(path)}")
     if getattr(args, "plot", None):

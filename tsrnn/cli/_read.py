@@ -22,6 +22,7 @@ from ._paths import _check_input
 if TYPE_CHECKING:
     import pandas as pd
 
+
 @dataclass
 class _Data:
     """The data of a command, ready for the forecaster."""
@@ -55,8 +56,9 @@ def _read_csv(path: str, args, what: str):
 
     def read(s, d):
         try:
-            return pd.read_csv(path, sep=s, decimal=d, low_memory=False,
-                               encoding=args.encoding or "utf-8-sig")
+            return pd.read_csv(
+                path, sep=s, decimal=d, low_memory=False, encoding=args.encoding or "utf-8-sig"
+            )
         except UnicodeDecodeError as exc:
             raise _CliError(
                 f"cannot read {what} {_short(path)}: it is not {args.encoding or 'UTF-8'} text "
@@ -64,8 +66,7 @@ def _read_csv(path: str, args, what: str):
                 "latin-1)"
             ) from None
         except LookupError:
-            raise _CliError(f"--encoding {_short(args.encoding)} is not a known encoding") \
-                from None
+            raise _CliError(f"--encoding {_short(args.encoding)} is not a known encoding") from None
         except (IsADirectoryError, PermissionError, OSError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise _CliError(f"cannot read {what} {_short(path)}: {_short(reason)}") from None
@@ -87,9 +88,11 @@ def _read_csv(path: str, args, what: str):
         texts = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
         for c in texts:
             values = frame[c].dropna().astype(str)
-            if len(values) and values.str.contains(",").any() and values.map(
-                lambda v: bool(_DECIMAL_COMMA.fullmatch(v))
-            ).all():
+            if (
+                len(values)
+                and values.str.contains(",").any()
+                and values.map(lambda v: bool(_DECIMAL_COMMA.fullmatch(v))).all()
+            ):
                 frame = read(sep, ",")
                 break
     if frame.shape[1] == 0:
@@ -98,13 +101,25 @@ def _read_csv(path: str, args, what: str):
         header = str(frame.columns[0])
         guess = next((g for g in (";", "\t", "|", ",") if g in header and g != sep), None)
         hint = f"pass --sep {guess!r}" if guess else "give its separator with --sep"
-        raise _CliError(f"{what} {_short(path)} has one column only ({_short(header)}); it "
-                        f"needs a time and a target column: {hint}")
+        raise _CliError(
+            f"{what} {_short(path)} has one column only ({_short(header)}); it "
+            f"needs a time and a target column: {hint}"
+        )
     return frame
 
 
-_TIME_NAMES = ("ds", "date", "time", "timestamp", "datetime", "year", "month", "week", "day",
-               "period")
+_TIME_NAMES = (
+    "ds",
+    "date",
+    "time",
+    "timestamp",
+    "datetime",
+    "year",
+    "month",
+    "week",
+    "day",
+    "period",
+)
 _ID_NAMES = ("unique_id", "id")
 _DAY_MONTH = re.compile(r"\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}\b.*")
 
@@ -197,8 +212,7 @@ def _parse_time(raw, args, col, where, kind=None):
             found = re.search(r'time data "(.*?)"', str(exc))
             value = f"the value {_short(found.group(1))}" if found else _short(str(exc))
             raise _CliError(
-                f"--date-format {fmt!r} does not match the time column {col!r} of {where}: "
-                f"{value}"
+                f"--date-format {fmt!r} does not match the time column {col!r} of {where}: {value}"
             ) from None
     if text.str.fullmatch(r"[12]\d{3}").all() and kind in (None, "period"):
         return _to_years(text.astype(int).to_numpy())
@@ -288,8 +302,9 @@ def _load_dataset(args) -> _Data:
     if args.id_col or args.time_col:
         raise _CliError("--id-col and --time-col apply to CSV files, not to --dataset")
     if args.past_covariates or args.future_covariates:
-        raise _CliError("--past-covariates and --future-covariates apply to CSV files, "
-                        "not to --dataset")
+        raise _CliError(
+            "--past-covariates and --future-covariates apply to CSV files, not to --dataset"
+        )
     data = load_dataset(args.dataset)
     if isinstance(data, pd.DataFrame):
         if args.target is None:
@@ -325,21 +340,28 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
     frame = frame.drop(columns=[c for c in frame.columns[:1] if str(c).startswith("Unnamed: ")])
     columns = list(frame.columns)
     where = _short(args.csv)
-    for flag, col in (("--time-col", args.time_col), ("--id-col", args.id_col),
-                      ("--target", args.target)):
+    for flag, col in (
+        ("--time-col", args.time_col),
+        ("--id-col", args.id_col),
+        ("--target", args.target),
+    ):
         if col is not None and col not in columns:
-            raise _CliError(f"{flag} {_short(col)} is not a column of {where}; columns: "
-                            f"{_names(columns)}")
+            raise _CliError(
+                f"{flag} {_short(col)} is not a column of {where}; columns: {_names(columns)}"
+            )
     past = list(args.past_covariates or [])
     for col in past:
         if col not in columns:
-            raise _CliError(f"--past-covariates: {_short(col)} is not a column of {where}; "
-                            f"columns: {_names(columns)}")
+            raise _CliError(
+                f"--past-covariates: {_short(col)} is not a column of {where}; "
+                f"columns: {_names(columns)}"
+            )
     note = []
     id_col = args.id_col
     if id_col is None:
-        id_col = _pick([c for c in columns if c not in (args.time_col, args.target, *past)],
-                       _ID_NAMES)
+        id_col = _pick(
+            [c for c in columns if c not in (args.time_col, args.target, *past)], _ID_NAMES
+        )
         if id_col is not None:
             note.append(f"series identified by column {id_col!r}")
     rest = [c for c in columns if c != id_col]
@@ -368,28 +390,33 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
         raise _CliError(f"--id-col {_short(id_col)} is also the time column (--time-col)")
     times = _parse_time(frame[time_col], args, time_col, where)
     values = _numeric(frame, target, "the target column", where)
-    covs = {c: _numeric(frame, c, "the covariate column (--past-covariates)", where)
-            for c in past}
+    covs = {c: _numeric(frame, c, "the covariate column (--past-covariates)", where) for c in past}
     if id_col is None:
         dup = pd.Index(times).duplicated()
         if dup.any():
             row = int(np.flatnonzero(dup)[0])
-            labels = [c for c in columns if c not in used | {target}
-                      and not pd.api.types.is_numeric_dtype(frame[c])]
-            hint = (f"; if the file holds several series, name the column that identifies "
-                    f"them with --id-col (e.g. --id-col {labels[0]})" if labels else
-                    "; if the file holds several series, add a column that identifies them "
-                    "and name it with --id-col")
+            labels = [
+                c
+                for c in columns
+                if c not in used | {target} and not pd.api.types.is_numeric_dtype(frame[c])
+            ]
+            hint = (
+                f"; if the file holds several series, name the column that identifies "
+                f"them with --id-col (e.g. --id-col {labels[0]})"
+                if labels
+                else "; if the file holds several series, add a column that identifies them "
+                "and name it with --id-col"
+            )
             raise _CliError(
                 f"the time column {time_col!r} has duplicated timestamps, e.g. "
                 f"{_stamp(times[row])} (row {row + 2}){hint}"
             )
         index = pd.Index(times, name=time_col)
         y = pd.Series(values.to_numpy(), index=index, name=target)
-        X = pd.DataFrame({c: v.to_numpy() for c, v in covs.items()}, index=index) if past \
-            else None
-        return _Data(y, time_name=time_col, id_name=None, X=X, past=past or None,
-                     note=", ".join(note))
+        X = pd.DataFrame({c: v.to_numpy() for c, v in covs.items()}, index=index) if past else None
+        return _Data(
+            y, time_name=time_col, id_name=None, X=X, past=past or None, note=", ".join(note)
+        )
     ids = frame[id_col]
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 2
@@ -397,10 +424,12 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
     long = pd.DataFrame({"unique_id": ids.to_numpy(), "ds": times, "y": values.to_numpy()})
     X = None
     if past:
-        X = pd.DataFrame({"unique_id": ids.to_numpy(), "ds": times,
-                          **{c: v.to_numpy() for c, v in covs.items()}})
-    return _Data(long, time_name=time_col, id_name=id_col, X=X, past=past or None,
-                 note=", ".join(note))
+        X = pd.DataFrame(
+            {"unique_id": ids.to_numpy(), "ds": times, **{c: v.to_numpy() for c, v in covs.items()}}
+        )
+    return _Data(
+        long, time_name=time_col, id_name=id_col, X=X, past=past or None, note=", ".join(note)
+    )
 
 
 def _read_future(args, path, time_name, id_name, kind=None):
@@ -411,11 +440,15 @@ def _read_future(args, path, time_name, id_name, kind=None):
     where = _short(path)
     columns = list(frame.columns)
     if time_name not in columns:
-        raise _CliError(f"the --future-covariates file {where} has no time column "
-                        f"{time_name!r} (columns: {_names(columns)})")
+        raise _CliError(
+            f"the --future-covariates file {where} has no time column "
+            f"{time_name!r} (columns: {_names(columns)})"
+        )
     if id_name is not None and id_name not in columns:
-        raise _CliError(f"the --future-covariates file {where} has no id column {id_name!r} "
-                        f"(columns: {_names(columns)})")
+        raise _CliError(
+            f"the --future-covariates file {where} has no id column {id_name!r} "
+            f"(columns: {_names(columns)})"
+        )
     cols = [c for c in columns if c not in (time_name, id_name)]
     if not cols:
         raise _CliError(f"the --future-covariates file {where} has no covariate columns")
@@ -424,8 +457,10 @@ def _read_future(args, path, time_name, id_name, kind=None):
     if id_name is None:
         index = pd.Index(times, name=time_name)
         if index.has_duplicates:
-            raise _CliError(f"the --future-covariates file {where} repeats the timestamp "
-                            f"{_stamp(index[index.duplicated()][0])}")
+            raise _CliError(
+                f"the --future-covariates file {where} repeats the timestamp "
+                f"{_stamp(index[index.duplicated()][0])}"
+            )
         return pd.DataFrame(values, index=index).sort_index(), cols
     out = pd.DataFrame({"unique_id": frame[id_name].to_numpy(), "ds": times, **values})
     return out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True), cols
@@ -436,8 +471,10 @@ def _add_future(data: _Data, args) -> None:
     future, cols = _read_future(args, args.future_covariates, data.time_name, data.id_name)
     clash = [c for c in cols if c in (data.past or [])]
     if clash:
-        raise _CliError(f"column(s) {_names(clash)} are both --past-covariates and in the "
-                        "--future-covariates file")
+        raise _CliError(
+            f"column(s) {_names(clash)} are both --past-covariates and in the "
+            "--future-covariates file"
+        )
     if data.id_name is None:
         data.X = future if data.X is None else data.X.join(future, how="outer")
     elif data.X is None:

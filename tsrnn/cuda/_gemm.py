@@ -249,9 +249,14 @@ def _build(dtype):
     nbt = NB_TYPES[dtype]
     red, block_sum = _make_reductions(nbt, CONFIG["threads"])
     return SimpleNamespace(
-        gemm=_make_gemm(nbt, *CONFIG["gemm"]), gemm_tile=CONFIG["gemm"], k=red,
-        block_sum=block_sum, threads=CONFIG["threads"], reduce_blocks=CONFIG["reduce_blocks"],
-        split_k_min=CONFIG["split_k_min"], target_blocks=CONFIG["target_blocks"],
+        gemm=_make_gemm(nbt, *CONFIG["gemm"]),
+        gemm_tile=CONFIG["gemm"],
+        k=red,
+        block_sum=block_sum,
+        threads=CONFIG["threads"],
+        reduce_blocks=CONFIG["reduce_blocks"],
+        split_k_min=CONFIG["split_k_min"],
+        target_blocks=CONFIG["target_blocks"],
     )
 
 
@@ -398,4 +403,3 @@ def gpu_clip_grad_norm(grad, max_norm, res):
     k.k["finish_norm"][1, k.threads](P, res)
     if math.isfinite(max_norm):
         k.k["clip_scale"][grid_1d(grad.shape[0])](grad, res, float(max_norm))
-

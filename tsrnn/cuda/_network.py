@@ -199,8 +199,16 @@ def host_loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0):
     res = cuda.to_device(np.zeros(2))
     mask = cuda.to_device(spec.weight_mask())
     loss_and_grad(
-        spec, unpack(spec, theta_d), unpack(spec, grad_d), ws, loss, alpha, mask,
-        theta_d, grad_d, res,
+        spec,
+        unpack(spec, theta_d),
+        unpack(spec, grad_d),
+        ws,
+        loss,
+        alpha,
+        mask,
+        theta_d,
+        grad_d,
+        res,
     )
     r = res.copy_to_host()
     return float(r[0] + r[1]), grad_d.copy_to_host()

@@ -386,7 +386,6 @@ def _make_steps(nbt, BM, BN, BK, TM, TN):
     }
 
 
-
 @kernel_cache
 def _build(dtype):
     # per-step kernels tile samples × hidden units; sequence kernels use short
@@ -522,4 +521,3 @@ def gpu_gru_backward(W_hh, H, A, HN, dH, dA, dAh, work=None):
     launch = k.k["gru_back_step"][_step_geometry(k, B, N)]
     for t in range(T - 1, -1, -1):
         launch(W_hh, H, A, HN, dH, dA, dAh, t, dhz)
-

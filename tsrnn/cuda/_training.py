@@ -40,8 +40,16 @@ class CudaTrainer:
         No usable GPU (see :func:`tsrnn.cuda.require_cuda`).
     """
 
-    def __init__(self, spec, theta, optimizer, loss="mse", alpha=0.0, clip_grad_norm=None,
-                 optimizer_state=None):
+    def __init__(
+        self,
+        spec,
+        theta,
+        optimizer,
+        loss="mse",
+        alpha=0.0,
+        clip_grad_norm=None,
+        optimizer_state=None,
+    ):
         require_cuda()
         from numba import cuda
 
@@ -98,9 +106,7 @@ class CudaTrainer:
     def _check_X(self, X):
         X = np.ascontiguousarray(X, dtype=self.dtype)
         if X.ndim != 3 or X.shape[2] != self.spec.n_features:
-            raise ValueError(
-                f"X must have shape (n, T, {self.spec.n_features}), got {X.shape}"
-            )
+            raise ValueError(f"X must have shape (n, T, {self.spec.n_features}), got {X.shape}")
         return X
 
     def _check_y(self, y, n):
@@ -186,8 +192,16 @@ class CudaTrainer:
         from . import _kernels as K
 
         self._dnet.loss_and_grad(
-            self.spec, self.P, self.G, ws, self.loss, self.alpha, self.mask,
-            self.theta, self.grad, self.res,
+            self.spec,
+            self.P,
+            self.G,
+            ws,
+            self.loss,
+            self.alpha,
+            self.mask,
+            self.theta,
+            self.grad,
+            self.res,
         )
         # the norm is measured even without clipping: it flags a non-finite gradient
         clip = math.inf if self.clip is None else float(self.clip)
@@ -195,8 +209,12 @@ class CudaTrainer:
         self.step += 1
         opt = self.optimizer
         values = {
-            "theta": self.theta, "grad": self.grad, **self.state, **opt.hyperparameters(),
-            "step": self.step, "guard": self.res,
+            "theta": self.theta,
+            "grad": self.grad,
+            **self.state,
+            **opt.hyperparameters(),
+            "step": self.step,
+            "guard": self.res,
         }
         call(K, OPTIMIZERS[opt.name].kernels["cuda"]["update"], values)
         r = self.res.copy_to_host()  # the one device-to-host copy per batch

@@ -127,13 +127,16 @@ class BaseRecurrent(BaseEstimator):
                 ndim = None  # ragged: let check_array report it
         if ndim == 3:
             X = check_array(
-                X, allow_nd=True, dtype=_FLOAT_DTYPES, ensure_min_samples=min_samples,
-                input_name="X", estimator=self,
+                X,
+                allow_nd=True,
+                dtype=_FLOAT_DTYPES,
+                ensure_min_samples=min_samples,
+                input_name="X",
+                estimator=self,
             )
             if X.shape[1] < 1 or X.shape[2] < 1:
                 raise ValueError(
-                    f"X has shape {X.shape}: sequences need at least one time step "
-                    "and one feature."
+                    f"X has shape {X.shape}: sequences need at least one time step and one feature."
                 )
             if reset:
                 self.n_features_in_ = X.shape[2]
@@ -150,9 +153,7 @@ class BaseRecurrent(BaseEstimator):
                 check_consistent_length(X, y)
                 y = self._validate_y_only(y)
         else:
-            kwargs = dict(
-                reset=reset, dtype=_FLOAT_DTYPES, ensure_min_samples=min_samples
-            )
+            kwargs = dict(reset=reset, dtype=_FLOAT_DTYPES, ensure_min_samples=min_samples)
             if y is None and not reset:
                 self._check_input_layout(2, None)
                 X = validate_data(self, X, **kwargs)
@@ -273,15 +274,23 @@ class BaseRecurrent(BaseEstimator):
 
     def _optimizer(self):
         return make_optimizer(
-            self.solver, self.learning_rate_init, momentum=self.momentum,
-            nesterov=self.nesterovs_momentum, beta_1=self.beta_1, beta_2=self.beta_2,
+            self.solver,
+            self.learning_rate_init,
+            momentum=self.momentum,
+            nesterov=self.nesterovs_momentum,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
             epsilon=self.epsilon,
         )
 
     def _spec(self, n_features, n_outputs):
         return net.NetworkSpec(
-            self._cell, int(n_features), int(self.hidden_size), int(self.num_layers),
-            bool(self.bidirectional), int(n_outputs),
+            self._cell,
+            int(n_features),
+            int(self.hidden_size),
+            int(self.num_layers),
+            bool(self.bidirectional),
+            int(n_outputs),
         )
 
     def _initialize(self, spec, rng):
@@ -403,13 +412,15 @@ class BaseRecurrent(BaseEstimator):
                 self.validation_scores_ = list(self.validation_scores_)
         else:
             if self.warm_start and fitted:
-                pending.append((
-                    f"warm_start=True but the fitted network cannot continue: "
-                    f"{'; '.join(changes)}. A new network was initialised and trained from "
-                    "scratch (n_iter_ and loss_curve_ restart); keep the architecture, "
-                    "dtype and data layout unchanged to continue training.",
-                    UserWarning,
-                ))
+                pending.append(
+                    (
+                        f"warm_start=True but the fitted network cannot continue: "
+                        f"{'; '.join(changes)}. A new network was initialised and trained from "
+                        "scratch (n_iter_ and loss_curve_ restart); keep the architecture, "
+                        "dtype and data layout unchanged to continue training.",
+                        UserWarning,
+                    )
+                )
             self._initialize(spec, rng)
         if not (incremental and fitted):
             message = self._scale_warning(Y)
@@ -425,14 +436,22 @@ class BaseRecurrent(BaseEstimator):
         if validation is None and self.best_loss_ is None:  # e.g. partial_fit after early stopping
             self.best_loss_ = np.inf
         trainer = make_trainer(
-            resolve_device(self.device), spec, self.coefs_, self._optimizer(), self._loss,
-            self.alpha, self.clip_grad_norm, self._optimizer_state,
+            resolve_device(self.device),
+            spec,
+            self.coefs_,
+            self._optimizer(),
+            self._loss,
+            self.alpha,
+            self.clip_grad_norm,
+            self._optimizer_state,
         )
         if self.n_iter_ == 0:
             self._initial_loss = self._loss_at_start(trainer, X, Y)
         epochs_before = self.n_iter_
         history = run_epochs(
-            trainer, X, Y,
+            trainer,
+            X,
+            Y,
             n_epochs=1 if incremental else self.max_iter,
             batch_size=self._resolved_batch_size(X.shape[0]),
             shuffle=self.shuffle,
@@ -461,7 +480,8 @@ class BaseRecurrent(BaseEstimator):
         kept = epochs_before + history.kept_epoch
         if history.kept_epoch == 0:
             weights = (
-                f"the weights from before this call (epoch {kept})" if epochs_before
+                f"the weights from before this call (epoch {kept})"
+                if epochs_before
                 else "the initial weights"
             )
         else:
@@ -472,36 +492,45 @@ class BaseRecurrent(BaseEstimator):
             "clip_grad_norm."
         )
         why = (
-            "the best validation score" if history.best_params is not None
+            "the best validation score"
+            if history.best_params is not None
             else "they began the epoch with the lowest loss"
         )
         if history.stop == "interrupted":
-            pending.append((
-                f"Training interrupted by user after {self.n_iter_} epochs; "
-                f"{weights} are kept (n_iter_ and loss_curve_ count the completed epochs).",
-                UserWarning,
-            ))
+            pending.append(
+                (
+                    f"Training interrupted by user after {self.n_iter_} epochs; "
+                    f"{weights} are kept (n_iter_ and loss_curve_ count the completed epochs).",
+                    UserWarning,
+                )
+            )
         elif history.stop == "non_finite":
-            pending.append((
-                f"Training stopped at epoch {self.n_iter_ + 1}: the loss or its gradient "
-                f"became non-finite (NaN or inf), training diverged. That epoch is dropped "
-                f"and {weights} are kept ({why}). {advice}",
-                RuntimeWarning,
-            ))
+            pending.append(
+                (
+                    f"Training stopped at epoch {self.n_iter_ + 1}: the loss or its gradient "
+                    f"became non-finite (NaN or inf), training diverged. That epoch is dropped "
+                    f"and {weights} are kept ({why}). {advice}",
+                    RuntimeWarning,
+                )
+            )
         elif history.stop == "diverged":
-            pending.append((
-                f"Training diverged at epoch {self.n_iter_ + 1}: the training loss rose to "
-                f"{history.diverged_loss:.3g}, more than {DIVERGENCE_FACTOR:g} times the lowest "
-                f"loss so far ({history.lowest_loss:.3g}). That epoch is "
-                f"dropped and {weights} are kept ({why}). {advice}",
-                RuntimeWarning,
-            ))
+            pending.append(
+                (
+                    f"Training diverged at epoch {self.n_iter_ + 1}: the training loss rose to "
+                    f"{history.diverged_loss:.3g}, more than {DIVERGENCE_FACTOR:g} times the "
+                    f"lowest loss so far ({history.lowest_loss:.3g}). That epoch is "
+                    f"dropped and {weights} are kept ({why}). {advice}",
+                    RuntimeWarning,
+                )
+            )
         elif history.stop == "max_iter" and not incremental:
-            pending.append((
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            ))
+            pending.append(
+                (
+                    f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached "
+                    "and the optimization hasn't converged yet.",
+                    ConvergenceWarning,
+                )
+            )
         return pending
 
     def _outputs(self, X):
@@ -556,9 +585,7 @@ class BaseRecurrent(BaseEstimator):
                 raise ValueError(f"state dict has no {key!r} entry")
         for key, value in state.items():
             if not (np.issubdtype(value.dtype, np.number) or value.dtype == np.bool_):
-                raise ValueError(
-                    f"state dict entry {key!r} is not numeric (dtype {value.dtype})."
-                )
+                raise ValueError(f"state dict entry {key!r} is not numeric (dtype {value.dtype}).")
             if not np.all(np.isfinite(value)):
                 raise ValueError(
                     f"state dict entry {key!r} holds non-finite values (NaN or inf); "

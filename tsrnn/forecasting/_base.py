@@ -112,8 +112,7 @@ class BaseForecaster(BaseEstimator):
         params = self.get_params(deep=False)
         work = type(self).__new__(type(self))
         work.__dict__.update(
-            (k, v) for k, v in self.__dict__.items()
-            if fitted or k in params or not k.endswith("_")
+            (k, v) for k, v in self.__dict__.items() if fitted or k in params or not k.endswith("_")
         )
         return work
 
@@ -279,9 +278,7 @@ class BaseForecaster(BaseEstimator):
             raise ValueError(f"h must be a positive integer, got {h!r}")
         with blas_single_threaded():
             results, intervals = self._predict(int(h), X_future, level)
-        return format_forecasts(
-            results, intervals, self._input_type, self._name, self._index_name
-        )
+        return format_forecasts(results, intervals, self._input_type, self._name, self._index_name)
 
     def score(self, y, X=None):
         """Negative sMAPE of the forecasts of ``y``, the observations following the training data.

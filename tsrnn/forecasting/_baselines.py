@@ -173,8 +173,10 @@ class _RandomWalkForecaster(BaseForecaster):
         return self._min_obs
 
     def _too_short(self, s) -> str:
-        return (f"series {s.uid!r} has {len(s.y)} observation(s); {type(self).__name__} "
-                f"needs at least {self._min_history()}")
+        return (
+            f"series {s.uid!r} has {len(s.y)} observation(s); {type(self).__name__} "
+            f"needs at least {self._min_history()}"
+        )
 
     def _learn(self, panel: _Panel) -> None:
         """Check the lengths and compute the per-series statistics of the new history."""

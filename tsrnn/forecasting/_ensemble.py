@@ -241,8 +241,9 @@ def fit_stage2(factory: NetworkFactory, seeds, full: WindowSet, epochs=None) -> 
     def job(k, seed):
         def fit_member():
             budget = epochs[k] if epochs else factory.max_iter
-            est = factory.build(seed, early_stopping=False, max_iter=budget,
-                                exact_epochs=bool(epochs))
+            est = factory.build(
+                seed, early_stopping=False, max_iter=budget, exact_epochs=bool(epochs)
+            )
             est.fit(full.X, full.Y)
             return est
 

@@ -47,7 +47,12 @@ def network_panel(panel: _Panel, models: pd.Series) -> _Panel:
 
 
 def assign_models(
-    panel: _Panel, *, window: int, horizon: int, season_length: int, stage: str,
+    panel: _Panel,
+    *,
+    window: int,
+    horizon: int,
+    season_length: int,
+    stage: str,
     stacklevel: int,
 ) -> tuple[pd.Series, _Panel]:
     """Assign every series of ``panel`` the network or a baseline; warn about the short ones.
@@ -97,7 +102,8 @@ def assign_models(
         )
         more = f" and {len(short) - 10} more" if len(short) > 10 else ""
         needed = (
-            f"window + horizon = {window} + {horizon} = {need}" if stage == "fit"
+            f"window + horizon = {window} + {horizon} = {need}"
+            if stage == "fit"
             else f"window = {window}"
         )
         warnings.warn(
@@ -113,8 +119,15 @@ def assign_models(
 
 
 def baseline_forecasts(
-    panel: _Panel, models: pd.Series, h: int, levels: list, *, horizon: int, freq,
-    season_length: int, stacklevel: int,
+    panel: _Panel,
+    models: pd.Series,
+    h: int,
+    levels: list,
+    *,
+    horizon: int,
+    freq,
+    season_length: int,
+    stacklevel: int,
 ) -> dict:
     """Forecasts of the series too short for the network, by their baselines.
 

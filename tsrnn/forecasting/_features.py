@@ -112,9 +112,7 @@ class Covariates:
     def transform(self, exog: np.ndarray, index: pd.Index):
         """``(past, future)`` features on ``index``: standardised covariates, calendar last."""
         p, f = self.past_idx, self.future_idx
-        past = (
-            (exog[:, p] - self.mean[p]) / self.std[p] if p else np.zeros((len(index), 0))
-        )
+        past = (exog[:, p] - self.mean[p]) / self.std[p] if p else np.zeros((len(index), 0))
         fut = (exog[:, f] - self.mean[f]) / self.std[f] if f else np.zeros((len(index), 0))
         if self.calendar:
             fut = np.concatenate([fut, _calendar(index, self.calendar)], axis=1)

@@ -83,8 +83,10 @@ class SeasonalNaiveForecaster(_RandomWalkForecaster):
         return self.season_length_
 
     def _too_short(self, s) -> str:
-        return (f"series {s.uid!r} has {len(s.y)} observations, fewer than season_length = "
-                f"{self.season_length_}")
+        return (
+            f"series {s.uid!r} has {len(s.y)} observations, fewer than season_length = "
+            f"{self.season_length_}"
+        )
 
     def _point(self, y, h):
         return np.resize(y[len(y) - self.season_length_ :], h)

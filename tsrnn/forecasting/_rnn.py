@@ -87,8 +87,12 @@ def _upgrade_state(state: dict) -> dict:
     """
     if "_past_idx_" in state and "_covariates_" not in state:
         state["_covariates_"] = Covariates(
-            state["exog_columns_"], state.pop("_past_idx_"), state.pop("_future_idx_"),
-            state.pop("_exog_mean_"), state.pop("_exog_std_"), state.pop("_calendar_spec_"),
+            state["exog_columns_"],
+            state.pop("_past_idx_"),
+            state.pop("_future_idx_"),
+            state.pop("_exog_mean_"),
+            state.pop("_exog_std_"),
+            state.pop("_calendar_spec_"),
         )
         state.pop("_out_len", None)
         state.pop("_extension", None)
@@ -500,12 +504,17 @@ class RNNForecaster(BaseForecaster):
         """
         self.season_length_ = resolve_season_length(self.season_length, panel.kind, panel.freq)
         self.window_ = (
-            int(self.window) if self.window is not None
+            int(self.window)
+            if self.window is not None
             else default_window(panel, self.season_length_, self.horizon)
         )
         self.series_models_, panel = assign_models(  # raises if every series is too short
-            panel, window=self.window_, horizon=self.horizon, season_length=self.season_length_,
-            stage="fit", stacklevel=5,  # the caller of fit
+            panel,
+            window=self.window_,
+            horizon=self.horizon,
+            season_length=self.season_length_,
+            stage="fit",
+            stacklevel=5,  # the caller of fit
         )
         self._covariates_ = cov = Covariates.fit(panel, self.past_covariates, self.calendar)
         self.calendar_features_ = cov.calendar_names
@@ -534,8 +543,12 @@ class RNNForecaster(BaseForecaster):
                 f"{self.exog_columns_}"
             )
         self.series_models_, network = assign_models(
-            panel, window=self.window_, horizon=self.horizon, season_length=self.season_length_,
-            stage="update", stacklevel=4,  # the caller of update
+            panel,
+            window=self.window_,
+            horizon=self.horizon,
+            season_length=self.season_length_,
+            stage="update",
+            stacklevel=4,  # the caller of update
         )
         self._remember(prepare(network, self._transform(), self._covariates_))
 
@@ -548,15 +561,32 @@ class RNNForecaster(BaseForecaster):
             )
         models = self._series_models()
         by_uid = network_forecasts(
-            self._layout(), self._covariates_, network_panel(self._panel, models), self._stats,
-            partial(ensemble_predict, self.estimators_), h=h, X_future=X_future,
-            freq=self.freq_, scores=self.conformal_scores_, levels=levels, log=self.log_,
-            season_length=self.season_length_, stacklevel=4,  # the caller of predict
+            self._layout(),
+            self._covariates_,
+            network_panel(self._panel, models),
+            self._stats,
+            partial(ensemble_predict, self.estimators_),
+            h=h,
+            X_future=X_future,
+            freq=self.freq_,
+            scores=self.conformal_scores_,
+            levels=levels,
+            log=self.log_,
+            season_length=self.season_length_,
+            stacklevel=4,  # the caller of predict
         )
-        by_uid.update(baseline_forecasts(
-            self._panel, models, h, levels, horizon=self.horizon, freq=self.freq_,
-            season_length=self.season_length_, stacklevel=4,
-        ))
+        by_uid.update(
+            baseline_forecasts(
+                self._panel,
+                models,
+                h,
+                levels,
+                horizon=self.horizon,
+                freq=self.freq_,
+                season_length=self.season_length_,
+                stacklevel=4,
+            )
+        )
         return [by_uid[s.uid] for s in self._panel.series], bool(levels)
 
     # -- summary --

@@ -94,7 +94,12 @@ class Origins:
 
 
 def origins_at_end(
-    layout: WindowLayout, covariates: Covariates, panel: _Panel, stats: dict, freq, h: int,
+    layout: WindowLayout,
+    covariates: Covariates,
+    panel: _Panel,
+    stats: dict,
+    freq,
+    h: int,
     future_exog: dict,
 ) -> Origins:
     """The inputs of a forecast of ``h`` steps from the end of every series of ``panel``.
@@ -127,8 +132,19 @@ def origins_at_end(
 
 
 def network_forecasts(
-    layout: WindowLayout, covariates: Covariates, panel: _Panel, stats: dict, predict, *,
-    h: int, X_future, freq, scores, levels: list, log: bool, season_length: int,
+    layout: WindowLayout,
+    covariates: Covariates,
+    panel: _Panel,
+    stats: dict,
+    predict,
+    *,
+    h: int,
+    X_future,
+    freq,
+    scores,
+    levels: list,
+    log: bool,
+    season_length: int,
     stacklevel: int,
 ) -> dict:
     """Forecasts of ``h`` steps from the end of every series of ``panel``, on the data's scale.
@@ -257,9 +273,7 @@ def calibrate(layout: WindowLayout, prepared, calib, predict):
             layout, predict, dbuf, pw, fut, np.full(n, p.stats.loc), np.full(n, p.stats.scale), Hc
         )
         actual = gather_windows(p.d, origins + 1, Hc)
-        (constant_rows if is_constant(p.d) else rows).append(
-            np.abs(actual - pred) / p.stats.scale
-        )
+        (constant_rows if is_constant(p.d) else rows).append(np.abs(actual - pred) / p.stats.scale)
     rows = rows or constant_rows
     return np.concatenate(rows) if rows else None
 

@@ -71,9 +71,7 @@ def holdout_forecasts(layout: WindowLayout, prepared, calib, predict, season_len
             out["actual"].append(y[o + 1 : o + 1 + Hc])
             out["naive"].append(np.full(Hc, y[o]))
             idx = o + 1 + steps - lag
-            out["seasonal_naive"].append(
-                y[idx] if idx.min() >= 0 else np.full(Hc, np.nan)
-            )
+            out["seasonal_naive"].append(y[idx] if idx.min() >= 0 else np.full(Hc, np.nan))
     return {k: np.asarray(v, dtype=np.float64).reshape(-1, Hc) for k, v in out.items()}
 
 
@@ -140,7 +138,8 @@ def render_summary(f) -> str:
     lines.append(f"Epochs:          {epochs} (max_iter={f.max_iter})")
     fit_time = getattr(f, "fit_time_", None)  # absent from models saved before it existed
     lines.append(
-        f"Training time:   {fit_time:.2f} s" if fit_time is not None
+        f"Training time:   {fit_time:.2f} s"
+        if fit_time is not None
         else "Training time:   not recorded"
     )
     lines.append("")
@@ -149,10 +148,15 @@ def render_summary(f) -> str:
     for uid, model in models.items():
         if model == "network":
             st = f._stats[uid]
-            rows.append((
-                str(uid), model, _yes_no(f.log_), _yes_no(bool(f.seasonal_.get(uid, False))),
-                f"{st.scale:.4g}",
-            ))
+            rows.append(
+                (
+                    str(uid),
+                    model,
+                    _yes_no(f.log_),
+                    _yes_no(bool(f.seasonal_.get(uid, False))),
+                    f"{st.scale:.4g}",
+                )
+            )
         else:
             rows.append((str(uid), model, "-", "-", "-"))
     header = ("unique_id", "model", "log", "deseasonalised", "scale")
