@@ -233,6 +233,24 @@ def _seasonal_naive_columns(y: np.ndarray, h: int, season_length: int, cols: dic
     return {name: naive if name == "yhat" else np.full(h, np.nan) for name in cols}
 
 
+def holdout_roll_out(layout: WindowLayout, p, origins, predict) -> np.ndarray:
+    """The network's forecasts (normalised units, (len(origins), horizon)) from held-out origins.
+
+    ``p`` is one PreparedSeries; each origin is the last observation a forecast starts from.
+    """
+    L, Hc, E = layout.window, layout.horizon, layout.extension
+    h_pad = padded_steps(Hc, layout.out_len)
+    n = len(origins)
+    starts = origins - L + 1
+    dbuf = np.zeros((n, L + h_pad))
+    dbuf[:, :L] = gather_windows(p.d, starts, L)
+    fut = gather_windows(_pad_rows(p.future, len(p.d) + h_pad + E), starts, L + h_pad + E)
+    pw = gather_windows(p.past, starts, L)
+    return roll_out(
+        layout, predict, dbuf, pw, fut, np.full(n, p.stats.loc), np.full(n, p.stats.scale), Hc
+    )
+
+
 def calibrate(layout: WindowLayout, prepared, calib, predict):
     """Held-out absolute residuals in normalised units, (n_origins, horizon), or None.
 
@@ -257,21 +275,12 @@ def calibrate(layout: WindowLayout, prepared, calib, predict):
     constant, not by the network, so their residuals are left out -- unless every series is
     constant, when the network's residuals on them are all there is.
     """
-    L, Hc, E = layout.window, layout.horizon, layout.extension
-    h_pad = padded_steps(Hc, layout.out_len)
+    Hc = layout.horizon
     rows, constant_rows = [], []
     for c in calib:
         p = prepared[c.series_pos]
         origins = c.origins
-        n = len(origins)
-        starts = origins - L + 1
-        dbuf = np.zeros((n, L + h_pad))
-        dbuf[:, :L] = gather_windows(p.d, starts, L)
-        fut = gather_windows(_pad_rows(p.future, len(p.d) + h_pad + E), starts, L + h_pad + E)
-        pw = gather_windows(p.past, starts, L)
-        pred = roll_out(
-            layout, predict, dbuf, pw, fut, np.full(n, p.stats.loc), np.full(n, p.stats.scale), Hc
-        )
+        pred = holdout_roll_out(layout, p, origins, predict)
         actual = gather_windows(p.d, origins + 1, Hc)
         (constant_rows if is_constant(p.d) else rows).append(np.abs(actual - pred) / p.stats.scale)
     rows = rows or constant_rows

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import mae, smape
-from ._rollout import padded_steps, roll_out
+from ._rollout import holdout_roll_out
 from ._transforms import is_constant
-from ._windows import WindowLayout, _pad_rows, gather_windows
+from ._windows import WindowLayout
 
 _ROWS = ("network", "naive", "seasonal_naive")
 
@@ -43,8 +43,7 @@ def holdout_forecasts(layout: WindowLayout, prepared, calib, predict, season_len
         ``'seasonal_naive'`` (the last season before the first target; NaN rows where the
         origin has less than one season of history).
     """
-    L, Hc, E = layout.window, layout.horizon, layout.extension
-    h_pad = padded_steps(Hc, layout.out_len)
+    Hc = layout.horizon
     m = season_length
     steps = np.arange(Hc)
     lag = m * (steps // m + 1)  # y[o + 1 + k - lag_k]: the same season, last observed
@@ -53,17 +52,9 @@ def holdout_forecasts(layout: WindowLayout, prepared, calib, predict, season_len
         p = prepared[c.series_pos]
         y = p.series.y
         origins = c.origins
-        n = len(origins)
-        if n == 0:
+        if len(origins) == 0:
             continue
-        starts = origins - L + 1
-        dbuf = np.zeros((n, L + h_pad))
-        dbuf[:, :L] = gather_windows(p.d, starts, L)
-        fut = gather_windows(_pad_rows(p.future, len(p.d) + h_pad + E), starts, L + h_pad + E)
-        pw = gather_windows(p.past, starts, L)
-        pred = roll_out(
-            layout, predict, dbuf, pw, fut, np.full(n, p.stats.loc), np.full(n, p.stats.scale), Hc
-        )
+        pred = holdout_roll_out(layout, p, origins, predict)
         for row, o in enumerate(origins):
             d_point = np.full(Hc, p.d[o]) if is_constant(p.d) else pred[row]
             with np.errstate(over="ignore", under="ignore"):
