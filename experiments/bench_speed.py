@@ -999,6 +999,12 @@ def run_from_args(args):
     if args.full_memory:
         kw["memory_windows"] = 1_000_000
     skip = set(args.skip)
+    unknown = skip - {"all", "compile", "startup", "signatures", "memory"}
+    if unknown:
+        raise SystemExit(
+            f"unknown --skip value(s) {sorted(unknown)}; choose from "
+            "compile,startup,signatures,memory or all"
+        )
     kw["checks"] = (
         ()
         if "all" in skip

@@ -125,6 +125,12 @@ def test_unknown_cell_is_rejected(bench, argv):
     assert "unknown cell(s) ['bogus']" in str(exc.value.code)
 
 
+def test_unknown_skip_value_is_rejected(bench):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--cells", "rnn", "--skip", "memory,compil"])
+    assert "unknown --skip value(s) ['compil']" in str(exc.value.code)
+
+
 def test_child_script_reports_a_result_line(tmp_path):
     """The subprocess checks are a real script; a bad mode is a usage error."""
     child = EXPERIMENTS / "_bench_child.py"
