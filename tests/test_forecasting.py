@@ -252,6 +252,24 @@ def test_log_auto_only_for_positive_series():
         RNNForecaster(horizon=3, log=True, **FAST).fit(y - 60)
 
 
+def test_log_auto_warns_when_one_series_turns_it_off_for_a_positive_panel():
+    y = _monthly()
+    zeros = y.copy()
+    zeros.iloc[10] = 0.0  # a positive series with one zero, as fill='zero' makes them
+    panel = pd.concat(
+        [
+            pd.DataFrame({"unique_id": "a", "ds": y.index, "y": y.to_numpy()}),
+            pd.DataFrame({"unique_id": "b", "ds": y.index, "y": zeros.to_numpy()}),
+        ]
+    )
+    with pytest.warns(UserWarning, match=r"log='auto' left the log transform off .* 1 of 2 "):
+        assert RNNForecaster(horizon=3, **FAST).fit(panel).log_ is False
+    with warnings.catch_warnings():  # all series non-positive somewhere: nothing to say
+        warnings.simplefilter("error")
+        assert RNNForecaster(horizon=3, **FAST).fit(y - 60).log_ is False
+        assert RNNForecaster(horizon=3, log=False, **FAST).fit(panel).log_ is False
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -361,8 +379,9 @@ def test_log_panel_shares_one_scale_the_median_of_the_series_scales():
     assert g.scale_ is None
     assert [g._stats[u].scale for u in ("a", "b")] == pytest.approx(per_series, rel=1e-12)
     shifted = df.assign(y=df["y"] - 60)  # not positive: no log, per-series scales
-    assert RNNForecaster(horizon=6, **FAST).fit(shifted).scale_ is None
-    assert RNNForecaster(horizon=6, scale="global", **FAST).fit(shifted).scale_ > 0
+    with pytest.warns(UserWarning, match="log='auto' left the log transform off"):
+        assert RNNForecaster(horizon=6, **FAST).fit(shifted).scale_ is None
+    assert RNNForecaster(horizon=6, scale="global", log=False, **FAST).fit(shifted).scale_ > 0
 
 
 def test_loss_is_passed_to_the_networks():

@@ -39,6 +39,7 @@ from ._summary import holdout_comparison, render_summary
 from ._time import resolve_season_length
 from ._transforms import (
     SeriesTransform,
+    auto_log,
     is_constant,
     series_scale,
     shared_scale,
@@ -527,7 +528,7 @@ class RNNForecaster(BaseForecaster):
                 "forecast origin are unknown; use strategy='direct'"
             )
         if self.log == "auto":
-            self.log_ = all((s.y > 0).all() for s in panel.series)
+            self.log_ = auto_log(panel.series, stacklevel=5)  # the caller of fit
         else:
             self.log_ = bool(self.log)
         return panel

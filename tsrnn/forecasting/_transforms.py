@@ -22,6 +22,7 @@ Every series goes through the same chain, and its forecasts through the inverse:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,6 +98,41 @@ def is_constant(d) -> bool:
     """
     d = np.asarray(d)
     return bool(d.size) and bool(np.all(d == d.flat[0]))
+
+
+def auto_log(series, *, stacklevel: int = 2) -> bool:
+    """``log='auto'``: whether every value of every series is strictly positive.
+
+    When some series are strictly positive and others are not (zeros from ``fill='zero'``, a
+    series with a negative value), the log transform is off for the whole panel; a warning
+    names the series that turned it off, so a panel of positive data does not lose its
+    multiplicative model without the user knowing.
+
+    Parameters
+    ----------
+    series : sequence
+        The prepared series, each with ``uid`` and ``y``.
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn` (counted from this function).
+
+    Returns
+    -------
+    bool
+    """
+    positive = [bool((s.y > 0).all()) for s in series]
+    if all(positive):
+        return True
+    if any(positive):
+        off = [s.uid for s, ok in zip(series, positive) if not ok]
+        shown = ", ".join(repr(u) for u in off[:5]) + (", ..." if len(off) > 5 else "")
+        warnings.warn(
+            f"log='auto' left the log transform off for the whole panel: {len(off)} of "
+            f"{len(series)} series have values <= 0 ({shown}), e.g. zeros from fill='zero'. "
+            "Pass log=False to silence this, or remove or fill those values to model log(y)",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    return False
 
 
 def shares_scale(scale: str, log: bool, normalize) -> bool:
