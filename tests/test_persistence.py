@@ -606,6 +606,30 @@ def test_load_rejects_non_tsrnn_and_truncated_files(tmp_path):
         load(tmp_path / "absent.tsrnn")
 
 
+def test_a_decompression_bomb_is_refused_before_decompressing(tmp_path, monkeypatch):
+    import tsrnn.persistence as persistence
+
+    monkeypatch.setattr(persistence, "_MAX_EXPANSION_BYTES", 2**20)  # 1 MiB, to stay small
+    bomb = tmp_path / "bomb.tsrnn"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("meta.json", b"{}")
+        zf.writestr("arrays/0.npy", bytes(8 * 2**20))  # 8 MiB of zeros, a ~8 KiB file
+    assert bomb.stat().st_size < 2**16
+    read = []
+    monkeypatch.setattr(zipfile.ZipFile, "read", lambda self, name: read.append(name))
+    with pytest.raises(ValueError, match=r"would expand to 8 MiB .* decompression bomb"):
+        tsrnn.load(bomb)
+    assert read == []  # refused from the directory, nothing decompressed
+    monkeypatch.undo()
+    # a real model far above the lowered limit still loads (arrays barely compress)
+    monkeypatch.setattr(persistence, "_MAX_EXPANSION_BYTES", 1)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 5, 1)), rng.normal(size=20)
+    model = RNNRegressor(hidden_size=4, max_iter=1, random_state=0).fit(X, y)
+    tsrnn.save(model, tmp_path / "m.tsrnn")
+    np.testing.assert_array_equal(tsrnn.load(tmp_path / "m.tsrnn").predict(X), model.predict(X))
+
+
 def test_checksum_mismatch_for_any_modified_entry(tmp_path):
     X, y = _xy()
     path = save(LSTMRegressor(**TINY).fit(X, y), tmp_path / "m.tsrnn")

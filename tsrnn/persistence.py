@@ -75,6 +75,13 @@ FORMAT_VERSION = 1
 _META = "meta.json"
 _STATE = "state.json"
 
+#: Decompression-bomb guard of :func:`load`: an archive whose entries would expand to more than
+#: this many bytes *and* more than ``_MAX_EXPANSION_RATIO`` times the file's size is refused
+#: before anything is decompressed. Model arrays barely compress (ratio ~1.1), so a real model
+#: of any size passes.
+_MAX_EXPANSION_BYTES = 256 * 2**20
+_MAX_EXPANSION_RATIO = 50
+
 
 def _tsrnn_version() -> str:
     import tsrnn
@@ -238,6 +245,14 @@ def load(path):
     try:
         with zipfile.ZipFile(path) as zf:
             names = zf.namelist()
+            expanded = sum(info.file_size for info in zf.infolist())
+            limit = max(_MAX_EXPANSION_BYTES, _MAX_EXPANSION_RATIO * path.stat().st_size)
+            if expanded > limit:
+                raise fail(
+                    f"its entries would expand to {expanded / 2**20:.0f} MiB from a "
+                    f"{path.stat().st_size / 2**20:.1f} MiB file: refused as a possible "
+                    "decompression bomb (not a file written by tsrnn.save)"
+                )
             entries = {}
             if _META in names and len(set(names)) == len(names):
                 entries = {n: zf.read(n) for n in names}
