@@ -237,8 +237,10 @@ class CpuTrainer:
         alpha=0.0,
         clip_grad_norm=None,
         optimizer_state=None,
+        quantiles=None,
     ):
         self.spec = spec
+        self.quantiles = quantiles
         self.theta = np.array(theta, copy=True)  # writable, owned
         self.optimizer = optimizer
         self.loss = loss
@@ -266,6 +268,7 @@ class CpuTrainer:
                     self.alpha,
                     self.mask,
                     executor,
+                    self.quantiles,
                 )
                 if not (math.isfinite(L) and np.isfinite(grad).all()):
                     return (total / count if count else float("nan")), False
