@@ -351,7 +351,9 @@ NET_GRID = [
     for cell, (layers, bi), dtype, loss in itertools.product(
         CELLS, [(1, False), (1, True), (2, False), (2, True)], DTYPES, LOSSES
     )
-    if loss == "mse" or (layers, bi) in ((1, False), (2, True))
+    if loss == "mse"
+    or (layers, bi) == (1, False)
+    or ((layers, bi) == (2, True) and not LOSSES[loss].takes_levels)
 ]
 
 
