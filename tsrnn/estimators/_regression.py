@@ -163,11 +163,12 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         return r2_score(self._median_columns(Y), self._median_columns(out))
 
     def _target_changes(self, previous):
-        old = getattr(previous, "quantiles_", None)
-        new = self._levels()
+        """A phrase when the quantile levels differ from the fitted network's."""
+        old, new = getattr(previous, "quantiles_", None), self._levels()
         if (old is None) != (new is None) or (new is not None and not np.array_equal(old, new)):
-            fmt = lambda v: None if v is None else v.tolist()  # noqa: E731
-            return [f"quantile levels {fmt(new)} (fitted: {fmt(old)})"]
+            old = None if old is None else old.tolist()
+            new = None if new is None else new.tolist()
+            return [f"quantile levels {new} (fitted: {old})"]
         return []
 
     def _start_loss(self, out, target):
