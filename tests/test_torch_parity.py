@@ -108,3 +108,34 @@ def test_pytorch_trained_weights_load_for_inference():
     _, (hn, _) = rnn(torch.from_numpy(X))
     expected = head(hn[-1]).detach().numpy()
     np.testing.assert_allclose(net.forward(spec, theta, X)[0], expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("cell,bidirectional", [("rnn", False), ("lstm", True), ("gru", False)])
+def test_quantile_loss_and_gradients_match_a_pytorch_pinball_loss(cell, bidirectional):
+    """loss='quantile' against torch.maximum(τe, (τ-1)e) averaged over rows, outputs, levels."""
+    rng = np.random.default_rng(11)
+    taus = np.array([0.05, 0.3, 0.5, 0.9])
+    O, Q = 2, taus.size
+    spec = net.NetworkSpec(cell, 3, 5, 2, bidirectional, O * Q)
+    theta = net.init_params(spec, rng)
+    state = net.export_state_dict(spec, theta)
+    X = rng.normal(size=(6, 7, 3))
+    y = rng.normal(size=(6, O))  # continuous targets: no residual is exactly 0 (no tie)
+
+    rnn, head = _torch_model(spec, state)
+    out_t = _torch_forward(spec, rnn, head, X).reshape(6, O, Q)
+    e = torch.from_numpy(y)[:, :, None] - out_t
+    tau = torch.from_numpy(taus)
+    L_t = torch.maximum(tau * e, (tau - 1) * e).mean()
+    L_t.backward()
+
+    L, grad = net.loss_and_grad(spec, theta, X, np.repeat(y, Q, axis=1), "quantile", quantiles=taus)
+    assert L == pytest.approx(L_t.item(), abs=1e-10)
+    G = net.unpack(spec, grad)
+    torch_grads = {k: p.grad.numpy() for k, p in rnn.named_parameters()}
+    torch_grads["head.weight"] = head.weight.grad.numpy()
+    torch_grads["head.bias"] = head.bias.grad.numpy()
+    for name, g in G.items():
+        key = f"bias_ih_{name[len('bias_') :]}" if name.startswith("bias_l") else name
+        np.testing.assert_allclose(g, torch_grads[key], rtol=0, atol=1e-10, err_msg=name)

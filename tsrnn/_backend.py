@@ -5,7 +5,8 @@ trainer and predictions; which device runs them is decided here.
 
 ``resolve_device(device) -> 'cpu' | 'cuda'``
 ``make_optimizer(solver, learning_rate, *, momentum, nesterov, beta_1, beta_2, epsilon)``
-``make_trainer(device, spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state)``
+``make_trainer(device, spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state,
+quantiles)``
 ``predict(spec, theta, X) -> ndarray (n, O)`` (always on the CPU: batch-invariant kernels)
 """
 
@@ -63,11 +64,25 @@ TRAINERS = {"cpu": lambda: CpuTrainer, "cuda": _cuda_trainer}
 
 
 def make_trainer(
-    device, spec, theta, optimizer, loss="mse", alpha=0.0, clip_grad_norm=None, optimizer_state=None
+    device,
+    spec,
+    theta,
+    optimizer,
+    loss="mse",
+    alpha=0.0,
+    clip_grad_norm=None,
+    optimizer_state=None,
+    quantiles=None,
 ):
-    """A trainer (see :mod:`tsrnn._training`) for the resolved ``device``."""
+    """A trainer (see :mod:`tsrnn._training`) for the resolved ``device``.
+
+    ``quantiles``: the levels of ``loss='quantile'`` (None for the other losses).
+    """
     trainer = TRAINERS[device]()
-    return trainer(spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state)
+    args = (spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state)
+    if quantiles is None:
+        return trainer(*args)
+    return trainer(*args, quantiles=quantiles)
 
 
 def predict(spec, theta, X):

@@ -126,6 +126,26 @@ def mae_element(out, Y, dO, s, k, scale):
     return abs(e)
 
 
+def pinball_element(out, Y, taus, dO, s, k, scale):
+    """Pinball loss of element (s, k), returned; dO[s, k] = scale·dρ/do.
+
+    Column k holds quantile level τ = taus[k % Q] (Q = len(taus)).  With
+    e = y - o: ρ_τ(e) = max(τ·e, (τ - 1)·e); dρ/do = -τ for e > 0, 1 - τ for
+    e < 0 and 0 at e = 0 (a subgradient in [-τ, 1 - τ], as MAE's sign(0) = 0).
+    A NaN residual gives a NaN term and gradient (the training loop detects it).
+    """
+    tau = taus[k % taus.shape[0]]
+    e = Y[s, k] - out[s, k]
+    if e > 0.0:
+        dO[s, k] = -tau * scale
+        return tau * e
+    if e < 0.0:
+        dO[s, k] = (1.0 - tau) * scale
+        return (tau - 1.0) * e
+    dO[s, k] = 0.0 * e
+    return abs(e)
+
+
 def softmax_xent_row(out, labels, dO, s, n_total):
     """Cross-entropy of row s, returned; dO[s] = (softmax(o_s) - onehot(y_s)) / n_total.
 
@@ -260,6 +280,7 @@ FUNCTIONS = (
     "sigmoid_tanh_form_f64",
     "mse_element",
     "mae_element",
+    "pinball_element",
     "softmax_xent_row",
     "softmax_row",
     "l2_element",

@@ -271,18 +271,21 @@ def backward(spec, P, G, ws, *, from_output=True, param_grads=True, input_grad=F
         backend.merge_directions(bottom[0]["dX"], bottom[1]["dX"], ws.dX)
 
 
-def loss_and_grad(spec, P, G, ws, loss, target, n_total, res=None):
+def loss_and_grad(spec, P, G, ws, loss, target, n_total, res=None, taus=None):
     """Forward, loss and backward of the batch in ``ws``.
 
     ``loss`` is a :class:`tsrnn._registry.Loss`, ``target`` the batch's
     ``Y`` or ``labels``, ``n_total`` the number of samples the mean is over
-    (the whole mini-batch when ``ws`` holds a row chunk of it).  Returns what
+    (the whole mini-batch when ``ws`` holds a row chunk of it), ``taus`` the
+    quantile levels (a float array on the backend's device) of a loss that
+    takes them (``loss.takes_levels``).  Returns what
     the loss kernel returns: the loss on the CPU; on CUDA None, the loss
     being written into ``res``.
     """
     forward(spec, P, ws)
     ws.allocate_gradients()
     values = {"out": ws.out, loss.target: target, "dO": ws.dO, "n_total": n_total, "res": res}
+    values["taus"] = taus
     L = call(ws.backend.kernels, loss.kernels[ws.backend.device]["loss"], values)
     backward(spec, P, G, ws)
     return L

@@ -580,6 +580,7 @@ def head_backward(Z, V, dO, dV, dc, dZ):
 
 
 _mse_element, _mae_element = _E.mse_element, _E.mae_element
+_pinball_element = _E.pinball_element
 _softmax_xent_row, _softmax_row = _E.softmax_xent_row, _E.softmax_row
 _l2_element, _clip_coefficient = _E.l2_element, _E.clip_coefficient
 _norm_sq_element, _norm_from_parts = _E.norm_sq_element, _E.norm_from_parts
@@ -617,6 +618,25 @@ def mae_loss_grad(out, Y, dO, n_total):
     for s in range(B):
         for k in range(O):
             loss += _mae_element(out, Y, dO, s, k, scale)
+    return loss * scale
+
+
+@_jit
+def quantile_loss_grad(out, Y, taus, dO, n_total):
+    """Mean pinball (quantile) loss over all samples and output units; dO receives dL/do.
+
+    ``out`` and ``Y`` are (B, O·Q): unit k of the head is quantile level
+    ``taus[k % Q]`` of output ``k // Q`` and ``Y`` holds each target repeated Q
+    times (``docs/math.md``, section 3).  ``taus`` is a float array of the Q
+    levels.  Loss = Σ max(τ·e, (τ - 1)·e) / (n_total·O·Q), e = y - o;
+    dL/do = -τ, 1 - τ or 0 (e > 0, e < 0, e = 0) over n_total·O·Q.
+    """
+    B, O = out.shape
+    scale = 1.0 / (n_total * O)
+    loss = 0.0
+    for s in range(B):
+        for k in range(O):
+            loss += _pinball_element(out, Y, taus, dO, s, k, scale)
     return loss * scale
 
 

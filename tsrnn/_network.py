@@ -297,15 +297,40 @@ def _training_workspace(spec, theta, X):
     return ws
 
 
-def _chunk_loss_and_grad(spec, theta, X, y, entry, n_total):
+def _chunk_loss_and_grad(spec, theta, X, y, entry, n_total, taus=None):
     ws = _training_workspace(spec, theta, X)
     grad = np.empty_like(theta)
     y = np.ascontiguousarray(y, dtype=entry.target_dtype(theta.dtype))
-    L = graph.loss_and_grad(spec, unpack(spec, theta), unpack(spec, grad), ws, entry, y, n_total)
+    P, G = unpack(spec, theta), unpack(spec, grad)
+    L = graph.loss_and_grad(spec, P, G, ws, entry, y, n_total, taus=taus)
     return L, grad
 
 
-def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None, executor=None):
+def quantile_levels(entry, quantiles, n_outputs):
+    """The quantile levels of a loss that takes them, as a float64 array (else None).
+
+    Raises a ValueError when the loss needs levels and none, or levels that do not
+    divide the head's ``n_outputs`` units, are given (or levels for a loss without).
+    """
+    if not entry.takes_levels:
+        if quantiles is not None:
+            raise ValueError(f"loss {entry.name!r} takes no quantile levels; pass quantiles=None")
+        return None
+    if quantiles is None:
+        raise ValueError(f"loss {entry.name!r} needs quantile levels (quantiles=[...])")
+    taus = np.ascontiguousarray(quantiles, dtype=np.float64).ravel()
+    if taus.size == 0 or n_outputs % taus.size:
+        raise ValueError(
+            f"the head's {n_outputs} units are not a multiple of the {taus.size} quantile levels"
+        )
+    if not (np.all(taus > 0.0) and np.all(taus < 1.0)):
+        raise ValueError(f"quantile levels must lie strictly inside (0, 1), got {taus}")
+    return taus
+
+
+def loss_and_grad(
+    spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None, executor=None, quantiles=None
+):
     """Loss of a mini-batch and its gradient w.r.t. theta.
 
     Parameters
@@ -314,9 +339,12 @@ def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None, ex
     theta : ndarray of shape (n_params,)
     X : ndarray of shape (B, T, D)
     y : ndarray
-        (B, O) targets for ``loss='mse'`` or 'mae'; (B,) int class indices for 'xent'.
-    loss : {'mse', 'mae', 'xent'}
-        Mean squared error, mean absolute error or softmax cross-entropy.
+        (B, O) targets for ``loss='mse'``, 'mae' or 'quantile' (for 'quantile' O =
+        n_outputs·Q: each target repeated Q times, ``np.repeat(y, Q, axis=1)``);
+        (B,) int class indices for 'xent'.
+    loss : {'mse', 'mae', 'quantile', 'xent'}
+        Mean squared error, mean absolute error, mean pinball loss or softmax
+        cross-entropy.
     alpha : float
         L2 penalty: + alpha/(2B) Σ W² over weight matrices (not biases).
     weight_mask : ndarray of bool, optional
@@ -325,6 +353,9 @@ def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None, ex
         Runs the batch's row chunks (:func:`chunk_rows` each) in parallel; their
         losses and gradients are summed in chunk order, so the result is the
         same with any number of threads.
+    quantiles : array-like of float, optional
+        The Q quantile levels of ``loss='quantile'`` (head unit k has level
+        ``quantiles[k % Q]``); None for the other losses.
 
     Returns
     -------
@@ -332,10 +363,11 @@ def loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, weight_mask=None, ex
     grad : ndarray of shape (n_params,)
     """
     entry = lookup(_LOSS_REGISTRY, loss, "loss")
+    taus = quantile_levels(entry, quantiles, spec.n_outputs)
     B = X.shape[0]
     parts = _map(
         executor,
-        lambda c: _chunk_loss_and_grad(spec, theta, X[c[0] : c[1]], y[c[0] : c[1]], entry, B),
+        lambda c: _chunk_loss_and_grad(spec, theta, X[c[0] : c[1]], y[c[0] : c[1]], entry, B, taus),
         _row_chunks(B, chunk_rows(spec, B)),
     )
     L, grad = parts[0]

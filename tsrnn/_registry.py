@@ -16,6 +16,7 @@ arguments.  An argument name is resolved by the caller:
   (``weight_ih``, ``weight_hh``, ``bias``, ``bias_ih``, ``bias_hh``: the
   tensor ``f"{name}_l{k}{suffix}"`` of ``NetworkSpec.layout``);
 * losses: ``out``, ``dO``, the target (``Y`` or ``labels``), ``n_total``,
+  ``taus`` (the quantile levels, a float array, for the losses that take them),
   ``res`` (CUDA: where the loss is written);
 * optimisers: ``theta``, ``grad``, the state arrays, the hyper-parameters,
   ``step`` and ``guard`` (CUDA: skip a non-finite update).
@@ -88,6 +89,11 @@ class Loss:
     def integer_target(self):
         """Whether the target is class labels (int64) rather than values."""
         return self.target == "labels"
+
+    @property
+    def takes_levels(self):
+        """Whether the loss kernels take quantile levels (``taus``)."""
+        return "taus" in self.kernels["cpu"]["loss"].args
 
     def target_dtype(self, dtype):
         """The target's dtype for a model of ``dtype``."""
@@ -178,14 +184,15 @@ CELLS = {
 }
 
 
-def _loss(name, target, cpu, cuda, gather):
+def _loss(name, target, cpu, cuda, gather, levels=False):
+    inputs = ("out", target, "taus") if levels else ("out", target)
     return Loss(
         name,
         target,
         {
-            "cpu": {"loss": Kernel(cpu, ("out", target, "dO", "n_total"))},
+            "cpu": {"loss": Kernel(cpu, (*inputs, "dO", "n_total"))},
             "cuda": {
-                "loss": Kernel(cuda, ("out", target, "dO", "n_total", "res")),
+                "loss": Kernel(cuda, (*inputs, "dO", "n_total", "res")),
                 "gather": Kernel(gather, ("data", "idx", "start", target)),
             },
         },
@@ -195,6 +202,15 @@ def _loss(name, target, cpu, cuda, gather):
 LOSSES = {
     "mse": _loss("mse", "Y", "mse_loss_grad", "gpu_mse_loss_grad", "gpu_gather_rows"),
     "mae": _loss("mae", "Y", "mae_loss_grad", "gpu_mae_loss_grad", "gpu_gather_rows"),
+    # target Y (B, O·Q): each target repeated Q times, one column per head unit
+    "quantile": _loss(
+        "quantile",
+        "Y",
+        "quantile_loss_grad",
+        "gpu_quantile_loss_grad",
+        "gpu_gather_rows",
+        levels=True,
+    ),
     "xent": _loss(
         "xent",
         "labels",

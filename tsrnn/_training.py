@@ -4,8 +4,9 @@ The estimator decides *what* to train (epochs, batches, early stopping); a
 trainer does one epoch of mini-batch updates on one device.  The CPU trainer
 below and :class:`tsrnn.cuda.CudaTrainer` share this interface:
 
-``Trainer(spec, theta, optimizer, loss, alpha, clip_grad_norm)``
-    ``theta`` is the flat float32/float64 parameter vector (host numpy).
+``Trainer(spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state, quantiles)``
+    ``theta`` is the flat float32/float64 parameter vector (host numpy);
+    ``quantiles`` the levels of ``loss='quantile'`` (None for the other losses).
 ``train_epoch(X, y, batches) -> (mean_loss, ok)``
     ``X`` (n, T, D) in the model dtype, ``y`` (n, O) targets or (n,) int64
     labels, ``batches`` a list of index arrays.  ``ok`` is False when a
@@ -237,8 +238,10 @@ class CpuTrainer:
         alpha=0.0,
         clip_grad_norm=None,
         optimizer_state=None,
+        quantiles=None,
     ):
         self.spec = spec
+        self.quantiles = quantiles
         self.theta = np.array(theta, copy=True)  # writable, owned
         self.optimizer = optimizer
         self.loss = loss
@@ -266,6 +269,7 @@ class CpuTrainer:
                     self.alpha,
                     self.mask,
                     executor,
+                    self.quantiles,
                 )
                 if not (math.isfinite(L) and np.isfinite(grad).all()):
                     return (total / count if count else float("nan")), False

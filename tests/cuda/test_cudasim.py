@@ -75,11 +75,21 @@ def kernels():
     K.configure()
 
 
+# the quantile levels of the losses that take them (three: they divide O = 3)
+LEVELS = (0.1, 0.5, 0.9)
+
+
+def _levels(loss):
+    return LEVELS if LOSSES[loss].takes_levels else None
+
+
 def _problem(rng, cell, layers, bi, loss, dtype, B=2, T=3, D=2, N=3, O=3):
     spec = net.NetworkSpec(cell, D, N, layers, bi, O)
     theta = net.init_params(spec, rng, dtype)
     X = rng.normal(size=(B, T, D)).astype(dtype)
     y = rng.integers(0, O, B) if loss == "xent" else rng.normal(size=(B, O)).astype(dtype)
+    if LOSSES[loss].takes_levels:  # one target per output, repeated for its 3 quantiles
+        y = np.repeat(y[:, :1], len(LEVELS), axis=1)
     return spec, theta, X, y
 
 
@@ -224,15 +234,18 @@ def test_losses_and_softmax_match_cpu_kernels(kernels, dtype):
     Y = rng.normal(size=(5, 4)).astype(dtype)
     labels = rng.integers(0, 4, 5)
     res = cuda.to_device(np.zeros(1))
-    Y[0, 1] = out[0, 1]  # a zero residual: the MAE subgradient is 0 on both
+    Y[0, 1] = out[0, 1]  # a zero residual: the MAE and pinball subgradients are 0 on both
+    taus = np.array([0.2, 0.7])  # two levels: columns 0, 2 have 0.2, columns 1, 3 have 0.7
     for name, entry in LOSSES.items():  # every registered loss, both devices' kernels
         target = labels if entry.integer_target else Y
         dO = cuda.device_array((5, 4), dtype=dtype)
-        gpu = getattr(kernels, entry.kernels["cuda"]["loss"].name)
-        cpu = getattr(CK, entry.kernels["cpu"]["loss"].name)
-        gpu(cuda.to_device(out), cuda.to_device(target), dO, 7, res)
         dO_cpu = np.empty_like(out)
-        L = cpu(out, target, dO_cpu, 7)
+        gpu_values = dict(out=cuda.to_device(out), dO=dO, n_total=7, res=res)
+        gpu_values[entry.target] = cuda.to_device(target)
+        gpu_values["taus"] = cuda.to_device(taus)
+        call(kernels, entry.kernels["cuda"]["loss"], gpu_values)
+        cpu_values = {"out": out, entry.target: target, "taus": taus, "dO": dO_cpu, "n_total": 7}
+        L = call(CK, entry.kernels["cpu"]["loss"], cpu_values)
         assert_close(res.copy_to_host()[0], L, dtype, name)
         assert_close(dO.copy_to_host(), dO_cpu, dtype, name + " gradient")
     proba = cuda.device_array((5, 4), dtype=dtype)
@@ -338,7 +351,9 @@ NET_GRID = [
     for cell, (layers, bi), dtype, loss in itertools.product(
         CELLS, [(1, False), (1, True), (2, False), (2, True)], DTYPES, LOSSES
     )
-    if loss == "mse" or (layers, bi) in ((1, False), (2, True))
+    if loss == "mse"
+    or (layers, bi) == (1, False)
+    or ((layers, bi) == (2, True) and not LOSSES[loss].takes_levels)
 ]
 
 
@@ -349,8 +364,9 @@ def test_network_matches_cpu(kernels, cell, layers, bi, dtype, loss):
 
     rng = np.random.default_rng(4)
     spec, theta, X, y = _problem(rng, cell, layers, bi, loss, dtype)
-    L_gpu, g_gpu = dnet.host_loss_and_grad(spec, theta, X, y, loss, alpha=0.1)
-    L_cpu, g_cpu = net.loss_and_grad(spec, theta, X, y, loss, alpha=0.1)
+    q = _levels(loss)
+    L_gpu, g_gpu = dnet.host_loss_and_grad(spec, theta, X, y, loss, alpha=0.1, quantiles=q)
+    L_cpu, g_cpu = net.loss_and_grad(spec, theta, X, y, loss, alpha=0.1, quantiles=q)
     assert_close(L_gpu, L_cpu, dtype, "loss")
     for name, (start, stop, _) in spec.offsets.items():
         assert_close(g_gpu[start:stop], g_cpu[start:stop], dtype, name)
@@ -451,7 +467,8 @@ def _trainers(spec, theta, optimizer, loss, alpha=0.0, clip=None, state=None):
     from tsrnn.cuda import CudaTrainer
 
     args = (spec, theta, optimizer, loss, alpha, clip)
-    return tr.CpuTrainer(*args, optimizer_state=state), CudaTrainer(*args, optimizer_state=state)
+    kw = dict(optimizer_state=state, quantiles=_levels(loss))
+    return tr.CpuTrainer(*args, **kw), CudaTrainer(*args, **kw)
 
 
 TRAIN_GRID = [
@@ -459,6 +476,8 @@ TRAIN_GRID = [
     ("lstm", "xent", tr.SGD(0.2, momentum=0.9, nesterov=True), 0.0, 0.5, np.float64),
     ("rnn", "mse", tr.SGD(0.1), 0.0, 1.0, np.float32),
     ("lstm", "mse", tr.Adam(0.01), 0.01, None, np.float32),
+    ("gru", "quantile", tr.Adam(0.05), 0.0, 1.0, np.float64),
+    ("rnn", "quantile", tr.SGD(0.1, momentum=0.9), 0.0, None, np.float32),
 ]
 
 
@@ -469,7 +488,9 @@ def test_trainer_matches_cpu_trainer(kernels, cell, loss, optimizer, alpha, clip
     spec = net.NetworkSpec(cell, 2, 3, 1, cell == "lstm", 3)
     theta = net.init_params(spec, rng, dtype)
     X = rng.normal(size=(5, 3, 2)).astype(dtype)
-    y = rng.normal(size=(5, 3)).astype(dtype) if loss == "mse" else rng.integers(0, 3, 5)
+    y = rng.integers(0, 3, 5) if loss == "xent" else rng.normal(size=(5, 3)).astype(dtype)
+    if LOSSES[loss].takes_levels:
+        y = np.repeat(y[:, :1], len(LEVELS), axis=1)
     cpu, gpu = _trainers(spec, theta, optimizer, loss, alpha, clip)
     for epoch in range(2):
         batches = [rng.permutation(5)[:3], np.array([4, 0])]  # uneven last batch

@@ -64,6 +64,7 @@ from ._updates import (  # noqa: F401
     gpu_adam_update,
     gpu_mae_loss_grad,
     gpu_mse_loss_grad,
+    gpu_quantile_loss_grad,
     gpu_sgd_update,
     gpu_softmax,
     gpu_softmax_xent_loss_grad,

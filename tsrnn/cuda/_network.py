@@ -136,14 +136,14 @@ def backward(spec, P, G, ws):
     graph.backward(spec, P, G, ws)
 
 
-def loss_and_grad(spec, P, G, ws, loss, alpha, mask, theta, grad, res):
+def loss_and_grad(spec, P, G, ws, loss, alpha, mask, theta, grad, res, taus=None):
     """Loss of the batch in ``ws`` and its gradient, all on the device.
 
     Parameters
     ----------
     ws : Workspace
         ``X`` and the targets (``Y`` or ``labels``) filled by the caller.
-    loss : {'mse', 'mae', 'xent'}
+    loss : {'mse', 'mae', 'quantile', 'xent'}
     alpha : float
         L2 penalty: + alpha/(2B) Σ W² over weight matrices (not biases).
     mask : device array of bool (n_params,)
@@ -153,9 +153,12 @@ def loss_and_grad(spec, P, G, ws, loss, alpha, mask, theta, grad, res):
     res : device array of float64 (2,) or longer
         Receives the data loss in res[0] and the L2 penalty in res[1]; the
         loss is their sum (read back once per batch by the caller).
+    taus : device array of float64, optional
+        The quantile levels of ``loss='quantile'``.
     """
     entry = lookup(LOSSES, loss, "loss")
-    graph.loss_and_grad(spec, P, G, ws, entry, getattr(ws, entry.target), ws.B, res[0:1])
+    target = getattr(ws, entry.target)
+    graph.loss_and_grad(spec, P, G, ws, entry, target, ws.B, res[0:1], taus=taus)
     if alpha:
         K.gpu_l2_penalty(theta, mask, grad, alpha / ws.B, res[1:2])
 
@@ -181,7 +184,7 @@ def predict(spec, P, X, cache, batch_size=1024):
 # --------------------------------------------------------------------------
 
 
-def host_loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0):
+def host_loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0, quantiles=None):
     """:func:`tsrnn._network.loss_and_grad` computed on the device.
 
     Takes and returns host arrays: ``(loss, grad)``; for parity checks.
@@ -190,6 +193,8 @@ def host_loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0):
     X = np.ascontiguousarray(X, dtype=theta.dtype)
     B, T = X.shape[0], X.shape[1]
     entry = lookup(LOSSES, loss, "loss")
+    taus = net.quantile_levels(entry, quantiles, spec.n_outputs)
+    taus = None if taus is None else cuda.to_device(taus)
     theta_d = cuda.to_device(theta)
     grad_d = cuda.device_array_like(theta_d)
     ws = Workspace(spec, T, B, theta.dtype, loss, train=True)
@@ -209,6 +214,7 @@ def host_loss_and_grad(spec, theta, X, y, loss="mse", alpha=0.0):
         theta_d,
         grad_d,
         res,
+        taus,
     )
     r = res.copy_to_host()
     return float(r[0] + r[1]), grad_d.copy_to_host()

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from .. import _network as cpu_net
 from .. import _training as cpu_training
 from .._registry import LOSSES, OPTIMIZERS, call, lookup
 from . import require_cuda
@@ -26,13 +27,15 @@ class CudaTrainer:
     theta : ndarray of shape (n_params,)
         Initial flat parameters, float32 or float64 (host numpy).
     optimizer : tsrnn._training.SGD or tsrnn._training.Adam
-    loss : {'mse', 'mae', 'xent'}, default='mse'
+    loss : {'mse', 'mae', 'quantile', 'xent'}, default='mse'
     alpha : float, default=0.0
         L2 penalty (see :func:`tsrnn._network.loss_and_grad`).
     clip_grad_norm : float or None, default=None
         Global gradient-norm clipping threshold.
     optimizer_state : dict, optional
         From :meth:`get_optimizer_state` (of either trainer), to warm start.
+    quantiles : array-like of float, optional
+        The quantile levels of ``loss='quantile'`` (uploaded once).
 
     Raises
     ------
@@ -49,6 +52,7 @@ class CudaTrainer:
         alpha=0.0,
         clip_grad_norm=None,
         optimizer_state=None,
+        quantiles=None,
     ):
         require_cuda()
         from numba import cuda
@@ -62,6 +66,9 @@ class CudaTrainer:
         if theta.shape != (spec.n_params,):
             raise ValueError(f"theta must have shape ({spec.n_params},), got {theta.shape}")
         self._loss = lookup(LOSSES, loss, "loss")
+        taus = cpu_net.quantile_levels(self._loss, quantiles, spec.n_outputs)
+        self.quantiles = quantiles
+        self._taus = None if taus is None else cuda.to_device(taus)
         if not isinstance(optimizer, cpu_training.Optimizer) or optimizer.name not in OPTIMIZERS:
             raise TypeError(f"optimizer must be tsrnn SGD or Adam, got {type(optimizer).__name__}")
         self.spec, self.optimizer, self.loss = spec, optimizer, loss
@@ -202,6 +209,7 @@ class CudaTrainer:
             self.theta,
             self.grad,
             self.res,
+            self._taus,
         )
         # the norm is measured even without clipping: it flags a non-finite gradient
         clip = math.inf if self.clip is None else float(self.clip)

@@ -25,7 +25,7 @@ from ._config import CONFIG, ceil_div, check_dtype, device_math, dummy, grid_1d,
 def _make_updates(NTH, block_sum):
     """Losses, softmax and optimiser updates (dtype-generic, float64 scalars)."""
     m = device_math()
-    mse_element, mae_element = m.mse_element, m.mae_element
+    mse_element, mae_element, pinball_element = m.mse_element, m.mae_element, m.pinball_element
     softmax_xent_row, softmax_row = m.softmax_xent_row, m.softmax_row
     sgd_element, adam_element, adam_corrections = m.sgd_element, m.adam_element, m.adam_corrections
 
@@ -53,6 +53,20 @@ def _make_updates(NTH, block_sum):
         acc = 0.0
         for e in range(tid, B * O, NTH):
             acc += mae_element(out, Y, dO, e // O, e % O, scale)
+        tot = block_sum(sh, tid, acc)
+        if tid == 0:
+            res[0] = tot * scale
+
+    @cuda.jit
+    def quantile_kernel(out, Y, taus, dO, n_total, res):
+        # one block: res[0] = Σ pinball / (n_total·O·Q), O·Q = out.shape[1]
+        sh = cuda.shared.array(NTH, types.float64)
+        tid = cuda.threadIdx.x
+        B, O = out.shape
+        scale = 1.0 / (n_total * O)
+        acc = 0.0
+        for e in range(tid, B * O, NTH):
+            acc += pinball_element(out, Y, taus, dO, e // O, e % O, scale)
         tot = block_sum(sh, tid, acc)
         if tid == 0:
             res[0] = tot * scale
@@ -102,6 +116,7 @@ def _make_updates(NTH, block_sum):
     return {
         "mse": mse_kernel,
         "mae": mae_kernel,
+        "quantile": quantile_kernel,
         "xent": xent_kernel,
         "softmax": softmax_kernel,
         "sgd": sgd_kernel,
@@ -141,6 +156,16 @@ def gpu_mae_loss_grad(out, Y, dO, n_total, res):
     """
     k = kit(out.dtype)
     k.k["mae"][1, k.threads](out, Y, dO, int(n_total), res)
+
+
+def gpu_quantile_loss_grad(out, Y, taus, dO, n_total, res):
+    """Mean pinball loss into res[0] (float64, (1,)); dO receives dL/do.
+
+    ``taus``: device array of the Q quantile levels; see
+    :func:`tsrnn._kernels.quantile_loss_grad` for the layout.
+    """
+    k = kit(out.dtype)
+    k.k["quantile"][1, k.threads](out, Y, taus, dO, int(n_total), res)
 
 
 def gpu_softmax_xent_loss_grad(out, labels, dO, n_total, res):

@@ -348,18 +348,23 @@ class BaseRecurrent(BaseEstimator):
         """
         rows = slice(0, _LOSS_SAMPLE_ROWS)
         out = np.asarray(trainer.predict(X[rows]), dtype=np.float64)
-        target = Y[rows]
         with np.errstate(all="ignore"):
-            if self._loss == "xent":
-                out = out - out.max(axis=1, keepdims=True)
-                log_p = out - np.log(np.exp(out).sum(axis=1, keepdims=True))
-                value = -np.mean(log_p[np.arange(len(target)), target])
-            elif self._loss == "mae":
-                value = np.mean(np.abs(out - target))
-            else:
-                value = np.mean((out - target) ** 2)
-        value = float(value)
+            value = float(self._start_loss(out, Y[rows]))
         return value if np.isfinite(value) and value > 0 else None
+
+    def _start_loss(self, out, target):
+        """The training loss (without the L2 term) of outputs ``out`` (float64)."""
+        if self._loss == "xent":
+            out = out - out.max(axis=1, keepdims=True)
+            log_p = out - np.log(np.exp(out).sum(axis=1, keepdims=True))
+            return -np.mean(log_p[np.arange(len(target)), target])
+        if self._loss == "mae":
+            return np.mean(np.abs(out - target))
+        return np.mean((out - target) ** 2)
+
+    def _levels(self):
+        """The quantile levels of a quantile loss (the regressors), else None."""
+        return None
 
     def _reference_loss(self):
         """Loss scale of this model for ``tol`` and divergence.
@@ -444,6 +449,7 @@ class BaseRecurrent(BaseEstimator):
             self.alpha,
             self.clip_grad_norm,
             self._optimizer_state,
+            self._levels(),
         )
         if self.n_iter_ == 0:
             self._initial_loss = self._loss_at_start(trainer, X, Y)

@@ -12,12 +12,55 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_y
 
+from .._registry import LOSSES
 from ._base import BaseRecurrent
 
 __all__ = ["RNNRegressor", "LSTMRegressor", "GRURegressor"]
 
 # estimator option -> network loss (docs/math.md, section 3)
-_REGRESSION_LOSSES = {"squared_error": "mse", "absolute_error": "mae"}
+_REGRESSION_LOSSES = {"squared_error": "mse", "absolute_error": "mae", "quantile": "quantile"}
+
+# the quantile levels of loss='quantile' when quantiles=None
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+
+
+def check_quantiles(quantiles, name="quantiles"):
+    """Validated quantile levels as a sorted float64 array (0.5 not added).
+
+    Raises a ValueError naming the problem: not a non-empty 1-D sequence of finite numbers,
+    a level outside the open interval (0, 1), or a repeated level.
+    """
+    try:
+        levels = np.asarray(quantiles, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{name} must be a sequence of numbers strictly inside (0, 1), e.g. (0.1, 0.5, 0.9); "
+            f"got {quantiles!r}"
+        ) from None
+    if levels.ndim != 1 or levels.size == 0:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D sequence of levels, e.g. (0.1, 0.5, 0.9); "
+            f"got {quantiles!r}"
+        )
+    bad = levels[~((levels > 0.0) & (levels < 1.0))]
+    if bad.size:
+        raise ValueError(
+            f"{name} must lie strictly inside (0, 1) (0.1 is the 10 % quantile); got {bad.tolist()}"
+        )
+    levels = np.sort(levels)
+    if np.any(np.diff(levels) == 0.0):
+        raise ValueError(f"{name} must not repeat a level; got {np.asarray(quantiles).tolist()}")
+    return levels
+
+
+def sort_quantiles(values):
+    """Non-crossing quantiles: ``values`` (..., Q) sorted along the last axis (rearrangement).
+
+    Sorting the Q estimates of each row keeps every level's estimate at least as close to
+    the true quantile (Chernozhukov, Fernández-Val & Galichon 2010); NaN sorts last.
+    """
+    return np.sort(values, axis=-1)
+
 
 # a target column with a standard deviation below the first (but not 0), or a |mean| or
 # standard deviation above the second, gets a warning (see _scale_warning)
@@ -30,15 +73,45 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
 
     _: KW_ONLY
     loss: str = "squared_error"
+    quantiles: tuple | None = None
 
     _parameter_constraints = {
         **BaseRecurrent._parameter_constraints,
         "loss": [StrOptions(set(_REGRESSION_LOSSES))],
+        "quantiles": ["array-like", None],
     }
 
     @property
     def _loss(self):
         return _REGRESSION_LOSSES[self.loss]
+
+    @property
+    def _quantile_loss(self):
+        """Whether ``loss`` trains quantile levels (the network loss takes ``taus``)."""
+        return LOSSES[self._loss].takes_levels
+
+    def _fitted_levels(self):
+        """The levels of ``quantiles`` (0.5 added) for a fit, or None; validates them."""
+        if not self._quantile_loss:
+            if self.quantiles is not None:
+                raise ValueError(
+                    f"quantiles={self.quantiles!r} is only used with loss='quantile' "
+                    f"(loss={self.loss!r}); pass quantiles=None or set loss='quantile'."
+                )
+            return None
+        given = DEFAULT_QUANTILES if self.quantiles is None else self.quantiles
+        levels = check_quantiles(given)
+        if not np.any(levels == 0.5):  # the median is what predict returns
+            levels = np.sort(np.append(levels, 0.5))
+        return levels
+
+    def _levels(self):
+        """The fitted quantile levels passed to the trainer (None for other losses)."""
+        return getattr(self, "quantiles_", None)
+
+    def _n_levels(self):
+        levels = self._levels()
+        return 1 if levels is None else len(levels)
 
     def _y_validation_kwargs(self):
         return {"multi_output": True, "y_numeric": True}
@@ -50,22 +123,61 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         return Y.shape[1]
 
     def _encode_y(self, y, reset):
-        """Targets as a C-contiguous (n, n_outputs) array in the model dtype."""
+        """Targets as a C-contiguous (n, n_outputs) array in the model dtype.
+
+        With ``loss='quantile'`` each column is repeated once per level, (n, n_outputs·Q):
+        the network's target layout (``docs/math.md``, section 3).
+        """
         y = np.asarray(y)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if reset:
+            levels = self._fitted_levels()
+            if levels is None:
+                self.__dict__.pop("quantiles_", None)
+            else:
+                self.quantiles_ = levels
             self._y_ndim = y.ndim
             self.n_outputs_ = Y.shape[1]
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"y has {Y.shape[1]} outputs but the model was fitted with {self.n_outputs_}."
             )
+        Q = self._n_levels()
+        if Q > 1:
+            Y = np.repeat(Y, Q, axis=1)
         return np.ascontiguousarray(Y, dtype=self.dtype)
+
+    def _median_columns(self, out):
+        """The median of each output from network outputs (n, n_outputs·Q) (sorted first)."""
+        levels = self._levels()
+        if levels is None:
+            return out
+        Q = len(levels)
+        q = sort_quantiles(out.reshape(out.shape[0], -1, Q))
+        return q[:, :, int(np.flatnonzero(levels == 0.5)[0])]
 
     def _score_raw(self, out, Y):
         if not np.all(np.isfinite(out)):
             return -np.inf  # diverged weights: the worst score, not an error mid-fit
-        return r2_score(Y, out)
+        # loss='quantile': R² of the median (Y's columns are repeated once per level)
+        return r2_score(self._median_columns(Y), self._median_columns(out))
+
+    def _target_changes(self, previous):
+        """A phrase when the quantile levels differ from the fitted network's."""
+        old, new = getattr(previous, "quantiles_", None), self._levels()
+        if (old is None) != (new is None) or (new is not None and not np.array_equal(old, new)):
+            old = None if old is None else old.tolist()
+            new = None if new is None else new.tolist()
+            return [f"quantile levels {new} (fitted: {old})"]
+        return []
+
+    def _start_loss(self, out, target):
+        levels = self._levels()
+        if levels is None:
+            return super()._start_loss(out, target)
+        taus = np.tile(levels, out.shape[1] // len(levels))
+        e = target - out
+        return np.mean(np.maximum(taus * e, (taus - 1.0) * e))
 
     def _scale_warning(self, Y):
         """A warning message when a target column is far from unit scale, else None.
@@ -102,6 +214,18 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         return None
 
     def _set_outputs_from_import(self, n_outputs):
+        levels = self._fitted_levels()
+        if levels is not None:
+            if n_outputs % len(levels):
+                raise ValueError(
+                    f"the head has {n_outputs} units, not a multiple of the {len(levels)} "
+                    f"quantile levels {levels.tolist()} (0.5 included); set quantiles to the "
+                    "levels the weights were trained with."
+                )
+            self.quantiles_ = levels
+            n_outputs //= len(levels)
+        else:
+            self.__dict__.pop("quantiles_", None)
         self._y_ndim = 1 if n_outputs == 1 else 2
         self.n_outputs_ = n_outputs
 
@@ -166,10 +290,44 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions (float64), 1-D when the model was fitted on 1-D y.
+            Predictions (float64), 1-D when the model was fitted on 1-D y.  With
+            ``loss='quantile'`` the fitted median (the 0.5 quantile, after the
+            rearrangement of :meth:`predict_quantiles`), so ``score`` is the R² of
+            the median.
+        """
+        out = self._median_columns(self._outputs(X).astype(np.float64))
+        return out.ravel() if self._y_ndim == 1 else out
+
+    def predict_quantiles(self, X):
+        """Predict the fitted quantiles for sequences X (``loss='quantile'`` only).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_timesteps, n_features) or (n_samples, n_timesteps)
+            Input sequences, in the layout used for fit.
+
+        Returns
+        -------
+        q : ndarray of shape (n_samples, n_quantiles) or (n_samples, n_outputs, n_quantiles)
+            Quantile predictions (float64) at the levels ``quantiles_`` (sorted, 0.5
+            included), 2-D when the model was fitted on 1-D y.  Each row's levels are
+            sorted (rearrangement), so the quantiles never cross.
+
+        Raises
+        ------
+        ValueError
+            If the model was not trained with ``loss='quantile'``.
         """
         out = self._outputs(X).astype(np.float64)
-        return out.ravel() if self._y_ndim == 1 else out
+        levels = self._levels()
+        if levels is None:
+            raise ValueError(
+                f"predict_quantiles needs a model fitted with loss='quantile' (this one was "
+                f"fitted with loss={self.loss!r}); set loss='quantile' and quantiles=[...] "
+                "and fit again."
+            )
+        q = sort_quantiles(out.reshape(out.shape[0], -1, len(levels)))
+        return q[:, 0, :] if self._y_ndim == 1 else q
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -262,10 +420,18 @@ class RNNRegressor(_RecurrentRegressor):
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where to train; 'auto' uses a CUDA GPU only if one is really usable.
         Predictions always run on the CPU.
-    loss : {'squared_error', 'absolute_error'}, default='squared_error'
-        Training loss, averaged over samples and outputs: mean squared error, or
+    loss : {'squared_error', 'absolute_error', 'quantile'}, default='squared_error'
+        Training loss, averaged over samples and outputs: mean squared error,
         mean absolute error (robust to outliers; targets the conditional median,
-        which suits forecasts scored by sMAPE or MASE).
+        which suits forecasts scored by sMAPE or MASE), or the pinball loss of
+        the levels ``quantiles`` (``docs/math.md``, section 3: the head then has
+        ``n_outputs * n_quantiles`` units).  With 'quantile', :meth:`predict`
+        returns the median and :meth:`predict_quantiles` every level.
+    quantiles : array-like of float or None, default=None
+        Quantile levels of ``loss='quantile'``, strictly inside (0, 1) and
+        distinct, in any order (they are sorted); the median 0.5 is added when
+        absent, since :meth:`predict` returns it.  None means (0.1, 0.5, 0.9).
+        Must be None for the other losses.
 
     Attributes
     ----------
@@ -294,6 +460,9 @@ class RNNRegressor(_RecurrentRegressor):
         Column names of a 2-D DataFrame X; only when X had string column names.
     n_outputs_ : int
         Number of outputs (columns of y; 1 for 1-D y).
+    quantiles_ : ndarray of shape (n_quantiles,)
+        The fitted quantile levels, sorted, 0.5 included; only with
+        ``loss='quantile'``.
 
     See Also
     --------
@@ -407,10 +576,18 @@ class LSTMRegressor(_RecurrentRegressor):
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where to train; 'auto' uses a CUDA GPU only if one is really usable.
         Predictions always run on the CPU.
-    loss : {'squared_error', 'absolute_error'}, default='squared_error'
-        Training loss, averaged over samples and outputs: mean squared error, or
+    loss : {'squared_error', 'absolute_error', 'quantile'}, default='squared_error'
+        Training loss, averaged over samples and outputs: mean squared error,
         mean absolute error (robust to outliers; targets the conditional median,
-        which suits forecasts scored by sMAPE or MASE).
+        which suits forecasts scored by sMAPE or MASE), or the pinball loss of
+        the levels ``quantiles`` (``docs/math.md``, section 3: the head then has
+        ``n_outputs * n_quantiles`` units).  With 'quantile', :meth:`predict`
+        returns the median and :meth:`predict_quantiles` every level.
+    quantiles : array-like of float or None, default=None
+        Quantile levels of ``loss='quantile'``, strictly inside (0, 1) and
+        distinct, in any order (they are sorted); the median 0.5 is added when
+        absent, since :meth:`predict` returns it.  None means (0.1, 0.5, 0.9).
+        Must be None for the other losses.
 
     Attributes
     ----------
@@ -439,6 +616,9 @@ class LSTMRegressor(_RecurrentRegressor):
         Column names of a 2-D DataFrame X; only when X had string column names.
     n_outputs_ : int
         Number of outputs (columns of y; 1 for 1-D y).
+    quantiles_ : ndarray of shape (n_quantiles,)
+        The fitted quantile levels, sorted, 0.5 included; only with
+        ``loss='quantile'``.
 
     See Also
     --------
@@ -550,10 +730,18 @@ class GRURegressor(_RecurrentRegressor):
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where to train; 'auto' uses a CUDA GPU only if one is really usable.
         Predictions always run on the CPU.
-    loss : {'squared_error', 'absolute_error'}, default='squared_error'
-        Training loss, averaged over samples and outputs: mean squared error, or
+    loss : {'squared_error', 'absolute_error', 'quantile'}, default='squared_error'
+        Training loss, averaged over samples and outputs: mean squared error,
         mean absolute error (robust to outliers; targets the conditional median,
-        which suits forecasts scored by sMAPE or MASE).
+        which suits forecasts scored by sMAPE or MASE), or the pinball loss of
+        the levels ``quantiles`` (``docs/math.md``, section 3: the head then has
+        ``n_outputs * n_quantiles`` units).  With 'quantile', :meth:`predict`
+        returns the median and :meth:`predict_quantiles` every level.
+    quantiles : array-like of float or None, default=None
+        Quantile levels of ``loss='quantile'``, strictly inside (0, 1) and
+        distinct, in any order (they are sorted); the median 0.5 is added when
+        absent, since :meth:`predict` returns it.  None means (0.1, 0.5, 0.9).
+        Must be None for the other losses.
 
     Attributes
     ----------
@@ -582,6 +770,9 @@ class GRURegressor(_RecurrentRegressor):
         Column names of a 2-D DataFrame X; only when X had string column names.
     n_outputs_ : int
         Number of outputs (columns of y; 1 for 1-D y).
+    quantiles_ : ndarray of shape (n_quantiles,)
+        The fitted quantile levels, sorted, 0.5 included; only with
+        ``loss='quantile'``.
 
     See Also
     --------

@@ -48,6 +48,7 @@ PASS_THROUGH = (
     "n_iter_no_change",
     "tol",
     "loss",
+    "quantiles",
     "verbose",
     "dtype",
     "device",
@@ -279,3 +280,20 @@ def ensemble_predict(estimators, X: np.ndarray) -> np.ndarray:
         out = out + est.predict(X)
     out = out / len(estimators)
     return out.reshape(len(X), -1)
+
+
+def ensemble_quantiles(estimators, X: np.ndarray) -> tuple:
+    """The members' mean median and quantiles for ``X`` (``loss='quantile'`` networks).
+
+    Returns ``(median, quantiles)`` of shapes (len(X), n_outputs) and (len(X), n_outputs, Q):
+    the mean over members of each one's sorted quantiles (a mean of non-decreasing rows is
+    non-decreasing, so they never cross), and its column at level 0.5 -- the same numbers as
+    :func:`ensemble_predict`, whose members predict their median.
+    """
+    q = estimators[0].predict_quantiles(X)
+    for est in estimators[1:]:
+        q = q + est.predict_quantiles(X)
+    q = q / len(estimators)
+    levels = estimators[0].quantiles_
+    q = q.reshape(len(X), -1, len(levels))
+    return q[:, :, int(np.flatnonzero(levels == 0.5)[0])], q

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..estimators import RNNRegressor
+from ..estimators._regression import check_quantiles
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
 from ._ensemble import (
     _ESTIMATORS,
@@ -27,6 +28,7 @@ from ._ensemble import (
     NetworkFactory,
     check_finite,
     ensemble_predict,
+    ensemble_quantiles,
     fit_stage1,
     fit_stage2,
     member_seeds,
@@ -54,6 +56,9 @@ from ._windows import (
     prepare,
     split_windows,
 )
+
+# the losses that train quantile levels (``quantiles``)
+_QUANTILE_LOSSES = ("quantile",)
 
 # the forecaster's parameters, checked by BaseForecaster before any work is done
 _PARAMETERS: dict = {
@@ -192,10 +197,16 @@ class RNNForecaster(BaseForecaster):
         stage 2 retrains from the same initial weights on *all* windows, for the number of
         epochs stage 1 found best, so the final model has seen the most recent data (this
         matters for trending series). False keeps the stage-1 model (half the cost).
-    loss : {'squared_error', 'absolute_error'}, default='squared_error'
+    loss : {'squared_error', 'absolute_error', 'quantile'}, default='squared_error'
         Training loss on the normalised targets. The squared error fits the conditional mean;
         the absolute error fits the conditional median, the point forecast that sMAPE, MAE
-        and MASE reward, and is robust to outliers.
+        and MASE reward, and is robust to outliers. 'quantile' fits the levels ``quantiles``
+        with the pinball loss (one head unit per step and level): ``predict`` then returns
+        ``yhat`` (the median) and a column ``yhat_q<pct>`` per level, see Notes.
+    quantiles : list of float or None, default=None
+        Quantile levels of ``loss='quantile'``, strictly inside (0, 1) and distinct; 0.5 is
+        added when absent (it is ``yhat``). None means (0.1, 0.5, 0.9). Must be None for the
+        other losses.
     hidden_size : int, default=32
         Units per recurrent layer.
     num_layers : int, default=1
@@ -293,6 +304,21 @@ class RNNForecaster(BaseForecaster):
 
     Notes
     -----
+    **Quantile forecasts** (``loss='quantile'``): ``predict`` returns ``yhat``, the median
+    forecast, and one column per fitted level named by the level in percent without a trailing
+    '.0': ``yhat_q10`` for 0.1, ``yhat_q2.5`` for 0.025, ``yhat_q97.5`` for 0.975 (a
+    DataFrame even without ``level``). The quantiles are sorted per step (rearrangement), so
+    they never cross, and are mapped back through the inverse transforms (window scale, season,
+    log): these are monotone increasing and quantiles commute with monotone maps, so the
+    results are the quantiles on the data's scale. ``level=[80]`` then gives the interval
+    between the fitted 10 % and 90 % quantiles (``yhat_lo_80``, ``yhat_hi_80``; a level
+    whose two quantiles were not fitted is an error naming them), not the conformal one.
+    Beyond the network's output (``strategy='recursive'``, or ``predict(h)`` with ``h >
+    horizon``) the median is fed back as the next input, and the later quantiles are
+    conditional on that median path: they leave out the uncertainty of the steps fed back,
+    so they are too narrow there. Series forecast by a baseline (too short for the network)
+    have no quantile columns (NaN in a long frame).
+
     Prediction intervals are split-conformal: residuals of the held-out windows, in normalised
     units, are divided per horizon step by their root mean square ``s_j``, pooled over steps,
     and their ``level`` quantile ``q`` (with the finite-sample correction) gives the interval
@@ -362,6 +388,7 @@ class RNNForecaster(BaseForecaster):
         n_models=1,
         refit_full=True,
         loss="squared_error",
+        quantiles=None,
         hidden_size=32,
         num_layers=1,
         bidirectional=False,
@@ -398,6 +425,7 @@ class RNNForecaster(BaseForecaster):
         self.n_models = n_models
         self.refit_full = refit_full
         self.loss = loss
+        self.quantiles = quantiles
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
@@ -419,6 +447,13 @@ class RNNForecaster(BaseForecaster):
         self.device = device
 
     def _check_params(self) -> None:
+        if self.quantiles is not None:
+            if self.loss not in _QUANTILE_LOSSES:
+                raise ValueError(
+                    f"quantiles={self.quantiles!r} is only used with loss='quantile' "
+                    f"(loss={self.loss!r}); pass quantiles=None or set loss='quantile'."
+                )
+            check_quantiles(self.quantiles)
         if self.early_stopping and self.validation_fraction == 0:
             raise ValueError("early_stopping=True needs validation_fraction > 0")
         if self.past_covariates is not None and not all(
@@ -553,8 +588,16 @@ class RNNForecaster(BaseForecaster):
         )
         self._remember(prepare(network, self._transform(), self._covariates_))
 
+    def _fitted_quantiles(self):
+        """The quantile levels of the networks (``loss='quantile'``), else None."""
+        return getattr(self.estimators_[0], "quantiles_", None)
+
     def _predict(self, h: int, X_future, level):
-        levels = check_levels(level, self.conformal_scores_ is not None)
+        quantiles = self._fitted_quantiles()
+        levels = check_levels(level, quantiles is not None or self.conformal_scores_ is not None)
+        predict = partial(
+            ensemble_predict if quantiles is None else ensemble_quantiles, self.estimators_
+        )
         if h > self.horizon and self.past_covariates_ and self.strategy == "direct":
             raise ValueError(
                 f"h={h} exceeds horizon={self.horizon}, which needs past covariates after the "
@@ -566,7 +609,7 @@ class RNNForecaster(BaseForecaster):
             self._covariates_,
             network_panel(self._panel, models),
             self._stats,
-            partial(ensemble_predict, self.estimators_),
+            predict,
             h=h,
             X_future=X_future,
             freq=self.freq_,
@@ -575,6 +618,7 @@ class RNNForecaster(BaseForecaster):
             log=self.log_,
             season_length=self.season_length_,
             stacklevel=4,  # the caller of predict
+            quantiles=quantiles,
         )
         by_uid.update(
             baseline_forecasts(
@@ -588,7 +632,7 @@ class RNNForecaster(BaseForecaster):
                 stacklevel=4,
             )
         )
-        return [by_uid[s.uid] for s in self._panel.series], bool(levels)
+        return [by_uid[s.uid] for s in self._panel.series], bool(levels) or quantiles is not None
 
     # -- summary --
 

@@ -18,7 +18,7 @@ from functools import partial
 import numpy as np
 
 from ._features import Covariates
-from ._output import SeriesForecast, forecast_columns
+from ._output import SeriesForecast, forecast_columns, interval_quantiles, quantile_columns
 from ._panel import _Panel
 from ._time import _future_index
 from ._transforms import is_constant
@@ -30,7 +30,9 @@ def padded_steps(h: int, out_len: int) -> int:
     return int(math.ceil(h / out_len)) * out_len
 
 
-def roll_out(layout: WindowLayout, predict, dbuf, past, future, loc_fixed, scale, h: int):
+def roll_out(
+    layout: WindowLayout, predict, dbuf, past, future, loc_fixed, scale, h: int, qbuf=None
+):
     """Forecast ``h`` steps for every track; return d-scale forecasts (n_tracks, h).
 
     Parameters
@@ -49,6 +51,12 @@ def roll_out(layout: WindowLayout, predict, dbuf, past, future, loc_fixed, scale
         Series location (used unless ``normalize='window'``) and scale of each track.
     h : int
         Number of steps.
+    qbuf : numpy.ndarray of shape (n, h_pad, Q), optional
+        For quantile networks (``loss='quantile'``): ``predict`` then returns ``(median,
+        quantiles)`` (shapes (n, out_len) and (n, out_len, Q)), the median is fed back as the
+        next input and ``qbuf`` receives the quantiles on the d scale. Beyond the first
+        network call they are conditional on the fed-back median path, so they leave out the
+        uncertainty of the steps fed back (too narrow there).
 
     Returns
     -------
@@ -61,7 +69,11 @@ def roll_out(layout: WindowLayout, predict, dbuf, past, future, loc_fixed, scale
         loc = layout.transform.window_loc(target, loc_fixed)
         p = past if pos == L else np.zeros_like(past)
         X = assemble_inputs(target, p, future[:, pos - L : pos + E], loc, scale, E)
-        out = predict(X)
+        if qbuf is None:
+            out = predict(X)
+        else:
+            out, q = predict(X)
+            qbuf[:, pos - L : pos - L + H] = loc[:, None, None] + scale[:, None, None] * q
         dbuf[:, pos : pos + H] = loc[:, None] + scale[:, None] * out
         pos += H
     return dbuf[:, L : L + h]
@@ -146,6 +158,7 @@ def network_forecasts(
     log: bool,
     season_length: int,
     stacklevel: int,
+    quantiles=None,
 ) -> dict:
     """Forecasts of ``h`` steps from the end of every series of ``panel``, on the data's scale.
 
@@ -177,6 +190,11 @@ def network_forecasts(
         Seasonal period of the fallback for forecasts that are not finite.
     stacklevel : int
         Of the warning about forecasts that are not finite, counted from this function.
+    quantiles : numpy.ndarray of shape (Q,), optional
+        The fitted levels of quantile networks (``loss='quantile'``): ``predict`` returns
+        ``(median, quantiles)`` (:func:`~tsrnn.forecasting._ensemble.ensemble_quantiles`), the
+        interval of each level comes from its two quantiles (``scores`` is not used) and the
+        columns ``yhat_q<pct>`` hold every quantile.
 
     Returns
     -------
@@ -189,21 +207,34 @@ def network_forecasts(
     h_pad = padded_steps(h, layout.out_len)
     exog = covariates.future_exog(X_future, panel, freq, h_pad)
     start = origins_at_end(layout, covariates, panel, stats, freq, h, exog)
+    qbuf = None
+    if quantiles is not None:
+        bounds = interval_quantiles(levels, quantiles)
+        qbuf = np.empty((len(panel.series), start.dbuf.shape[1] - layout.window, len(quantiles)))
     pred = roll_out(
-        layout, predict, start.dbuf, start.past, start.future, start.loc, start.scale, h
+        layout, predict, start.dbuf, start.past, start.future, start.loc, start.scale, h, qbuf
     )
     by_uid, overflowed = {}, []
     for i, s in enumerate(panel.series):
         st = stats[s.uid]
         d_hist = layout.transform.apply(s.y, st, s.uid)
-        if is_constant(d_hist):  # forecast as its constant, zero-width intervals
-            point, halves = np.full(h, d_hist[-1]), {lv: np.zeros(h) for lv in levels}
-        else:
-            point = pred[i]
-            halves = {lv: half_width(scores, lv, h) * start.scale[i] for lv in levels}
         invert = partial(layout.transform.invert, stats=st, start=len(s.y))
-        with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
-            cols = forecast_columns(point, halves, invert)
+        if quantiles is not None:
+            if is_constant(d_hist):  # every quantile is the constant
+                point = np.full(h, d_hist[-1])
+                q = np.repeat(point[:, None], len(quantiles), axis=1)
+            else:
+                point, q = pred[i], qbuf[i, :h]
+            with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
+                cols = quantile_columns(point, q, quantiles, bounds, invert)
+        else:
+            if is_constant(d_hist):  # forecast as its constant, zero-width intervals
+                point, halves = np.full(h, d_hist[-1]), {lv: np.zeros(h) for lv in levels}
+            else:
+                point = pred[i]
+                halves = {lv: half_width(scores, lv, h) * start.scale[i] for lv in levels}
+            with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
+                cols = forecast_columns(point, halves, invert)
         if np.all(s.y == s.y[0]):  # exactly the constant, whatever the rounding of exp/log
             cols = {name: np.full(h, s.y[0]) for name in cols}
         if not all(np.isfinite(v).all() for v in cols.values()) or (
