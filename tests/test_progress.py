@@ -163,6 +163,24 @@ def test_stage_progress_shrinks_its_total_when_a_member_stops_early():
     assert stream.getvalue().splitlines()[-1].startswith("fit lstm: 100%|██████████| 7/7 epochs")
 
 
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_stage_progress_is_silent_after_it_closed(verbose):
+    """Members abandoned by Ctrl-C finish in the background: nothing after the stage ends."""
+    stream = Stream(False)
+    with pytest.raises(KeyboardInterrupt):
+        with StageProgress("fit lstm", [5, 5], verbose, file=stream) as stage:
+            member = stage.member(1)
+            member.__enter__()
+            raise KeyboardInterrupt
+    written = stream.getvalue()
+    assert written.endswith("interrupted\n") if verbose == 1 else written == "tsrnn: fit lstm\n"
+    observer = _progress.epoch_observer()
+    observer.epoch(1, 1.0, None, 0.0)
+    observer.done(1, "max_iter")
+    member.__exit__(None, None, None)
+    assert stream.getvalue() == written
+
+
 # --------------------------------------------------------------------------------------------
 # the forecaster, backtest and CLI
 # --------------------------------------------------------------------------------------------

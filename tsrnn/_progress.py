@@ -286,6 +286,8 @@ class _Member:
 
     def epoch(self, number, loss, score, seconds):
         stage = self.stage
+        if stage.closed:  # a member left running in the background after Ctrl-C
+            return
         if stage.bar is not None:
             stage.bar.update(1)
         if stage.verbose >= 2:
@@ -296,6 +298,8 @@ class _Member:
 
     def done(self, n_epochs, stop):
         stage = self.stage
+        if stage.closed:
+            return
         if stage.bar is not None and n_epochs < self.budget:
             stage.bar.add_total(n_epochs - self.budget)
         if stage.verbose >= 2:
@@ -320,6 +324,7 @@ class StageProgress:
         self.verbose = int(verbose)
         self.file = sys.stderr if file is None else file
         self.bar = None
+        self.closed = False
         self._header = header
         self._unit = unit
 
@@ -331,6 +336,7 @@ class StageProgress:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        self.closed = True  # members still running (abandoned after Ctrl-C) stay silent
         if self.bar is not None:
             self.bar.__exit__(exc_type, exc, tb)
         return False

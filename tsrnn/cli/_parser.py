@@ -305,8 +305,8 @@ def _add_output_args(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--quiet",
         action="store_true",
-        help="do not print the forecast table, nor the progress bar and compile notice of "
-        "the fit (stderr)",
+        help="do not print the forecast table, nor (when fitting) the progress bar and "
+        "compile notice on stderr",
     )
 
 
