@@ -1,6 +1,7 @@
 """The README's install sequence, in a fresh virtual environment.
 
-``pip install .`` then a forecast (which compiles and caches the kernels), then
+``pip install .`` then a forecast (which compiles and caches the kernels, saying so once on
+stderr; a second forecast does not), then
 ``pip install -e ".[test]"``: the editable install must work from any folder.
 Before tsrnn cached its kernels outside the package, the first run left Numba's
 cache files in ``site-packages/tsrnn/__pycache__``; the uninstall done by the
@@ -73,12 +74,12 @@ def _source_copy(dest: Path) -> Path:
     return dest
 
 
-def _run(args, env, cwd, timeout=600):
+def _run(args, env, cwd, timeout=600, stderr=False):
     proc = subprocess.run(
         [str(a) for a in args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
     )
     assert proc.returncode == 0, f"{args}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    return proc.stdout
+    return (proc.stdout, proc.stderr) if stderr else proc.stdout
 
 
 def test_readme_install_sequence_then_editable_install_works_from_any_folder(tmp_path):
@@ -127,27 +128,23 @@ def test_readme_install_sequence_then_editable_install_works_from_any_folder(tmp
     assert (installed / "__init__.py").is_file()
     work = tmp_path / "work"
     work.mkdir()
-    _run(
-        [
-            venv / BIN / "tsrnn",
-            "forecast",
-            "--dataset",
-            "air_passengers",
-            "--horizon",
-            "12",
-            "--output",
-            "fc.csv",
-            "--plot",
-            "fc.png",
-            "--max-iter",
-            "1",
-            "--hidden-size",
-            "4",
-            "--quiet",
-        ],
-        env,
-        work,
-    )
+    command = [
+        venv / BIN / "tsrnn",
+        "forecast",
+        "--dataset",
+        "air_passengers",
+        "--horizon",
+        "12",
+        "--max-iter",
+        "1",
+        "--hidden-size",
+        "4",
+    ]
+    _, err = _run([*command, "--output", "fc.csv", "--plot", "fc.png"], env, work, stderr=True)
+    # the cache is cold: the one-line notice, once, then the progress bars (stderr)
+    notice = "tsrnn: compiling kernels (first run only; about a minute, cached afterwards in "
+    assert err.count(notice) == 1, err
+    assert "fit lstm: 100%|" in err, err
     fc = pd.read_csv(work / "fc.csv")
     assert len(fc) == 12 and "yhat" in fc.columns
     assert (work / "fc.png").read_bytes().startswith(b"\x89PNG")
@@ -155,6 +152,9 @@ def test_readme_install_sequence_then_editable_install_works_from_any_folder(tmp
     cached = list((tmp_path / "xdg" / "tsrnn").rglob("*.nbi"))
     assert cached, "no kernel was cached in the user cache folder"
     assert not [p for p in installed.rglob("*") if p.suffix in (".nbi", ".nbc")]
+    # a second run finds them: no notice, the bars still there
+    _, err = _run(command, env, work, stderr=True)
+    assert "compiling kernels" not in err and "fit lstm: 100%|" in err, err
 
     # 2. pip install -e ".[test]": the uninstall of the copy above leaves nothing behind
     _run([*pip, "-e", f"{src}[test]"], env, src)

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._progress import epoch_observer
+
 __all__ = ["DIVERGENCE_FACTOR", "EpochHistory", "propagate_interrupts", "run_epochs"]
 
 #: A training loss this many times the lowest loss so far (and above the loss where training
@@ -219,6 +221,10 @@ def run_epochs(
     kept (or the best-scoring ones with validation).  A non-finite loss or gradient
     ('non_finite') is handled the same way.
 
+    Progress: after every completed epoch, and once when the loop ends, it reports to the
+    observer that :func:`tsrnn._progress.epoch_observer` gives in the caller's context, if any
+    (the forecasting layer's progress bars and per-epoch logs).
+
     KeyboardInterrupt: the epoch in progress is dropped and the loop returns what the
     completed epochs give ('interrupted'), unless the call runs inside
     :func:`propagate_interrupts`, where the interrupt propagates.
@@ -235,6 +241,7 @@ def run_epochs(
     mark = _Mark(0, float(best), None, None, 0, 0, low0, params0, state0, 0, params0, state0)
     stop = "max_iter"
     diverged_loss = None
+    observer = epoch_observer()  # a progress bar or log of the caller's (tsrnn._progress)
     try:
         for epoch in range(first_epoch, first_epoch + n_epochs):
             start = time.perf_counter()
@@ -299,8 +306,11 @@ def run_epochs(
                 params=params,
                 state=state,
             )
+            seconds = time.perf_counter() - start
             if verbose:
-                print(f"{msg}, time = {time.perf_counter() - start:.3f}s", flush=True)
+                print(f"{msg}, time = {seconds:.3f}s", flush=True)
+            if observer is not None:
+                observer.epoch(epoch, loss, value, seconds)
             if n_iter_no_change is not None and count >= n_iter_no_change:
                 if verbose:
                     print(
@@ -317,6 +327,8 @@ def run_epochs(
     del losses[mark.n :]
     if scores is not None:
         del scores[mark.n :]
+    if observer is not None:
+        observer.done(mark.n, stop)
     params, state, kept = mark.params, mark.state, mark.n
     if mark.best_params is not None:
         params, kept = mark.best_params, mark.best_n

@@ -46,6 +46,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 
 from . import metrics as M
+from ._progress import ProgressBar, compile_notice
 from .forecasting._time import _index_kind, _infer_freq, season_length_from_freq
 from .forecasting._windows import make_windows
 
@@ -411,6 +412,28 @@ def _run_group(forecaster, y, X, folds, horizon, level):
     return pd.concat(out, ignore_index=True)
 
 
+def _run_folds(jobs, groups, n_jobs, verbose) -> list:
+    """Run the fold groups' jobs; with ``verbose >= 1`` a progress bar over the folds."""
+    joblib_verbose = verbose if verbose > 2 else 0
+    if verbose < 1:
+        return Parallel(n_jobs=n_jobs, verbose=joblib_verbose)(jobs)
+    n_folds = sum(len(group) for group in groups)
+    with ProgressBar(n_folds, "backtest", "fold") as bar:
+        try:  # joblib >= 1.3: results in order, as they come
+            parallel = Parallel(n_jobs=n_jobs, verbose=joblib_verbose, return_as="generator")
+        except TypeError:
+            parallel = None
+        if parallel is None:
+            parts = Parallel(n_jobs=n_jobs, verbose=joblib_verbose)(jobs)
+            bar.update(n_folds)
+            return parts
+        parts = []
+        for group, part in zip(groups, parallel(jobs)):
+            parts.append(part)
+            bar.update(len(group))
+        return parts
+
+
 def backtest(
     forecaster,
     y,
@@ -464,7 +487,13 @@ def backtest(
         thread, so parallel folds do not oversubscribe the CPUs, and results are identical
         whatever ``n_jobs`` or backend.
     verbose : int, default=0
-        joblib verbosity.
+        Progress on stderr. 0: nothing (each fit reports as the forecaster's own ``verbose``
+        says). 1: a progress bar over the folds (``backtest: 40%|████      | 2/5 folds
+        [...]``; it advances when a fit and the folds that share it are done), the
+        forecasters fitted silently, and the compile notice of
+        :class:`~tsrnn.forecasting.RNNForecaster` (see its ``verbose``). 2: the bar, and each
+        fit's per-stage, per-epoch log (``verbose=2`` of the forecaster). Above 2: also
+        joblib's own messages at that verbosity.
 
     Returns
     -------
@@ -513,11 +542,22 @@ def backtest(
     horizon = cv.horizon
     folds = list(cv.split(y))
     groups = _refit_groups(len(folds), refit)
+    verbose = int(verbose)
+    if (
+        verbose >= 1
+        and hasattr(forecaster, "get_params")
+        and "verbose" in forecaster.get_params(deep=False)
+    ):
+        # the bar is over the folds: the fits are silent, or log their epochs at 2
+        forecaster = clone(forecaster).set_params(verbose=2 if verbose >= 2 else 0)
+        params = forecaster.get_params(deep=False)
+        if "cell" in params and params.get("device", "auto") != "cuda":
+            compile_notice(params["cell"], params.get("dtype", "float32"))
     jobs = (
         delayed(_run_group)(forecaster, y, X, [folds[i] for i in group], horizon, level)
         for group in groups
     )
-    parts = Parallel(n_jobs=n_jobs, verbose=verbose)(jobs)
+    parts = _run_folds(jobs, groups, n_jobs, verbose)
     results = pd.concat(parts, ignore_index=True)
     columns = ["unique_id", "cutoff", "ds", "y", "yhat"]
     columns += [c for c in results.columns if c not in columns]
@@ -698,12 +738,13 @@ def evaluate(
     n_jobs=None,
     season_length=None,
     baselines=True,
+    verbose=0,
 ) -> pd.DataFrame:
     """Backtest a forecaster and report MAE, RMSE, sMAPE and MASE per series, beside baselines.
 
     Parameters
     ----------
-    forecaster, y, initial, step, horizon, X, refit, cv, n_jobs
+    forecaster, y, initial, step, horizon, X, refit, cv, n_jobs, verbose
         As in :func:`backtest`.
     season_length : int, optional
         Seasonal period of MASE's scale and of the seasonal naive baseline; the forecaster's
@@ -729,7 +770,16 @@ def evaluate(
     """
     names = _check_baselines(baselines)  # before the (long) backtest
     results = backtest(
-        forecaster, y, initial, step, horizon, X=X, refit=refit, cv=cv, n_jobs=n_jobs
+        forecaster,
+        y,
+        initial,
+        step,
+        horizon,
+        X=X,
+        refit=refit,
+        cv=cv,
+        n_jobs=n_jobs,
+        verbose=verbose,
     )
     m = season_length if season_length is not None else _season_length(y, forecaster)
     return evaluate_backtest(results, y, m, baselines=names, model_name=type(forecaster).__name__)

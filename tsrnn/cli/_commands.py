@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def _forecaster(args, past=None):
+def _verbosity(args) -> int:
+    """The forecaster's verbose: the progress bar by default, the epoch log with --verbose."""
+    if args.verbose:
+        return 2
+    return 0 if getattr(args, "quiet", False) else 1
+
+
+def _forecaster(args, past=None, verbose=None):
     from ..forecasting import RNNForecaster
 
     return RNNForecaster(
@@ -43,7 +50,7 @@ def _forecaster(args, past=None):
         hidden_size=args.hidden_size,
         max_iter=args.max_iter,
         random_state=args.seed,
-        verbose=args.verbose,
+        verbose=_verbosity(args) if verbose is None else verbose,
         learning_rate_init=args.learning_rate,
         validation_fraction=args.validation_fraction,
         early_stopping=not args.no_early_stopping,
@@ -282,7 +289,8 @@ def _run_backtest(args, out, err, written) -> None:
     _check_outputs(args, _inputs(args))
     data = _load(args)
     y, time_name, id_name = data.y, data.time_name, data.id_name
-    model = _forecaster(args, data.past)
+    verbose = _verbosity(args)  # a bar over the folds, or the fits' epoch logs
+    model = _forecaster(args, data.past, verbose=0)
     # folds are laid out on the longest series (per-series cutoffs, see backtest)
     n_steps = len(y) if isinstance(y, pd.Series) else int(y.groupby("unique_id").size().max())
     initial = args.initial if args.initial is not None else n_steps - 3 * args.horizon
@@ -308,13 +316,22 @@ def _run_backtest(args, out, err, written) -> None:
             refit=args.refit,
             n_jobs=args.n_jobs,
             level=levels,
+            verbose=verbose,
         )
     except ValueError as exc:  # a fold too short to hold windows out: no intervals to plot
         if levels is None or "held-out residuals" not in str(exc):
             raise
         print(f"tsrnn: note: the plot shows no intervals: {_flags(str(exc))}", file=err)
         results = backtest(
-            model, y, initial, step, args.horizon, X=data.X, refit=args.refit, n_jobs=args.n_jobs
+            model,
+            y,
+            initial,
+            step,
+            args.horizon,
+            X=data.X,
+            refit=args.refit,
+            n_jobs=args.n_jobs,
+            verbose=verbose,
         )
     elapsed = time.perf_counter() - start
     # the model's row, then naive, drift and seasonal naive on the same folds

@@ -271,7 +271,12 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
         default=0,
         help="random seed; the same seed gives the same forecast (default: 0)",
     )
-    group.add_argument("--verbose", action="store_true", help="print training progress")
+    group.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the training log on stderr, one line per epoch under a header per "
+        "training stage, instead of the progress bar",
+    )
 
 
 def _add_output_args(parser: argparse.ArgumentParser) -> None:
@@ -297,7 +302,12 @@ def _add_output_args(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="show only the last N observations of the history in the plot (default: all)",
     )
-    out.add_argument("--quiet", action="store_true", help="do not print the forecast table")
+    out.add_argument(
+        "--quiet",
+        action="store_true",
+        help="do not print the forecast table, nor (when fitting) the progress bar and "
+        "compile notice on stderr",
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -429,6 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
     saving.add_argument(
         "--save", metavar="FILE.tsrnn", required=True, help="model file to write (required)"
     )
+    saving.add_argument(
+        "--quiet",
+        action="store_true",
+        help="do not print the progress bar and compile notice of the fit (stderr)",
+    )
 
     predict = sub.add_parser(
         "predict",
@@ -506,6 +521,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot",
         metavar="FILE.png",
         help="save a plot of the backtest forecasts of the first series, with 80 %% intervals",
+    )
+    out.add_argument(
+        "--quiet",
+        action="store_true",
+        help="do not print the progress bar over the folds and the compile notice (stderr)",
     )
 
     sub.add_parser(

@@ -15,6 +15,7 @@ another.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,8 @@ from ._windows import WindowSet
 
 _ESTIMATORS = {"rnn": RNNRegressor, "lstm": LSTMRegressor, "gru": GRURegressor}
 
-# Parameters handed to every network unchanged (the forecaster documents them).
+# Parameters handed to every network unchanged (the forecaster documents them). Not
+# ``verbose``: the forecaster reports progress itself (tsrnn._progress), on stderr.
 PASS_THROUGH = (
     "hidden_size",
     "num_layers",
@@ -49,7 +51,6 @@ PASS_THROUGH = (
     "tol",
     "loss",
     "quantiles",
-    "verbose",
     "dtype",
     "device",
 )
@@ -207,23 +208,37 @@ def _best_epoch(est) -> int:
     return int(np.argmax(np.where(finite, scores, -np.inf))) + 1
 
 
-def fit_stage1(
-    factory: NetworkFactory, seeds, train: WindowSet, val: WindowSet, early_stopping: bool
-) -> EnsembleFit:
-    """Train every member on ``train``; early stopping on exactly the windows ``val``."""
+def _watched(progress, k):
+    """The context in which member ``k`` trains: reporting to ``progress`` (if any)."""
+    return contextlib.nullcontext() if progress is None else progress.member(k)
 
-    def job(seed):
+
+def fit_stage1(
+    factory: NetworkFactory,
+    seeds,
+    train: WindowSet,
+    val: WindowSet,
+    early_stopping: bool,
+    progress=None,
+) -> EnsembleFit:
+    """Train every member on ``train``; early stopping on exactly the windows ``val``.
+
+    ``progress``: a :class:`tsrnn._progress.StageProgress` the members' epochs report to.
+    """
+
+    def job(k, seed):
         def fit_member():
             est = factory.build(seed, early_stopping=early_stopping)
-            if early_stopping:
-                est._fit_with_validation(train.X, train.Y, val.X, val.Y)
-                return est, _best_epoch(est)
-            est.fit(train.X, train.Y)
+            with _watched(progress, k):
+                if early_stopping:
+                    est._fit_with_validation(train.X, train.Y, val.X, val.Y)
+                    return est, _best_epoch(est)
+                est.fit(train.X, train.Y)
             return est, est.n_iter_
 
         return fit_member
 
-    done = run_members(factory, [job(seed) for seed in seeds])
+    done = run_members(factory, [job(k, seed) for k, seed in enumerate(seeds)])
     members, best = [est for est, _ in done], [epochs for _, epochs in done]
     first = members[0]
     scores = first.validation_scores_
@@ -232,11 +247,19 @@ def fit_stage1(
     )
 
 
-def fit_stage2(factory: NetworkFactory, seeds, full: WindowSet, epochs=None) -> EnsembleFit:
+def stage2_budgets(factory: NetworkFactory, n_members: int, epochs=None) -> list:
+    """The epochs each member of stage 2 runs at most: ``epochs[k]``, else ``max_iter``."""
+    return [max(1, int(epochs[k])) if epochs else factory.max_iter for k in range(n_members)]
+
+
+def fit_stage2(
+    factory: NetworkFactory, seeds, full: WindowSet, epochs=None, progress=None
+) -> EnsembleFit:
     """Train every member on all windows, for ``epochs[k]`` epochs (``max_iter`` if None).
 
     With ``epochs`` (the best epochs of stage 1) each member runs exactly that many epochs;
     without, the user's stopping rule on the training loss applies as in any fit.
+    ``progress`` as in :func:`fit_stage1`.
     """
 
     def job(k, seed):
@@ -245,7 +268,8 @@ def fit_stage2(factory: NetworkFactory, seeds, full: WindowSet, epochs=None) -> 
             est = factory.build(
                 seed, early_stopping=False, max_iter=budget, exact_epochs=bool(epochs)
             )
-            est.fit(full.X, full.Y)
+            with _watched(progress, k):
+                est.fit(full.X, full.Y)
             return est
 
         return fit_member

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from numbers import Real
+from numbers import Integral, Real
 
 import pandas as pd
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._progress import StageProgress, compile_notice
 from ..estimators import RNNRegressor
 from ..estimators._regression import check_quantiles
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
@@ -26,12 +27,14 @@ from ._ensemble import (
     _ESTIMATORS,
     PASS_THROUGH,
     NetworkFactory,
+    _on_cpu,
     check_finite,
     ensemble_predict,
     ensemble_quantiles,
     fit_stage1,
     fit_stage2,
     member_seeds,
+    stage2_budgets,
 )
 from ._fallback import assign_models, baseline_forecasts, network_panel, series_models
 from ._features import Covariates
@@ -81,6 +84,7 @@ _PARAMETERS: dict = {
     "early_stopping": ["boolean"],
     "validation_fraction": [Interval(Real, 0, 1, closed="left")],
     "random_state": ["random_state"],
+    "verbose": [Interval(Integral, 0, 2, closed="both"), "boolean"],
     # the networks' own parameters, checked before any work is done
     **{name: RNNRegressor._parameter_constraints[name] for name in PASS_THROUGH},
 }
@@ -246,8 +250,16 @@ class RNNForecaster(BaseForecaster):
         Seed of the weight initialisation and shuffling. Every ensemble member gets one integer
         seed, drawn once per ``fit`` (from NumPy's global generator when None) and used by both
         training stages. An int makes ``fit`` and ``predict`` bit-for-bit reproducible.
-    verbose : bool, default=False
-        Print the estimator's progress.
+    verbose : {0, 1, 2} or bool, default=0
+        Progress of ``fit`` on stderr. 0 (or False): nothing. 1 (or True): a progress bar per
+        training stage, over the members' epochs (``fit lstm: 45%|████▌     | 90/200 epochs
+        [00:12<00:15, 7.4 epoch/s]``; the total shrinks when a member stops early), redrawn in
+        place on a terminal and written as a plain line every 10 seconds elsewhere; and, once
+        per process, ``tsrnn: compiling kernels (first run only; ...)`` when the compiled
+        kernels are not cached yet. 2: instead of the bars, a header naming each stage, then
+        one line per epoch (loss, validation score, seconds; prefixed with the member when
+        ``n_models > 1``, as members train concurrently) and one when a member stops. With 0
+        the compile notice goes to the ``'tsrnn'`` :mod:`logging` logger at INFO level.
     dtype : {'float32', 'float64'}, default='float32'
         Precision of the network.
     device : {'auto', 'cpu', 'cuda'}, default='auto'
@@ -405,7 +417,7 @@ class RNNForecaster(BaseForecaster):
         n_iter_no_change=50,
         tol=1e-4,
         random_state=None,
-        verbose=False,
+        verbose=0,
         dtype="float32",
         device="auto",
     ):
@@ -511,8 +523,23 @@ class RNNForecaster(BaseForecaster):
         stage1 = stage2 = None
         self.conformal_scores_ = None
         self.holdout_scores_ = None
+        verbose = int(self.verbose)
+        if _on_cpu(self.device):
+            compile_notice(self.cell, self.dtype, show=verbose >= 1)
+        n = len(seeds)
+        members = f"{n} members" if n > 1 else "1 network"
         if split.val is not None:
-            stage1 = fit_stage1(factory, seeds, split.train, split.val, self.early_stopping)
+            header = (
+                f"stage 1/{2 if self.refit_full else 1}, fit {self.cell}: {members}, up to "
+                f"{self.max_iter} epochs"
+                + (", early stopping on the held-out windows" if self.early_stopping else "")
+            )
+            with StageProgress(
+                f"fit {self.cell}", [self.max_iter] * n, verbose, header=header
+            ) as progress:
+                stage1 = fit_stage1(
+                    factory, seeds, split.train, split.val, self.early_stopping, progress
+                )
             check_finite(stage1.estimators, split.train.X)
             predict = partial(ensemble_predict, stage1.estimators)
             self.conformal_scores_ = calibrate(layout, prepared, split.calib, predict)
@@ -522,7 +549,17 @@ class RNNForecaster(BaseForecaster):
             )
         if stage1 is None or self.refit_full:
             full = all_windows(prepared, layout, panel.kind)
-            stage2 = fit_stage2(factory, seeds, full, stage1.best_epochs if stage1 else None)
+            epochs = stage1.best_epochs if stage1 else None
+            budgets = stage2_budgets(factory, n, epochs)
+            if stage1 is None:
+                name = f"fit {self.cell}"
+                header = f"stage 1/1, fit {self.cell} on all windows: {members}, up to "
+                header += f"{self.max_iter} epochs"
+            else:
+                name = f"refit {self.cell} on all windows"
+                header = f"stage 2/2, {name}: {members}, the best stage-1 epochs {budgets}"
+            with StageProgress(name, budgets, verbose, header=header) as progress:
+                stage2 = fit_stage2(factory, seeds, full, epochs, progress)
             check_finite(stage2.estimators, full.X)
         report = stage1 or stage2  # the learning curves of stage 1 when there was one
         self.estimators_ = (stage2 or stage1).estimators
