@@ -140,6 +140,23 @@ def test_forecast_long_csv_with_id_column(tmp_path):
     assert _is_png(tmp_path / "fc.png")
 
 
+def test_quantile_loss_from_the_command_line(tmp_path, capsys):
+    out = tmp_path / "q.csv"
+    argv = ["forecast", "--dataset", "air_passengers", "--horizon", "3", "--quiet", *FAST]
+    code = main([*argv, "--loss", "quantile", "--quantiles", "0.9", "0.1", "--output", str(out)])
+    assert code == 0
+    fc = pd.read_csv(out)
+    assert list(fc.columns) == ["month", "yhat", "yhat_q10", "yhat_q50", "yhat_q90"]
+    assert (fc["yhat_q10"] <= fc["yhat_q50"]).all() and (fc["yhat_q50"] <= fc["yhat_q90"]).all()
+    assert (fc["yhat"] == fc["yhat_q50"]).all()  # the point forecast is the median
+    capsys.readouterr()
+    assert main([*argv, "--quantiles", "0.5"]) == 2  # without --loss quantile
+    assert "--quantiles needs --loss quantile" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*argv, "--loss", "quantile", "--quantiles", "90"])
+    assert "pass 0.9 for the 90 % quantile" in capsys.readouterr().err
+
+
 def test_backtest_prints_metrics_table(tmp_path, capsys):
     code = main(
         [

@@ -44,6 +44,7 @@ def _forecaster(args, past=None, verbose=None):
         freq=int(args.freq) if args.freq and args.freq.isdigit() else args.freq,
         deseasonalize={"auto": "auto", "yes": True, "no": False}[args.deseasonalize],
         loss=args.loss,
+        quantiles=_quantiles(args),
         past_covariates=past,
         fill_method=args.fill_method,
         n_models=args.n_models,
@@ -55,6 +56,15 @@ def _forecaster(args, past=None, verbose=None):
         validation_fraction=args.validation_fraction,
         early_stopping=not args.no_early_stopping,
     )
+
+
+def _quantiles(args):
+    """``--quantiles`` for the forecaster; an error naming the flags when --loss is not quantile."""
+    if args.quantiles is None:
+        return None
+    if args.loss != "quantile":
+        raise _CliError("--quantiles needs --loss quantile")
+    return list(args.quantiles)
 
 
 def _n_series(y) -> int:

@@ -219,9 +219,18 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--loss",
-        choices=["squared_error", "absolute_error"],
+        choices=["squared_error", "absolute_error", "quantile"],
         default="squared_error",
-        help="training loss; absolute_error targets the median (default: squared_error)",
+        help="training loss; absolute_error targets the median; quantile fits the levels of "
+        "--quantiles and gives yhat_q<percent> columns (default: squared_error)",
+    )
+    group.add_argument(
+        "--quantiles",
+        type=_quantile_level,
+        nargs="+",
+        metavar="Q",
+        help="with --loss quantile: the quantile levels as fractions, e.g. --quantiles 0.1 0.5 "
+        "0.9 (default: 0.1 0.5 0.9; 0.5 is always added); --level 80 then uses 0.1 and 0.9",
     )
     group.add_argument(
         "--hidden-size",
@@ -319,6 +328,19 @@ def _positive_int(text: str) -> int:
         ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {_short(text)}")
+    return value
+
+
+def _quantile_level(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {_short(text)}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a quantile level strictly between 0 and 1, got {_short(text)} "
+            "(pass 0.9 for the 90 % quantile)"
+        )
     return value
 
 
