@@ -193,13 +193,15 @@ def test_forecaster_verbose_1_shows_one_bar_per_stage_with_the_totals(capsys):
     assert out == ""
     lines = err.splitlines()
     # stage 1: 2 members x 3 epochs (patience 50 never stops them)
-    assert [line for line in lines if line.startswith("fit lstm: ")] == [
-        next(line for line in lines if line.startswith("fit lstm: 100%|██████████| 6/6 epochs"))
-    ]
+    # one bar: off a terminal it may print a plain line every 10 s on a slow machine, then
+    # its final line
+    fit = [line for line in lines if line.startswith("fit lstm: ")]
+    assert fit[-1].startswith("fit lstm: 100%|██████████| 6/6 epochs [")
+    assert all("/6 epochs [" in line for line in fit)
     # stage 2: every member runs its best stage-1 epoch count
     n2 = sum(f.best_epochs_)
     refit = [line for line in lines if line.startswith("refit lstm on all windows: ")]
-    assert len(refit) == 1 and f"| {n2}/{n2} epochs [" in refit[0] and "100%" in refit[0]
+    assert refit and f"| {n2}/{n2} epochs [" in refit[-1] and "100%" in refit[-1]
 
 
 def test_forecaster_bar_total_follows_early_stopping(capsys):
