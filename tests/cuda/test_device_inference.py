@@ -185,6 +185,9 @@ def test_estimator_fitted_on_cuda_predicts_on_the_device(kernels, monkeypatch, d
     assert len(calls) == 1
     want = _backend.predict(est.network_, est.coefs_, X.astype(dtype), "cpu")[:, 0]
     assert_close(got, want, np.dtype(dtype).type)
+    est.set_params(device="cpu")  # asked for the CPU after the fit: predicts there
+    np.testing.assert_array_equal(est.predict(X), want)
+    assert len(calls) == 1
     est_cpu, _ = _fit_regressor("cpu", dtype)
     assert est_cpu.device_ == "cpu"
     est_cpu.predict(X)

@@ -12,6 +12,8 @@ invariance, as on the CPU).  Against the CPU the outputs agree to rounding:
 the devices share their activations and differ only in the order of sums.
 """
 
+import threading
+
 import numpy as np
 from numba import cuda
 
@@ -22,12 +24,14 @@ from . import _network as dnet
 MAX_PARAMS, MAX_WORKSPACES = 16, 2
 _PARAMS = []  # [(spec, theta host copy, P device views)], most recent last
 _WORKSPACES = {}  # (spec, dtype) -> WorkspaceCache, in insertion order
+_LOCK = threading.Lock()  # one call at a time: calls share the cached workspaces
 
 
 def clear_cache():
     """Drop the cached device parameters and workspaces (frees their device memory)."""
-    _PARAMS.clear()
-    _WORKSPACES.clear()
+    with _LOCK:
+        _PARAMS.clear()
+        _WORKSPACES.clear()
 
 
 def _params(spec, theta):
@@ -59,6 +63,8 @@ def predict(spec, theta, X, batch_size=1024):
     dtype and uploaded once; rows run in chunks of ``batch_size``.
     """
     theta = np.ascontiguousarray(theta)
-    P = _params(spec, theta)
-    X_d = cuda.to_device(np.ascontiguousarray(X, dtype=theta.dtype))
-    return dnet.predict(spec, P, X_d, _workspaces(spec, theta.dtype), batch_size)
+    X = np.ascontiguousarray(X, dtype=theta.dtype)
+    with _LOCK:  # threads (e.g. joblib's) would otherwise write the same workspace
+        P = _params(spec, theta)
+        X_d = cuda.to_device(X)
+        return dnet.predict(spec, P, X_d, _workspaces(spec, theta.dtype), batch_size)

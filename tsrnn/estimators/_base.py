@@ -542,7 +542,8 @@ class BaseRecurrent(BaseEstimator):
         theta = self.coefs_
         if not theta.flags.writeable or not theta.flags.c_contiguous:
             theta = np.array(theta)  # e.g. a read-only memmap from joblib
-        return _backend_predict(self.network_, theta, X, getattr(self, "device_", "cpu"))
+        device = "cpu" if self.device == "cpu" else getattr(self, "device_", "cpu")
+        return _backend_predict(self.network_, theta, X, device)
 
     # ------------------------------------------------------------------
     # weight exchange

@@ -248,7 +248,8 @@ class RNNClassifier(_RecurrentClassifier):
         The device the network was trained on.  ``predict`` runs there when it
         is usable here (batch-invariant on both), else on the CPU, e.g. for a
         GPU-fitted model loaded on a machine without one (same outputs to
-        rounding: 1e-10 in float64, about 1e-6 relative in float32).
+        rounding: 1e-10 in float64, about 1e-6 relative in float32);
+        ``set_params(device='cpu')`` makes it predict on the CPU.
     network_ : NetworkSpec
         The fitted architecture.
     n_params_ : int
@@ -395,7 +396,8 @@ class LSTMClassifier(_RecurrentClassifier):
         The device the network was trained on.  ``predict`` runs there when it
         is usable here (batch-invariant on both), else on the CPU, e.g. for a
         GPU-fitted model loaded on a machine without one (same outputs to
-        rounding: 1e-10 in float64, about 1e-6 relative in float32).
+        rounding: 1e-10 in float64, about 1e-6 relative in float32);
+        ``set_params(device='cpu')`` makes it predict on the CPU.
     network_ : NetworkSpec
         The fitted architecture.
     n_params_ : int
@@ -540,7 +542,8 @@ class GRUClassifier(_RecurrentClassifier):
         The device the network was trained on.  ``predict`` runs there when it
         is usable here (batch-invariant on both), else on the CPU, e.g. for a
         GPU-fitted model loaded on a machine without one (same outputs to
-        rounding: 1e-10 in float64, about 1e-6 relative in float32).
+        rounding: 1e-10 in float64, about 1e-6 relative in float32);
+        ``set_params(device='cpu')`` makes it predict on the CPU.
     network_ : NetworkSpec
         The fitted architecture.
     n_params_ : int
