@@ -171,7 +171,7 @@ def _fit_regressor(device, dtype="float64", cell="gru"):
     return est, X
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("dtype", ["float64"])  # float32 parity: the predict tests above
 def test_estimator_fitted_on_cuda_predicts_on_the_device(kernels, monkeypatch, dtype):
     from tsrnn import _backend
     from tsrnn.cuda import _inference
