@@ -7,7 +7,12 @@ float32, MSE on 12 outputs, 1 input feature, over
 * the performance grid: cell in rnn/lstm/gru × hidden 16/64/128/256,
   batch 64, 48 steps;
 * the target case: batch 1024, hidden 256, 48 steps (every cell);
-* the large case: batch 1024, hidden 512, 96 steps (every cell).
+* the large case: batch 1024, hidden 512, 96 steps (every cell);
+* ``predict`` (case name): seconds per prediction call of 1024 sequences of
+  48 steps, hidden 64 and 256, every cell — host array in, host array out
+  (:func:`tsrnn._training.predict` on the CPU,
+  :func:`tsrnn.cuda._inference.predict` on the GPU, the upload of X included,
+  the parameters already on the device as after the first call).
 
 Backends: ``cpu`` (:class:`tsrnn._training.CpuTrainer`, its process pinned to
 two cores with two threads), ``gpu`` (:class:`tsrnn.cuda.CudaTrainer`),
@@ -47,6 +52,7 @@ ROOT = _env.ROOT
 GRID = [(cell, n, 64, 48) for cell in ("rnn", "lstm", "gru") for n in (16, 64, 128, 256)]
 TARGET = [(cell, 256, 1024, 48) for cell in ("rnn", "lstm", "gru")]
 LARGE = [(cell, 512, 1024, 96) for cell in ("rnn", "lstm", "gru")]
+PREDICT = [(cell, n, 1024, 48) for cell in ("rnn", "lstm", "gru") for n in (64, 256)]
 N_FEATURES, N_OUTPUTS, LR = 1, 12, 1e-3
 CPU_TARGET, CUDNN_TARGET = 10.0, 2.0
 
@@ -121,7 +127,50 @@ def bench_tsrnn(device, cell, hidden, batch, steps, n_batches, repeats, config=N
             raise RuntimeError(f"non-finite loss in {device} {cell} {hidden}")
 
     warm, sec = _time_epochs(epoch, repeats)
-    return {"warmup_s": warm, "sec_per_batch": sec / n_batches}
+    out = {"warmup_s": warm, "sec_per_batch": sec / n_batches}
+    if device == "gpu":
+        out["launches_per_batch"] = _count_launches(epoch) / n_batches
+    return out
+
+
+def _count_launches(run):
+    """Kernel launches made by ``run()`` (numba-cuda's ``_Kernel.launch``, counted)."""
+    from numba.cuda.dispatcher import _Kernel
+
+    real, count = _Kernel.launch, [0]
+
+    def launch(self, *args, **kwargs):
+        count[0] += 1
+        return real(self, *args, **kwargs)
+
+    _Kernel.launch = launch
+    try:
+        run()
+    finally:
+        _Kernel.launch = real
+    return count[0]
+
+
+def bench_predict(device, cell, hidden, batch, steps, repeats):
+    """Seconds per prediction call of ``batch`` sequences on the CPU or the GPU."""
+    net, tr = _import_tsrnn_core()
+    if device == "gpu":
+        from tsrnn.cuda import _inference
+        from tsrnn.cuda import _kernels as K
+
+        if K.CONFIG != K._DEFAULT_CONFIG:
+            K.configure()
+        run = _inference.predict
+    else:
+        run = tr.predict
+    spec = net.NetworkSpec(cell, N_FEATURES, hidden, 1, False, N_OUTPUTS)
+    theta = net.init_params(spec, np.random.default_rng(0), np.float32)
+    X, _ = _data(batch, steps)
+    warm, sec = _time_epochs(lambda: run(spec, theta, X), repeats)
+    out = {"warmup_s": warm, "sec_per_batch": sec}
+    if device == "gpu":
+        out["launches_per_call"] = _count_launches(lambda: run(spec, theta, X))
+    return out
 
 
 def bench_torch(cell, hidden, batch, steps, n_batches, repeats, tf32):
@@ -218,10 +267,10 @@ def markdown(results):
         "12 outputs, 1 layer.",
         "",
         "| cell | hidden | batch | steps | CPU 2-core | tsrnn GPU | cuDNN fp32 | cuDNN tf32 "
-        "| GPU vs CPU | GPU / cuDNN fp32 | GPU / cuDNN tf32 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| GPU vs CPU | GPU / cuDNN fp32 | GPU / cuDNN tf32 | GPU launches / batch |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for row in results["rows"]:
+    for row in _training_rows(results):
         ms = {
             k: (row[k]["sec_per_batch"] * 1e3 if row.get(k) else None)
             for k in ("cpu", "gpu", "torch_fp32", "torch_tf32")
@@ -232,8 +281,29 @@ def markdown(results):
         lines.append(
             f"| {row['cell']} | {row['hidden']} | {row['batch']} | {row['steps']} "
             f"| {_fmt(ms['cpu'])} | {_fmt(ms['gpu'])} | {_fmt(ms['torch_fp32'])} "
-            f"| {_fmt(ms['torch_tf32'])} | {_fmt(speed, 1)}× | {_fmt(r32)} | {_fmt(rtf)} |"
+            f"| {_fmt(ms['torch_tf32'])} | {_fmt(speed, 1)}× | {_fmt(r32)} | {_fmt(rtf)} "
+            f"| {_fmt((row.get('gpu') or {}).get('launches_per_batch'), 0)} |"
         )
+    predict_rows = [r for r in results["rows"] if r.get("kind") == "predict"]
+    if predict_rows:
+        lines += [
+            "",
+            "ms per prediction call (host X in, outputs out), float32, 1 layer, batch 1024:",
+            "",
+            "| cell | hidden | batch | steps | CPU 2-core | tsrnn GPU | GPU vs CPU "
+            "| GPU launches |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for row in predict_rows:
+            cpu, gpu = (
+                row[k]["sec_per_batch"] * 1e3 if row.get(k) else None for k in ("cpu", "gpu")
+            )
+            speed = cpu / gpu if cpu and gpu else None
+            lines.append(
+                f"| {row['cell']} | {row['hidden']} | {row['batch']} | {row['steps']} "
+                f"| {_fmt(cpu)} | {_fmt(gpu)} | {_fmt(speed, 1)}× "
+                f"| {_fmt((row.get('gpu') or {}).get('launches_per_call'), 0)} |"
+            )
     variant_rows = [r for r in results["rows"] if r.get("gpu_variants")]
     if variant_rows:
         lines += [
@@ -246,6 +316,8 @@ def markdown(results):
         for r in variant_rows:
             for text, v in r["gpu_variants"].items():
                 ms = _fmt(v["sec_per_batch"] * 1e3) if "sec_per_batch" in v else v.get("error")
+                if "launches_per_batch" in v:
+                    ms += f" ({v['launches_per_batch']:.0f} launches)"
                 lines.append(
                     f"| {r['cell']} | {r['hidden']} | {r['batch']} | {r['steps']} "
                     f"| {_fmt(r['gpu']['sec_per_batch'] * 1e3)} | `{text}` | {ms} |"
@@ -255,7 +327,7 @@ def markdown(results):
         "Targets (H100): ≥10× the 2-core CPU at batch 1024 / hidden 256; within 2× of cuDNN.",
         "",
     ]
-    for row in results["rows"]:
+    for row in _training_rows(results):
         cpu, gpu = row.get("cpu"), row.get("gpu")
         if row["batch"] == 1024 and row["hidden"] == 256 and cpu and gpu:
             s = cpu["sec_per_batch"] / gpu["sec_per_batch"]
@@ -263,7 +335,7 @@ def markdown(results):
             lines.append(f"- {row['cell']} B=1024 N=256: {s:.1f}× the CPU — {verdict}")
     ratios = [
         r["gpu"]["sec_per_batch"] / r["torch_fp32"]["sec_per_batch"]
-        for r in results["rows"]
+        for r in _training_rows(results)
         if r.get("gpu") and r.get("torch_fp32")
     ]
     if ratios:
@@ -275,6 +347,10 @@ def markdown(results):
     return "\n".join(lines) + "\n"
 
 
+def _training_rows(results):
+    return [r for r in results["rows"] if r.get("kind", "train") == "train"]
+
+
 def write(results, out_dir):
     with open(os.path.join(out_dir, "bench_gpu.json"), "w") as fh:
         json.dump(results, fh, indent=1)
@@ -282,16 +358,18 @@ def write(results, out_dir):
         fh.write(markdown(results))
 
 
-def _cpu_reference(path):
-    if not path:
-        return {}
-    with open(path) as fh:
-        data = json.load(fh)
-    return {
-        (r["cell"], r["hidden"], r["batch"], r["steps"]): r["cpu"]
-        for r in data["rows"]
-        if r.get("cpu")
-    }
+def _cpu_reference(paths):
+    """CPU timings by (kind, cell, hidden, batch, steps) from earlier ``--devices cpu`` runs."""
+    ref = {}
+    for path in paths or []:
+        with open(path) as fh:
+            data = json.load(fh)
+        for r in data["rows"]:
+            if r.get("cpu"):
+                ref[(r.get("kind", "train"), r["cell"], r["hidden"], r["batch"], r["steps"])] = r[
+                    "cpu"
+                ]
+    return ref
 
 
 def _pin_two_cores():
@@ -313,9 +391,13 @@ def build_parser():
     )
     p.add_argument("--out", default="bench_gpu_results", help="output folder")
     p.add_argument("--devices", default="gpu,torch", help="comma list of cpu, gpu, torch")
-    p.add_argument("--cases", default="grid,target,large", help="comma list of grid, target, large")
     p.add_argument(
-        "--cpu-json", default=None, help="bench_gpu.json of an earlier --devices cpu run"
+        "--cases",
+        default="grid,target,large,predict",
+        help="comma list of grid, target, large, predict",
+    )
+    p.add_argument(
+        "--cpu-json", nargs="+", default=None, help="bench_gpu.json of earlier --devices cpu runs"
     )
     p.add_argument("--check", action="store_true", help="run the GPU parity tests first")
     p.add_argument("--check-note", default=None, help="result of parity tests run separately")
@@ -347,12 +429,20 @@ def main(argv=None):
     results["cpu_source"] = (
         f"measured here, 2 cores ({_env.cpu_model()})"
         if "cpu" in devices
-        else (f"from {args.cpu_json}" if cpu_ref else "not measured")
+        else (f"from {', '.join(args.cpu_json)}" if cpu_ref else "not measured")
     )
     if "cpu" in devices:
         _pin_two_cores()
-    cases = {"grid": GRID, "target": TARGET, "large": LARGE}
-    for case in [c for name in args.cases.split(",") for c in cases[name]]:
+    cases = {"grid": GRID, "target": TARGET, "large": LARGE, "predict": PREDICT}
+    unknown = sorted(set(args.cases.split(",")) - set(cases))
+    if unknown:
+        raise SystemExit(f"unknown --cases {unknown}; choose from {sorted(cases)}")
+    todo = [
+        ("predict" if name == "predict" else "train", c)
+        for name in args.cases.split(",")
+        for c in cases[name]
+    ]
+    for kind, case in todo:
         if args.budget_s and time.perf_counter() - start > args.budget_s:
             if "skipped" not in results:
                 print(
@@ -362,12 +452,15 @@ def main(argv=None):
             results.setdefault("skipped", []).append(list(case))
             continue
         cell, hidden, batch, steps = case
-        row = {"cell": cell, "hidden": hidden, "batch": batch, "steps": steps}
+        row = {"kind": kind, "cell": cell, "hidden": hidden, "batch": batch, "steps": steps}
         big = batch * hidden * steps > 64 * 256 * 48
         reps, nb = (max(1, args.repeats - 1), 2) if big else (args.repeats, args.batches)
         for dev in devices:
             try:
-                if dev == "torch":
+                if kind == "predict":
+                    if dev != "torch":
+                        row[dev] = bench_predict(dev, cell, hidden, batch, steps, args.repeats)
+                elif dev == "torch":
                     row["torch_fp32"] = bench_torch(cell, hidden, batch, steps, nb, reps, False)
                     row["torch_tf32"] = bench_torch(cell, hidden, batch, steps, nb, reps, True)
                 else:
@@ -376,18 +469,19 @@ def main(argv=None):
             except Exception as exc:  # keep going: one broken backend must not hide the rest
                 row[dev + "_error"] = f"{type(exc).__name__}: {exc}"
                 print(f"{case} {dev}: {row[dev + '_error']}", flush=True)
-        if case in cpu_ref and "cpu" not in row:
-            row["cpu"] = cpu_ref[case]
+        if (kind, *case) in cpu_ref and "cpu" not in row:
+            row["cpu"] = cpu_ref[(kind, *case)]
         results["rows"].append(row)
         summary = {
             k: round(v["sec_per_batch"] * 1e3, 3) for k, v in row.items() if isinstance(v, dict)
         }
-        print(f"{cell:4s} N={hidden:3d} B={batch:4d} T={steps:2d} ms/batch {summary}", flush=True)
+        what = "ms/predict" if kind == "predict" else "ms/batch"
+        print(f"{cell:4s} N={hidden:3d} B={batch:4d} T={steps:2d} {what} {summary}", flush=True)
         write(results, args.out)
     for text in args.variants:
         variant = _parse_variant(text)
         for row in results["rows"]:
-            if row["batch"] < 1024 or "gpu" not in row:
+            if row["batch"] < 1024 or "gpu" not in row or row["kind"] != "train":
                 continue
             if args.budget_s and time.perf_counter() - start > args.budget_s:
                 break

@@ -12,7 +12,8 @@
 #   build/gpu_carry/wheels/      pure-Python wheels (pytest, threadpoolctl) for
 #                                a machine without them and without internet
 #   build/gpu_carry/cpu/bench_gpu.json   2-core CPU timings to merge into the
-#                                table (python experiments/bench_gpu.py --devices cpu)
+#                                table (python experiments/bench_gpu.py --devices cpu);
+#                                the CPU column of the predict rows is measured here
 set -u
 TOTAL_S=${1:-380}
 TEST_S=${TEST_S:-170}
@@ -57,11 +58,18 @@ for f in "$OUT/gpu_tests_float64.txt" "$OUT/gpu_tests_rest.txt"; do
 done
 
 echo "== benchmark ($(elapsed) s)"
-BUDGET=$(( TOTAL_S - $(elapsed) - 45 ))
+# the CPU column of the prediction rows, measured here on two pinned cores (about a minute)
+timeout 120 "$PY" experiments/bench_gpu.py --devices cpu --cases predict --repeats 2 \
+  --out "$OUT/cpu_predict" > "$OUT/cpu_predict_log.txt" 2>&1
+CPU_FILES=()
+[ -f build/gpu_carry/cpu/bench_gpu.json ] && CPU_FILES+=(build/gpu_carry/cpu/bench_gpu.json)
+[ -f "$OUT/cpu_predict/bench_gpu.json" ] && CPU_FILES+=("$OUT/cpu_predict/bench_gpu.json")
 CPU_JSON=()
-[ -f build/gpu_carry/cpu/bench_gpu.json ] && CPU_JSON=(--cpu-json build/gpu_carry/cpu/bench_gpu.json)
+[ ${#CPU_FILES[@]} -gt 0 ] && CPU_JSON=(--cpu-json "${CPU_FILES[@]}")
+BUDGET=$(( TOTAL_S - $(elapsed) - 45 ))
 "$PY" experiments/bench_gpu.py --out "$OUT" --devices gpu,torch --budget-s "$BUDGET" \
   --check-note "tests/cuda with TSRNN_TEST_GPU=1:$NOTE" \
-  "${CPU_JSON[@]}" --variants "gemm=64,64,16,4,4" "gemm=128,128,8,8,8;step=64,32,16,4,2" \
+  "${CPU_JSON[@]}" --variants "seq_max_hidden=4096" "gemm=64,64,16,4,4" \
+  "gemm=128,128,8,8,8;step=64,32,16,4,2" \
   2>&1 | tee "$OUT/bench_log.txt"
 echo "== done ($(elapsed) s)"

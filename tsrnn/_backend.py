@@ -7,7 +7,11 @@ trainer and predictions; which device runs them is decided here.
 ``make_optimizer(solver, learning_rate, *, momentum, nesterov, beta_1, beta_2, epsilon)``
 ``make_trainer(device, spec, theta, optimizer, loss, alpha, clip_grad_norm, optimizer_state,
 quantiles)``
-``predict(spec, theta, X) -> ndarray (n, O)`` (always on the CPU: batch-invariant kernels)
+``predict(spec, theta, X, device='cpu') -> ndarray (n, O)`` (batch-invariant on both devices)
+
+Predictions run on the device the model was fitted on (the estimators'
+``device_``) when that device is usable here, else on the CPU: a model fitted
+on a GPU predicts on a machine without one (same numbers to rounding).
 """
 
 from ._registry import OPTIMIZERS
@@ -85,6 +89,26 @@ def make_trainer(
     return trainer(*args, quantiles=quantiles)
 
 
-def predict(spec, theta, X):
-    """Network outputs for validated X (n, T, D) with the batch-invariant CPU kernels."""
+def predict_device(device):
+    """Where a model fitted on ``device`` ('cpu' or 'cuda') predicts here: 'cuda' only if usable."""
+    if device != "cuda":
+        return "cpu"
+    try:
+        from .cuda import cuda_available
+
+        return "cuda" if cuda_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+def predict(spec, theta, X, device="cpu"):
+    """Network outputs for validated X (n, T, D), batch-invariant.
+
+    On the GPU when ``device`` is 'cuda' and CUDA is usable here
+    (:func:`tsrnn.cuda._inference.predict`), else with the CPU kernels.
+    """
+    if predict_device(device) == "cuda":
+        from .cuda import _inference  # lazy: importing tsrnn must not import numba.cuda
+
+        return _inference.predict(spec, theta, X)
     return _cpu_predict(spec, theta, X)

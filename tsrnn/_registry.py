@@ -132,8 +132,8 @@ def _sweeps(cell, biases, backward_args, cuda_backward_args, infer_args, extra_f
         "cuda": {
             "forward": Kernel(f"gpu_{cell}_forward", forward),
             "backward": Kernel(f"gpu_{cell}_backward", cuda_backward_args),
-            # the GPU predicts with its training forward (no fused inference kernel)
-            "infer": Kernel(f"gpu_{cell}_forward", forward),
+            # the training forward's sweeps with batch-invariant (never split) GEMMs
+            "infer": Kernel(f"gpu_{cell}_infer", forward),
         },
     }
 

@@ -265,13 +265,16 @@ def kit(dtype):
     return _build(check_dtype(dtype))
 
 
-def gpu_gemm(A, B, C, trans_a=False, trans_b=False, bias=None):
+def gpu_gemm(A, B, C, trans_a=False, trans_b=False, bias=None, allow_split=True):
     """C = op(A) op(B) (+ bias broadcast over rows), all 2-D device arrays.
 
     ``op(A)`` is ``Aᵀ`` when ``trans_a`` (A stored (K, M)), else A (M, K);
     likewise B.  A GEMM whose output has few tiles but a long inner dimension
     (the weight gradients, summed over T·B rows) is split along K into partial
     products that a second kernel adds up, so the whole device is busy.
+    ``allow_split=False`` never splits: every output is then one sum over k in
+    a fixed order whatever M is, so a row of C does not depend on the other
+    rows (the batch invariance of device predictions).
     """
     k = kit(C.dtype)
     M, N = C.shape
@@ -281,7 +284,7 @@ def gpu_gemm(A, B, C, trans_a=False, trans_b=False, bias=None):
     BM, BN, BK, TM, TN = k.gemm_tile
     tiles = ceil_div(M, BM) * ceil_div(N, BN)
     splits = 1
-    if tiles < k.target_blocks:
+    if allow_split and tiles < k.target_blocks:
         splits = max(1, min(ceil_div(k.target_blocks, tiles), K // k.split_k_min))
     k_chunk = ceil_div(ceil_div(K, splits), BK) * BK
     splits = ceil_div(K, k_chunk) if K else 1
@@ -322,12 +325,13 @@ def _as_rows(X):
 # --------------------------------------------------------------------------
 
 
-def gpu_input_projection(X, W_ih, b, A):
+def gpu_input_projection(X, W_ih, b, A, allow_split=True):
     """A[t] = X[t] W_ihᵀ + b for all steps at once (one GEMM over T*B rows).
 
-    X (T, B, D), W_ih (GN, D), b (GN,), A (T, B, GN) written.
+    X (T, B, D), W_ih (GN, D), b (GN,), A (T, B, GN) written.  ``allow_split``:
+    see :func:`gpu_gemm` (False: batch-invariant).
     """
-    gpu_gemm(_as_rows(X), W_ih, _as_rows(A), trans_b=True, bias=b)
+    gpu_gemm(_as_rows(X), W_ih, _as_rows(A), trans_b=True, bias=b, allow_split=allow_split)
 
 
 def gpu_weight_gradients(X, H, dA, dAh, dW_ih, dW_hh):
@@ -356,9 +360,12 @@ def gpu_input_gradient(dA, W_ih, dX):
 # --------------------------------------------------------------------------
 
 
-def gpu_head_forward(Z, V, c, out):
-    """Head output out = Z Vᵀ + c.  Z (B, F), V (O, F), c (O,), out (B, O)."""
-    gpu_gemm(Z, V, out, trans_b=True, bias=c)
+def gpu_head_forward(Z, V, c, out, allow_split=True):
+    """Head output out = Z Vᵀ + c.  Z (B, F), V (O, F), c (O,), out (B, O).
+
+    ``allow_split=False``: batch-invariant (see :func:`gpu_gemm`).
+    """
+    gpu_gemm(Z, V, out, trans_b=True, bias=c, allow_split=allow_split)
 
 
 def gpu_head_backward(Z, V, dO, dV, dc, dZ):

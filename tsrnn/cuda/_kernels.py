@@ -55,10 +55,13 @@ from ._layout import (  # noqa: F401
 from ._sweeps import (  # noqa: F401
     gpu_gru_backward,
     gpu_gru_forward,
+    gpu_gru_infer,
     gpu_lstm_backward,
     gpu_lstm_forward,
+    gpu_lstm_infer,
     gpu_rnn_backward,
     gpu_rnn_forward,
+    gpu_rnn_infer,
 )
 from ._updates import (  # noqa: F401
     gpu_adam_update,

@@ -50,8 +50,8 @@ class CudaBackend:
 
     @staticmethod
     def head_forward(Z, V, c, out, batch_invariant=False):
-        """Head output out = Z Vᵀ + c (GEMM; ``batch_invariant`` concerns the CPU only)."""
-        K.gpu_head_forward(Z, V, c, out)
+        """Head output out = Z Vᵀ + c (GEMM, never split along K if ``batch_invariant``)."""
+        K.gpu_head_forward(Z, V, c, out, not batch_invariant)
 
 
 CUDA = CudaBackend()

@@ -425,13 +425,14 @@ def _whole_sequence(N):
 # --------------------------------------------------------------------------
 
 
-def gpu_rnn_forward(X, W_ih, W_hh, b, H, A):
+def gpu_rnn_forward(X, W_ih, W_hh, b, H, A, allow_split=True):
     """Forward sweep of one Elman layer.
 
     A (T, B, N) receives the input projections; H (T+1, B, N) the states
-    (H[0] is the initial state and is read, not written).
+    (H[0] is the initial state and is read, not written).  ``allow_split``:
+    see :func:`tsrnn.cuda._gemm.gpu_gemm` (False in the inference sweeps).
     """
-    gpu_input_projection(X, W_ih, b, A)
+    gpu_input_projection(X, W_ih, b, A, allow_split)
     k = kit(X.dtype)
     T, B, N = X.shape[0], X.shape[1], W_hh.shape[1]
     if _whole_sequence(N):
@@ -454,13 +455,13 @@ def gpu_rnn_backward(W_hh, H, dH, dA):
         launch(W_hh, H, dH, dA, t)
 
 
-def gpu_lstm_forward(X, W_ih, W_hh, b, H, C, A):
+def gpu_lstm_forward(X, W_ih, W_hh, b, H, C, A, allow_split=True):
     """Forward sweep of one LSTM layer.
 
     H, C (T+1, B, N) receive hidden and cell states (index 0 = initial state);
     A (T, B, 4N) receives the gate activations i, f, g, o.
     """
-    gpu_input_projection(X, W_ih, b, A)
+    gpu_input_projection(X, W_ih, b, A, allow_split)
     k = kit(X.dtype)
     T, B, N = X.shape[0], X.shape[1], W_hh.shape[1]
     if _whole_sequence(N):
@@ -488,13 +489,13 @@ def gpu_lstm_backward(W_hh, C, A, dH, dA, work=None):
         launch(W_hh, C, A, dH, dA, t, dc)
 
 
-def gpu_gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN):
+def gpu_gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, allow_split=True):
     """Forward sweep of one GRU layer (reset-after form).
 
     A (T, B, 3N) receives the activations r, z, n; HN (T, B, N) receives the
     recurrent candidate term W_hn h_{t-1} + b_hn that the reset gate scales.
     """
-    gpu_input_projection(X, W_ih, b_ih, A)
+    gpu_input_projection(X, W_ih, b_ih, A, allow_split)
     k = kit(X.dtype)
     T, B, N = X.shape[0], X.shape[1], W_hh.shape[1]
     if _whole_sequence(N):
@@ -521,3 +522,28 @@ def gpu_gru_backward(W_hh, H, A, HN, dH, dA, dAh, work=None):
     launch = k.k["gru_back_step"][_step_geometry(k, B, N)]
     for t in range(T - 1, -1, -1):
         launch(W_hh, H, A, HN, dH, dA, dAh, t, dhz)
+
+
+# --------------------------------------------------------------------------
+# inference sweeps: the forward sweeps with batch-invariant products
+# --------------------------------------------------------------------------
+#
+# Every sum of a prediction runs over a fixed range in a fixed order whatever
+# the batch: the recurrent products per sample (both kernels), and the input
+# projection and the head as GEMMs that are never split along K.  A row's
+# prediction is therefore bit-identical whatever the other rows of the call.
+
+
+def gpu_rnn_infer(X, W_ih, W_hh, b, H, A):
+    """:func:`gpu_rnn_forward` without split-K: batch-invariant."""
+    gpu_rnn_forward(X, W_ih, W_hh, b, H, A, False)
+
+
+def gpu_lstm_infer(X, W_ih, W_hh, b, H, C, A):
+    """:func:`gpu_lstm_forward` without split-K: batch-invariant."""
+    gpu_lstm_forward(X, W_ih, W_hh, b, H, C, A, False)
+
+
+def gpu_gru_infer(X, W_ih, W_hh, b_ih, b_hh, H, A, HN):
+    """:func:`gpu_gru_forward` without split-K: batch-invariant."""
+    gpu_gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, False)

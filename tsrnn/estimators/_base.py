@@ -440,8 +440,9 @@ class BaseRecurrent(BaseEstimator):
             self.best_validation_score_ = -np.inf
         if validation is None and self.best_loss_ is None:  # e.g. partial_fit after early stopping
             self.best_loss_ = np.inf
+        device = resolve_device(self.device)
         trainer = make_trainer(
-            resolve_device(self.device),
+            device,
             spec,
             self.coefs_,
             self._optimizer(),
@@ -482,6 +483,7 @@ class BaseRecurrent(BaseEstimator):
             self.best_validation_score_ = history.best
         self._no_improvement_count = history.n_no_improvement
         self.coefs_ = history.params
+        self.device_ = device  # predict runs there when usable (tsrnn._backend.predict)
         self._optimizer_state = history.optimizer_state
         kept = epochs_before + history.kept_epoch
         if history.kept_epoch == 0:
@@ -546,7 +548,8 @@ class BaseRecurrent(BaseEstimator):
         theta = self.coefs_
         if not theta.flags.writeable or not theta.flags.c_contiguous:
             theta = np.array(theta)  # e.g. a read-only memmap from joblib
-        return _backend_predict(self.network_, theta, X)
+        device = "cpu" if self.device == "cpu" else getattr(self, "device_", "cpu")
+        return _backend_predict(self.network_, theta, X, device)
 
     # ------------------------------------------------------------------
     # weight exchange

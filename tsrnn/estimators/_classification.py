@@ -236,13 +236,20 @@ class RNNClassifier(_RecurrentClassifier):
         Precision of weights and computation (``docs/math.md``, section 7).
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where to train; 'auto' uses a CUDA GPU only if one is really usable.
-        Predictions always run on the CPU.
+        Predictions run on the device of the fit (``device_``) when it is
+        usable here, else on the CPU.
 
     Attributes
     ----------
     coefs_ : ndarray of shape (n_params_,)
         All learnable parameters in one flat vector, in the layout of
         ``docs/math.md`` section 5 (see :meth:`export_weights`).
+    device_ : {'cpu', 'cuda'}
+        The device the network was trained on.  ``predict`` runs there when it
+        is usable here (batch-invariant on both), else on the CPU, e.g. for a
+        GPU-fitted model loaded on a machine without one (same outputs to
+        rounding: 1e-10 in float64, about 1e-6 relative in float32);
+        ``set_params(device='cpu')`` makes it predict on the CPU.
     network_ : NetworkSpec
         The fitted architecture.
     n_params_ : int
@@ -377,13 +384,20 @@ class LSTMClassifier(_RecurrentClassifier):
         Precision of weights and computation (``docs/math.md``, section 7).
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where to train; 'auto' uses a CUDA GPU only if one is really usable.
-        Predictions always run on the CPU.
+        Predictions run on the device of the fit (``device_``) when it is
+        usable here, else on the CPU.
 
     Attributes
     ----------
     coefs_ : ndarray of shape (n_params_,)
         All learnable parameters in one flat vector, in the layout of
         ``docs/math.md`` section 5 (see :meth:`export_weights`).
+    device_ : {'cpu', 'cuda'}
+        The device the network was trained on.  ``predict`` runs there when it
+        is usable here (batch-invariant on both), else on the CPU, e.g. for a
+        GPU-fitted model loaded on a machine without one (same outputs to
+        rounding: 1e-10 in float64, about 1e-6 relative in float32);
+        ``set_params(device='cpu')`` makes it predict on the CPU.
     network_ : NetworkSpec
         The fitted architecture.
     n_params_ : int
@@ -516,13 +530,20 @@ class GRUClassifier(_RecurrentClassifier):
         Precision of weights and computation (``docs/math.md``, section 7).
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where to train; 'auto' uses a CUDA GPU only if one is really usable.
-        Predictions always run on the CPU.
+        Predictions run on the device of the fit (``device_``) when it is
+        usable here, else on the CPU.
 
     Attributes
     ----------
     coefs_ : ndarray of shape (n_params_,)
         All learnable parameters in one flat vector, in the layout of
         ``docs/math.md`` section 5 (see :meth:`export_weights`).
+    device_ : {'cpu', 'cuda'}
+        The device the network was trained on.  ``predict`` runs there when it
+        is usable here (batch-invariant on both), else on the CPU, e.g. for a
+        GPU-fitted model loaded on a machine without one (same outputs to
+        rounding: 1e-10 in float64, about 1e-6 relative in float32);
+        ``set_params(device='cpu')`` makes it predict on the CPU.
     network_ : NetworkSpec
         The fitted architecture.
     n_params_ : int
