@@ -22,7 +22,7 @@ Usage::
 
     python experiments/seed_robustness.py                # pool of seeds 0-9
     python experiments/seed_robustness.py --quick        # smoke run: 2 series, 2 seeds
-    python experiments/seed_robustness.py --seeds 6 --series air_passengers,UKDriverDeaths
+    python experiments/seed_robustness.py --seeds 6 --series m3_monthly --m3-series 50 --tag m3
 
 Results: ``OUT/seed_robustness.md`` and ``.json`` (``--quick``: ``seed_robustness_quick.*``),
 rewritten after every series.
@@ -49,7 +49,7 @@ DEFAULT_SERIES = "air_passengers,UKDriverDeaths,nile,sunspots,m3_monthly"
 
 def load(names, m3_series):
     """Map each name to (y, horizon, season length); ``m3_monthly``: a long frame (a sample)."""
-    from coverage import load_m3, load_single
+    from interval_coverage import load_m3, load_single
 
     singles, _ = load_single(["bundled", "r"], 800)
     by_name = {n: (y, h) for n, y, h, _ in singles}
@@ -189,6 +189,7 @@ def parse_args(argv=None):
     p.add_argument("--series", default=DEFAULT_SERIES, help="comma-separated series names")
     p.add_argument("--m3-series", type=int, default=100, help="M3 monthly sample size (100)")
     p.add_argument("--params", default=None, help="JSON of RNNForecaster parameters")
+    p.add_argument("--tag", default="", help="suffix of the output files")
     p.add_argument("--check", action="store_true", help="verify the ensemble rebuild first")
     p.add_argument(
         "--out",
@@ -207,6 +208,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     stem = "seed_robustness_quick" if args.quick else "seed_robustness"
+    stem += f"_{args.tag}" if args.tag else ""
     meta = {
         "date": _env.now(),
         "command": _env.command(),

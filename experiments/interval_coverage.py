@@ -32,13 +32,15 @@ Data (all real, all offline):
 
 Usage::
 
-    python experiments/coverage.py                   # full run (see the report for the time)
-    python experiments/coverage.py --quick           # smoke run: 2 series, 1 fold, 3 epochs
-    python experiments/coverage.py --groups bundled,r --folds 2
-    python experiments/coverage.py --params '{"n_models": 3}' --tag nmodels3
+    python experiments/interval_coverage.py          # full run, about 15 minutes on 2 cores
+    python experiments/interval_coverage.py --quick  # smoke run: 2 series, 1 fold, 3 epochs
+    python experiments/interval_coverage.py --groups bundled,r --folds 6
+    python experiments/interval_coverage.py --params '{"n_models": 3}' --tag nmodels3
 
-Results go to ``OUT/coverage[_TAG].md`` and ``.json`` (``--quick``: ``coverage_quick.*``), and
-every forecast row to ``OUT/coverage[_TAG]_rows.csv``; rewritten after every series.
+Results go to ``OUT/interval_coverage[_TAG].md`` and ``.json`` (``--quick``:
+``interval_coverage_quick.*``), and every forecast row to ``OUT/interval_coverage[_TAG]_rows.csv``;
+rewritten after every series. (The script is not called ``coverage.py``: Numba imports the
+``coverage`` package, which a script of that name next to it would shadow.)
 """
 
 from __future__ import annotations
@@ -344,7 +346,9 @@ def write(res, rows_all, out, stem):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="smoke run; writes coverage_quick.*")
+    p.add_argument(
+        "--quick", action="store_true", help="smoke run; writes interval_coverage_quick.*"
+    )
     p.add_argument("--groups", default=",".join(GROUPS), help="subset of " + ",".join(GROUPS))
     p.add_argument("--folds", type=int, default=3, help="folds per single series (default 3)")
     p.add_argument("--m3-folds", type=int, default=2, help="folds per M3 panel (default 2)")
@@ -373,7 +377,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    stem = "coverage_quick" if args.quick else "coverage" + (f"_{args.tag}" if args.tag else "")
+    stem = (
+        "interval_coverage_quick"
+        if args.quick
+        else "interval_coverage" + (f"_{args.tag}" if args.tag else "")
+    )
     params = {"random_state": args.seed, **args.params}
     singles, notes = load_single(args.groups, args.max_obs)
     if args.quick:
