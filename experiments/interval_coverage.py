@@ -32,7 +32,7 @@ Data (all real, all offline):
 
 Usage::
 
-    python experiments/interval_coverage.py          # full run, about 15 minutes on 2 cores
+    python experiments/interval_coverage.py          # full run, about 10 minutes on 2 cores
     python experiments/interval_coverage.py --quick  # smoke run: 2 series, 1 fold, 3 epochs
     python experiments/interval_coverage.py --groups bundled,r --folds 6
     python experiments/interval_coverage.py --params '{"n_models": 3}' --tag nmodels3
