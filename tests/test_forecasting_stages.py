@@ -312,6 +312,21 @@ def test_conformal_half_widths():
     assert half_width(col, 80, 1)[0] == pytest.approx(8.0)
     assert half_width(col, 80, 1)[0] / rms == pytest.approx(8.0 / rms)
     assert check_levels([95, 80, 80], True) == [80.0, 95.0] and check_levels(None, False) == []
+
+
+def test_conformal_correction_counts_origins_not_pooled_residuals():
+    # 5 origins x 2 steps; both columns have RMS sqrt(11), so the scaled scores are the raw
+    # ones / sqrt(11): sorted 0 0 0 0 1 2 3 4 5 sqrt(55). The correction counts the 5 origins:
+    # level 60 -> ceil(6 * 0.6) / 5 = 0.8 -> the ceil(10 * 0.8) = 8th smallest, 4 (counting
+    # the 10 pooled residuals, ceil(11 * 0.6) = 7th: 3); level 80 -> ceil(6 * 0.8) / 5 = 1 ->
+    # the largest, sqrt(55) (pooled: ceil(11 * 0.8) = 9th, 5).
+    scores = np.column_stack([[1.0, 2, 3, 4, 5], [0.0, 0, 0, 0, math.sqrt(55)]])
+    np.testing.assert_allclose(half_width(scores, 60, 2), [4.0, 4.0])
+    np.testing.assert_allclose(half_width(scores, 80, 2), [math.sqrt(55)] * 2)
+    # one step: n origins are n residuals, the usual ceil((n + 1) level)-th smallest
+    col = np.arange(1.0, 21.0)[:, None]  # 20 origins: ceil(21 * 0.8) = 17th, ceil(21 * 0.95) = 20th
+    assert half_width(col, 80, 1)[0] == pytest.approx(17.0)
+    assert half_width(col, 95, 1)[0] == pytest.approx(20.0)
     with pytest.raises(ValueError, match="held-out residuals"):
         check_levels(80, False)
     with pytest.raises(ValueError, match="strictly between 0 and 100"):

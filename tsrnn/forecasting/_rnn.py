@@ -193,7 +193,13 @@ class RNNForecaster(BaseForecaster):
     n_models : int, default=1
         Size of a seed ensemble: ``n_models`` networks trained from different random seeds
         (derived from ``random_state``), their forecasts averaged. Averaging reduces the
-        variance of the forecasts at ``n_models`` times the training cost.
+        variance of the forecasts at ``n_models`` times the training cost. On a single short
+        series the seed matters: over 10 seeds (last 12 months held out) UKDriverDeaths'
+        sMAPE ranged 6.75-11.96 with one network, 7.40-11.31 with 3 and 8.12-10.75 with 5
+        (standard deviation 1.86, 0.84, 0.54), and the mean also improved (9.85, 9.44, 9.37);
+        ``n_models=3`` gets most of that for 3 times the fit time and is the recommended
+        setting when the forecast of one series matters. The default stays 1, the cheapest
+        (``experiments/seed_robustness.py``).
     refit_full : bool, default=True
         Training happens in two stages. Stage 1 holds out the latest windows of every series
         (``validation_fraction``), trains with early stopping on them, and measures the
@@ -333,11 +339,17 @@ class RNNForecaster(BaseForecaster):
 
     Prediction intervals are split-conformal: residuals of the held-out windows, in normalised
     units, are divided per horizon step by their root mean square ``s_j``, pooled over steps,
-    and their ``level`` quantile ``q`` (with the finite-sample correction) gives the interval
-    ``ẑ_j ± q s_j`` which is mapped back through the inverse transforms (so it is asymmetric
-    around the forecast after a log transform). ``s_j`` is made non-decreasing in ``j``; steps
-    beyond ``horizon`` (``predict(h)`` with ``h > horizon``) widen like a random walk,
-    ``s_H sqrt(j / H)``, an extrapolation rather than a calibrated interval.
+    and their quantile ``q`` gives the interval ``ẑ_j ± q s_j`` which is mapped back through
+    the inverse transforms (so it is asymmetric around the forecast after a log transform).
+    The finite-sample correction counts held-out forecast *origins* ``n``, not pooled
+    residuals (the residuals of one origin share its level error): ``q`` is the pooled
+    quantile at ``min(1, ceil((n + 1) level) / n)``, the largest held-out residual when
+    ``n < level / (1 - level)``. ``s_j`` is made non-decreasing in ``j``; steps beyond
+    ``horizon`` (``predict(h)`` with ``h > horizon``) widen like a random walk,
+    ``s_H sqrt(j / H)``, an extrapolation rather than a calibrated interval. Measured coverage
+    on rolling-origin backtests of real series is in the README and
+    ``experiments/interval_coverage.py``: near the level on panels, below it on single series
+    with few held-out origins and level shifts.
 
     Short series. A series shorter than ``window_ + horizon`` gives no training window. It
     takes no part in the network's training, the ``log='auto'`` decision, the shared scale or

@@ -355,13 +355,29 @@ def half_width(scores: np.ndarray, level: float, h: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of shape (h,)
+
+    Notes
+    -----
+    The finite-sample correction of split conformal is counted in forecast *origins* (the rows
+    of ``scores``), not in pooled residuals: the ``H`` residuals of one origin, and those of
+    neighbouring origins, share the same level error, so ``n`` origins are far fewer than
+    ``n * H`` exchangeable values. The quantile is taken at the level
+    ``min(1, ceil((n + 1) level) / n)`` of the pooled scaled residuals (the ``ceil((n + 1)
+    level)``-th smallest of ``n`` values when ``H = 1``); with fewer than
+    ``level / (1 - level)`` origins (4 at 80 %, 19 at 95 %) that is the largest held-out
+    residual, which no longer guarantees the level. On a panel (many series, hundreds of
+    origins) the correction is negligible; on one series with a few held-out origins it widens
+    the intervals, which measured 67 % / 82 % coverage at 80 % / 95 % on single real series
+    without it (``experiments/interval_coverage.py``).
     """
     sigma = np.sqrt(np.mean(scores**2, axis=0))
     sigma = np.maximum.accumulate(np.where(sigma > 0, sigma, np.finfo(float).eps))
     pooled = np.sort((scores / sigma).ravel())
     n = pooled.size
-    k = math.ceil((n + 1) * level / 100.0)
-    q = pooled[min(k, n) - 1]
+    n_origins = scores.shape[0]
+    corrected = min(1.0, math.ceil((n_origins + 1) * level / 100.0) / n_origins)
+    k = math.ceil(n * corrected - 1e-9)  # the tolerance absorbs rounding of n * corrected
+    q = pooled[min(max(k, 1), n) - 1]
     if h > len(sigma):
         # steps beyond the calibrated horizon: widen like a random walk from the last step
         extra = sigma[-1] * np.sqrt(np.arange(len(sigma) + 1, h + 1) / len(sigma))
