@@ -138,6 +138,8 @@ def test_per_series_fallback_to_a_clearly_better_baseline():
     assert models.loc["line", "model"] == "drift"
     assert "drift" in models.loc["line", "reason"]
     assert (models.loc[list(seasonal), "model"] == "auto").all()
+    text = f.summary()
+    assert "chosen: seasonal_naive" in text and "series by model: auto 4, drift 1" in text
     fc = f.predict()
     line = fc[fc.unique_id == "line"].yhat.to_numpy()
     np.testing.assert_allclose(line, 5.0 + 2.0 * np.arange(60, 66), rtol=1e-12)
