@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._training import blas_single_threaded
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
 from ._baselines import DriftForecaster, NaiveForecaster
 from ._naive import SeasonalNaiveForecaster
@@ -120,7 +121,8 @@ def _build(kind: str, params: dict):
 
 def _forecasts(model, uids, h) -> np.ndarray:
     """Point forecasts of ``uids`` (in that order), shape (len(uids), h)."""
-    by_uid = {r.uid: r.columns["yhat"] for r in model._predict(h, None, None)[0]}
+    with blas_single_threaded():  # as BaseForecaster.predict does
+        by_uid = {r.uid: r.columns["yhat"] for r in model._predict(h, None, None)[0]}
     return np.stack([np.asarray(by_uid[u], dtype=np.float64) for u in uids])
 
 
