@@ -33,6 +33,7 @@ def _seasonal(n=60, level=10.0, phase=0.0):
 def _auto(**kw):
     kw.setdefault("candidates", [TINY])
     kw.setdefault("random_state", 0)
+    kw.setdefault("top_k", 1)
     return AutoRNNForecaster(**kw)
 
 
