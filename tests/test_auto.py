@@ -155,13 +155,17 @@ def test_per_series_fallback_to_a_clearly_better_baseline():
 def test_fallback_respects_the_margin():
     rng = np.random.default_rng(5)
     df = _long({f"s{k}": 50 + np.cumsum(rng.normal(size=50)) for k in range(4)})
-    f = _auto(horizon=5, season_length=1, fallback_margin=0.0).fit(df)
-    err = f.validation_errors_  # metric mase: same order as MAE within a series
-    chosen = f.best_candidate_
-    bases = [c for c in ("naive", "drift") if c in err]
-    for uid, row in err.iterrows():
-        better = row[bases].min() < row[chosen]
-        assert (f.series_models_.loc[uid, "model"] != "auto") == better
+    cands = [TINY, TINY_GRU]
+    for top_k, margin in ((1, 0.0), (2, 0.3)):
+        f = _auto(horizon=5, season_length=1, candidates=cands, top_k=top_k, fallback_margin=margin)
+        f.fit(df)
+        err = f.validation_errors_  # metric mase: same order as MAE within a series
+        if top_k == 1:
+            np.testing.assert_array_equal(err["chosen"], err[f.best_candidate_])
+        bases = [c for c in ("naive", "drift") if c in err]
+        for uid, row in err.iterrows():
+            worse = row["chosen"] > (1 + margin) * row[bases].min()
+            assert (f.series_models_.loc[uid, "model"] != "auto") == worse
 
 
 def test_time_budget_skips_the_later_candidates():

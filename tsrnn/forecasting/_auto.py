@@ -282,7 +282,9 @@ class AutoRNNForecaster(BaseForecaster):
         Per series (index ``unique_id``): ``model`` ('auto' for the chosen forecaster, or the
         baseline name) and ``reason`` (why).
     validation_errors_ : pandas.DataFrame
-        Per scored series: the held-out error of every scored candidate (columns by name).
+        Per scored series (index ``unique_id``), the held-out error in the ranking metric of
+        the forecaster chosen before the fallback (column ``'chosen'``: the mean of the
+        ``top_k``) and of every scored candidate (columns by name).
     window_ : int or None
         Input window of the best network (None when a baseline won).
     season_length_ : int
@@ -691,7 +693,10 @@ class AutoRNNForecaster(BaseForecaster):
         )
         self.results_ = results
         self.validation_errors_ = pd.DataFrame(
-            {n: _errors(actual, preds[n], mase_scale, metric) for n in ranked},
+            {
+                "chosen": _errors(actual, chosen, mase_scale, metric),
+                **{n: _errors(actual, preds[n], mase_scale, metric) for n in ranked},
+            },
             index=pd.Index(uids, name="unique_id"),
         )
         self.fit_time_ = time.perf_counter() - started
