@@ -26,6 +26,14 @@ CASES = [
     (SeasonalNaiveForecaster(horizon=3), True),
     (F.NaiveForecaster(horizon=3), True),
     (F.DriftForecaster(horizon=3), True),
+    (
+        F.AutoRNNForecaster(
+            horizon=3,
+            candidates=[{"hidden_size": 2, "max_iter": 2, "early_stopping": False}],
+            random_state=0,
+        ),
+        True,
+    ),
 ]
 IDS = [type(f).__name__ for f, _ in CASES]
 H = 3

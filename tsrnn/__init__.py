@@ -28,6 +28,7 @@ __all__ = [
     "LSTMClassifier",
     "GRUClassifier",
     "RNNForecaster",
+    "AutoRNNForecaster",
     "SeasonalNaiveForecaster",
     "NaiveForecaster",
     "DriftForecaster",
@@ -45,6 +46,7 @@ _LAZY = {
     "LSTMClassifier": "estimators",
     "GRUClassifier": "estimators",
     "RNNForecaster": "forecasting",
+    "AutoRNNForecaster": "forecasting",
     "SeasonalNaiveForecaster": "forecasting",
     "NaiveForecaster": "forecasting",
     "DriftForecaster": "forecasting",
@@ -78,6 +80,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         RNNRegressor,
     )
     from .forecasting import (
+        AutoRNNForecaster,
         DriftForecaster,
         NaiveForecaster,
         RNNForecaster,

@@ -43,12 +43,14 @@ The modules are the stages of that data flow, in order:
                               predict / score template
 ``_rnn``, ``_naive``          :class:`RNNForecaster`, :class:`SeasonalNaiveForecaster`
 ``_baselines``                :class:`NaiveForecaster`, :class:`DriftForecaster` (FPP3 5.2)
+``_auto``                     :class:`AutoRNNForecaster`: the configuration chosen on the data
 ============================  ==============================================================
 """
 
 # ``name as name``: kept at this path for the code and pickles of the single-module forecaster
 # (fitted forecasters refer to the data classes by these paths; model_selection imports the
 # time helpers from here).
+from ._auto import AutoRNNForecaster
 from ._base import BaseForecaster
 from ._baselines import DriftForecaster, NaiveForecaster
 from ._naive import SeasonalNaiveForecaster
@@ -64,6 +66,7 @@ from ._transforms import is_seasonal
 _BaseForecaster = BaseForecaster  # the base class's name before the package split
 
 __all__ = [
+    "AutoRNNForecaster",
     "BaseForecaster",
     "DriftForecaster",
     "NaiveForecaster",
