@@ -431,7 +431,7 @@ def checks(summary, results):
                 + ("**beats it in both**" if ok else "**does not beat it in both**")
             )
         r = rows.get("auto_rnn")
-        if r is not None:
+        if r is not None and any(m in rows for m in SF_METHODS):
             gaps = [
                 f"{SF_METHODS[m][0]} {r['smape'] - rows[m]['smape']:+.2f}"
                 for m in SF_METHODS
