@@ -42,8 +42,10 @@ def test_results_hold_the_baselines_validation_errors_computed_by_hand():
     h = 5
     f = _auto(horizon=h, season_length=4).fit(_long(series))
     res = f.results_.set_index("candidate")
-    assert set(res.index) == {"candidate_0", "naive", "drift", "seasonal_naive"}
+    assert set(res.index) == {"candidate_0", "naive", "drift", "seasonal_naive", "combination"}
     assert (res["status"] == "ok").all()
+    best_base = res.loc[["naive", "drift", "seasonal_naive"], "score"].idxmin()
+    assert res.loc["combination", "params"] == f"mean of candidate_0 and {best_base}"
     expected = {"naive": [], "drift": [], "seasonal_naive": []}
     smapes = {"naive": [], "drift": [], "seasonal_naive": []}
     for y in series.values():
@@ -63,9 +65,19 @@ def test_results_hold_the_baselines_validation_errors_computed_by_hand():
         assert res.loc[name, "smape"] == pytest.approx(np.mean(smapes[name]), rel=1e-12)
         assert res.loc[name, "score"] == res.loc[name, "mase"]
     # ranked best first; the rank follows the score
-    assert list(f.results_["rank"]) == [1, 2, 3, 4]
+    assert list(f.results_["rank"]) == [1, 2, 3, 4, 5]
     assert f.results_["score"].is_monotonic_increasing
     assert f.best_candidate_ == f.results_["candidate"].iloc[0]
+
+
+def test_duplicates_are_not_fitted_twice():
+    rng = np.random.default_rng(8)
+    df = _long({f"s{k}": 30 + np.cumsum(rng.normal(size=30)) for k in range(2)}, freq="Y")
+    cands = [TINY, {**TINY, "deseasonalize": "auto"}, TINY_GRU]  # 'auto' is False at m = 1
+    f = _auto(horizon=3, candidates=cands, baselines=False).fit(df)
+    status = f.results_.set_index("candidate")["status"]
+    assert status["candidate_1"] == "duplicate of candidate_0"
+    assert status["candidate_0"] == status["candidate_2"] == "ok"
 
 
 def test_clean_seasonal_panel_chooses_seasonal_naive():
@@ -126,6 +138,8 @@ def test_per_series_fallback_to_a_clearly_better_baseline():
     assert models.loc["line", "model"] == "drift"
     assert "drift" in models.loc["line", "reason"]
     assert (models.loc[list(seasonal), "model"] == "auto").all()
+    text = f.summary()
+    assert "chosen: seasonal_naive" in text and "series by model: auto 4, drift 1" in text
     fc = f.predict()
     line = fc[fc.unique_id == "line"].yhat.to_numpy()
     np.testing.assert_allclose(line, 5.0 + 2.0 * np.arange(60, 66), rtol=1e-12)
@@ -150,7 +164,12 @@ def test_fallback_respects_the_margin():
 
 def test_time_budget_skips_the_later_candidates():
     y = pd.Series(_seasonal(48), index=pd.period_range("2000-01", periods=48, freq="M"))
-    f = _auto(horizon=6, candidates=[TINY, TINY_GRU, TINY], time_budget_s=1e-9, metric="smape")
+    f = _auto(
+        horizon=6,
+        candidates=[TINY, TINY_GRU, {**TINY, "hidden_size": 3}],
+        time_budget_s=1e-9,
+        metric="smape",
+    )
     f.fit(y)
     status = f.results_.set_index("candidate")["status"]
     assert status["candidate_0"] == "ok"  # the first always runs

@@ -48,11 +48,11 @@ _FIXED = {
 #: end). See :class:`AutoRNNForecaster`'s Notes.
 DEFAULT_CANDIDATES = (
     {**_FIXED, "cell": "lstm", "max_iter": 5},
-    {**_FIXED, "cell": "gru", "max_iter": 3},
     {**_FIXED, "cell": "rnn", "max_iter": 10},
-    {**_FIXED, "cell": "lstm", "max_iter": 5, "deseasonalize": False},
-    {**_FIXED, "cell": "lstm", "max_iter": 5, "loss": "squared_error"},
+    {**_FIXED, "cell": "gru", "max_iter": 3},
     {**_FIXED, "cell": "lstm", "max_iter": 20},
+    {**_FIXED, "cell": "lstm", "max_iter": 5, "loss": "squared_error"},
+    {**_FIXED, "cell": "lstm", "max_iter": 5, "deseasonalize": False},
     {"cell": "lstm"},  # RNNForecaster's defaults: early stopping, up to 200 epochs
 )
 
@@ -217,7 +217,7 @@ class AutoRNNForecaster(BaseForecaster):
     baselines : bool, default=True
         Also score :class:`NaiveForecaster`, :class:`DriftForecaster` and (for seasonal data)
         :class:`SeasonalNaiveForecaster`: they can win, and they are the per-series fallback.
-    fallback_margin : float or None, default=0.1
+    fallback_margin : float or None, default=0.5
         A series whose held-out error of the chosen forecaster exceeds ``(1 + margin)`` times
         that of the best baseline on that series is forecast by that baseline. None disables
         the fallback (so does ``baselines=False``). With ``metric='mase'`` the comparison
@@ -247,15 +247,19 @@ class AutoRNNForecaster(BaseForecaster):
     Attributes
     ----------
     results_ : pandas.DataFrame
-        One row per candidate and baseline, best first: ``candidate`` (name), ``kind``
-        ('network' or the baseline), ``params`` (text), ``score`` (the chosen metric),
-        ``mase``, ``smape``, ``fit_s`` (seconds of its validation fits), ``status`` ('ok',
-        'failed: ...', 'skipped (time budget)'), ``rank``.
-    best_params_ : dict
-        Parameters of the best candidate (its RNNForecaster parameters as passed, or the
-        baseline's).
+        One row per candidate and baseline, best first: ``candidate`` (name:
+        ``candidate_<i>`` for ``candidates[i]``, the baseline's name, or 'combination'),
+        ``kind`` ('network', the baseline, or 'combination'), ``params`` (text), ``score``
+        (the ranking metric), ``mase``, ``smape``, ``fit_s`` (seconds of its validation
+        fits), ``status`` ('ok', 'failed: ...', 'skipped (time budget)', 'duplicate of ...'),
+        ``rank``. The 'combination' row is the mean of the best network's and the best
+        baseline's held-out forecasts (no extra fit); when it ranks first both are refitted
+        and their forecasts averaged.
     best_candidate_ : str
-        Its name.
+        Name of the best row of ``results_``.
+    best_params_ : dict
+        Parameters of the first forecaster it uses (the RNNForecaster parameters of a
+        network, resolved: window, seed...; or the baseline's).
     best_score_ : float
         Validation score of the forecaster used (the mean of the ``top_k`` when > 1), before
         the per-series fallback.
@@ -295,15 +299,25 @@ class AutoRNNForecaster(BaseForecaster):
     Notes
     -----
     The default candidates (:data:`DEFAULT_CANDIDATES`, in priority order) were designed on
-    the training parts of the four M3 subsets, with their last ``horizon`` observations held
-    out. Six use one training stage of a fixed number of epochs on all windows (no inner
-    hold-out: the outer validation chooses), a window of two seasons (at least ``horizon``),
-    no calendar features, learning rate 0.001, seasonality-tested deseasonalising
-    (``deseasonalize='auto'``) and the absolute-error loss: LSTM 5 epochs, GRU 3, RNN 10,
-    LSTM 5 without deseasonalising, LSTM 5 with the squared error, LSTM 20. The seventh is
-    ``RNNForecaster(cell='lstm')``'s defaults (early stopping, up to 200 epochs), the best
-    choice for single long series such as air passengers, and the most expensive one on
-    large panels.
+    the training parts of the four M3 subsets, their last ``horizon`` observations held out
+    (``experiments/auto_design.py``; the M3 test parts were not used). Six use one training
+    stage of a fixed number of epochs on all windows (no inner hold-out: the outer validation
+    chooses), a window of two seasons (at least ``horizon``), no calendar features, learning
+    rate 0.001, seasonality-tested deseasonalising (``deseasonalize='auto'``) and the
+    absolute-error loss: LSTM 5 epochs (best on M3 monthly and yearly), RNN 10 (best on
+    quarterly), GRU 3, LSTM 20, LSTM 5 with the squared error, LSTM 5 without
+    deseasonalising. The seventh is ``RNNForecaster(cell='lstm')``'s defaults (early
+    stopping, up to 200 epochs): it suits single long series such as air passengers, where
+    a few fixed epochs are too few gradient steps, and is the most expensive one on large
+    panels (about half of the search on M3 monthly), hence last.
+
+    The default ``fallback_margin=0.5`` was chosen on the same held-out parts: on the
+    yearly series (short, noisy) the fallback helps at any margin, on the quarterly and
+    other series small margins hurt (one window of ``horizon`` values is a noisy judge of
+    a single series); 0.5 was the best compromise of 0, 0.1, 0.25, 0.5, 1 and 2.
+
+    Candidates identical to an earlier one once resolved for the data (e.g.
+    ``deseasonalize='auto'`` and False for non-seasonal data) are not fitted again.
 
     Series with fewer than ``n_origins * horizon + max(season_length + 1, 3)`` observations
     take no part in the validation (a UserWarning says how many); they are forecast by the
@@ -359,7 +373,7 @@ class AutoRNNForecaster(BaseForecaster):
         n_origins=1,
         top_k=1,
         baselines=True,
-        fallback_margin=0.1,
+        fallback_margin=0.5,
         time_budget_s=None,
         season_length=None,
         freq=None,
@@ -422,6 +436,8 @@ class AutoRNNForecaster(BaseForecaster):
                 cand["window"] = max(int(seasons) * m, self.horizon)
             params.update(cand)
             params.update(common)
+            if m == 1 and params.get("deseasonalize") == "auto":
+                params["deseasonalize"] = False  # the same model: nothing is seasonal at m = 1
             jobs.append((f"candidate_{k}", "network", params))
         if self.baselines:
             names = ["naive", "drift"] + (["seasonal_naive"] if m > 1 else [])
@@ -486,7 +502,14 @@ class AutoRNNForecaster(BaseForecaster):
             metric = "smape"
         self.metric_ = metric
         jobs = self._jobs(panel, seed)
-        nets = [j for j in jobs if j[1] == "network"]
+        duplicates = {}  # a candidate identical to an earlier one (once resolved) is not run
+        full = [RNNForecaster(**p).get_params() if k == "network" else p for _, k, p in jobs]
+        for k, (name, kind, _) in enumerate(jobs):
+            for j, (other, _, _) in enumerate(jobs[:k]):
+                if kind == "network" and full[j] == full[k] and other not in duplicates:
+                    duplicates[name] = other
+                    break
+        nets = [j for j in jobs if j[1] == "network" and j[0] not in duplicates]
         bases = [j for j in jobs if j[1] != "network"]
         outcome = {}
         parallel = Parallel(n_jobs=self.n_jobs)
@@ -526,7 +549,9 @@ class AutoRNNForecaster(BaseForecaster):
                 "status": "skipped (time budget)",
                 "priority": priority,
             }
-            if name in outcome:
+            if name in duplicates:
+                row["status"] = f"duplicate of {duplicates[name]}"
+            elif name in outcome:
                 fc, seconds, error = outcome[name]
                 row["fit_s"] = seconds
                 if error is not None:
@@ -546,6 +571,30 @@ class AutoRNNForecaster(BaseForecaster):
                     f"{metric} {row['score']:.4f}  {row['fit_s']:.1f} s",
                     flush=True,
                 )
+        # the combination: mean of the best network and the best baseline (no extra fit)
+        parts = {name: [name] for name in preds}
+        scored_rows = sorted(
+            (r for r in rows if r["status"] == "ok"), key=lambda r: (r["score"], r["priority"])
+        )
+        best_net = next((r for r in scored_rows if r["kind"] == "network"), None)
+        best_base = next((r for r in scored_rows if r["kind"] != "network"), None)
+        if best_net is not None and best_base is not None:
+            pair = [best_net["candidate"], best_base["candidate"]]
+            fc = (preds[pair[0]] + preds[pair[1]]) / 2.0
+            preds["combination"], parts["combination"] = fc, pair
+            row = {
+                "candidate": "combination",
+                "kind": "combination",
+                "params": f"mean of {pair[0]} and {pair[1]}",
+                "score": np.nan,
+                "mase": _nanmean(_errors(actual, fc, mase_scale, "mase")),
+                "smape": float(np.mean(_errors(actual, fc, mase_scale, "smape"))),
+                "fit_s": 0.0,
+                "status": "ok",
+                "priority": len(rows),
+            }
+            row["score"] = row[metric]
+            rows.append(row)
         results = pd.DataFrame(rows)
         ok = results[results["status"] == "ok"].sort_values(["score", "priority"], kind="stable")
         if ok.empty:
@@ -565,7 +614,7 @@ class AutoRNNForecaster(BaseForecaster):
         results = results.sort_values(["rank", "priority"], kind="stable", na_position="last")
         results = results.drop(columns="priority").reset_index(drop=True)
 
-        winners = ranked[: self.top_k]
+        winners = list(dict.fromkeys(p for w in ranked[: self.top_k] for p in parts[w]))
         by_name = {name: (kind, params) for name, kind, params in jobs}
         chosen = np.mean([preds[w] for w in winners], axis=0)
         cmp_metric = "mae" if metric == "mase" else "smape"
@@ -574,7 +623,7 @@ class AutoRNNForecaster(BaseForecaster):
 
         # -- per-series fallback --
         reasons = {}
-        base_ok = [n for n in ranked if by_name[n][0] != "network"]
+        base_ok = [n for n in ranked if n in by_name and by_name[n][0] != "network"]
         if self.fallback_margin is not None and base_ok:
             base_err = np.stack(
                 [_errors(actual, preds[b], mase_scale, cmp_metric) for b in base_ok]
@@ -603,7 +652,7 @@ class AutoRNNForecaster(BaseForecaster):
         )
         self.estimators_ = fitted
         self.best_forecaster_ = fitted[0]
-        self.best_candidate_ = winners[0]
+        self.best_candidate_ = ranked[0]
         kind0, params0 = by_name[winners[0]]
         self.best_params_ = {k: v for k, v in params0.items() if k not in ("freq", "fill_method")}
         self.window_ = getattr(fitted[0], "window_", None)
