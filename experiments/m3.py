@@ -264,7 +264,7 @@ def run_statsforecast(method, train, h, season, warm=True):
     return forecasts, intervals, info
 
 
-def tsrnn_estimator(method, h, seed):
+def tsrnn_estimator(method, h, seed, params=None):
     if method == "naive":
         return tf.NaiveForecaster(horizon=h)
     if method == "drift":
@@ -272,7 +272,7 @@ def tsrnn_estimator(method, h, seed):
     if method == "snaive":
         return tf.SeasonalNaiveForecaster(horizon=h)
     if method == "rnn_default":
-        return tf.RNNForecaster(horizon=h, random_state=seed)
+        return tf.RNNForecaster(horizon=h, random_state=seed, **(params or {}))
     if method == "auto_rnn":
         if not hasattr(tf, "AutoRNNForecaster"):
             raise RuntimeError("tsrnn.forecasting has no AutoRNNForecaster in this checkout")
@@ -288,13 +288,13 @@ def _predict_with_levels(model):
         return model.predict(), False
 
 
-def run_tsrnn(method, train, h, season, freq, seed):
+def run_tsrnn(method, train, h, season, freq, seed, params=None):
     frame = tsrnn_frame(train, freq)
     warmup = 0.0
     if method in ("rnn_default", "auto_rnn"):  # compile the Numba kernels first
         t0 = time.perf_counter()
         few = sorted(train, key=lambda u: len(train[u]))[-5:]  # the longest: room for windows
-        est = tsrnn_estimator(method, h, seed)
+        est = tsrnn_estimator(method, h, seed, params)
         if "max_iter" in est.get_params():
             est.set_params(max_iter=1)
         with warnings.catch_warnings():
@@ -305,7 +305,7 @@ def run_tsrnn(method, train, h, season, freq, seed):
             except ValueError as exc:  # the warm-up only compiles; the timed fit reports
                 print(f"  warm-up failed ({exc}); the first fit also compiles", flush=True)
         warmup = time.perf_counter() - t0
-    model = tsrnn_estimator(method, h, seed)
+    model = tsrnn_estimator(method, h, seed, params)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -597,6 +597,12 @@ def parse_args(argv=None):
     parser.add_argument("--series", type=int, default=None, help="random subset per subset")
     parser.add_argument("--seed", type=int, default=0, help="random_state of the networks")
     parser.add_argument(
+        "--rnn-params",
+        default=None,
+        help="JSON object of RNNForecaster parameters for rnn_default (diagnosis only: give "
+        "the run its own --out, the cache does not record them)",
+    )
+    parser.add_argument(
         "--out",
         default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
         help="output folder (default experiments/results)",
@@ -611,6 +617,9 @@ def parse_args(argv=None):
         parser.error(
             f"unknown methods or subsets {bad}; methods {list(METHODS)}, subsets {list(SUBSETS)}"
         )
+    args.rnn_params = json.loads(args.rnn_params) if args.rnn_params else None
+    if args.rnn_params is not None and not isinstance(args.rnn_params, dict):
+        parser.error("--rnn-params must be a JSON object")
     if args.series is None and args.quick:
         args.series = 20
     return args
@@ -634,7 +643,9 @@ def main(argv=None):
                 if method in SF_METHODS:
                     fc, iv, info = run_statsforecast(method, train, h, season)
                 else:
-                    fc, iv, info = run_tsrnn(method, train, h, season, freq, args.seed)
+                    fc, iv, info = run_tsrnn(
+                        method, train, h, season, freq, args.seed, args.rnn_params
+                    )
                 res = per_series_metrics(train, test, fc, iv, season)
                 info.update(
                     date=_env.now(),
