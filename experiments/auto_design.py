@@ -21,8 +21,8 @@ import _env  # noqa: F401  (puts the checkout on sys.path)
 import numpy as np
 import pandas as pd
 
-from tsrnn.forecasting import AutoRNNForecaster
-from tsrnn.forecasting._auto import _FIXED
+from tsrnn.forecasting import AutoRNNForecaster, RNNForecaster
+from tsrnn.forecasting._auto import _FIXED, DEFAULT_CANDIDATES
 from tsrnn.metrics import mase, smape
 
 SUBSETS = {
@@ -74,6 +74,12 @@ def build_parser():
     p.add_argument("--top-k", type=int, default=1)
     p.add_argument("--out", default="/tmp/auto")
     p.add_argument("--no-theta", action="store_true")
+    p.add_argument(
+        "--min-length",
+        type=int,
+        default=0,
+        help="keep the series whose training part has at least this many values",
+    )
     p.add_argument("--candidates", choices=["broad", "default"], default="broad")
     return p
 
@@ -83,6 +89,7 @@ def main(argv=None):
     for subset in args.subsets:
         freq, h, m = SUBSETS[subset]
         full = load(subset)
+        full = {u: v for u, v in full.items() if len(v) >= args.min_length}
         train = {u: v[:-h] for u, v in full.items()}
         hold = {u: v[-h:] for u, v in full.items()}
         frame = to_long(train, freq)
@@ -113,6 +120,20 @@ def main(argv=None):
         )
         nofb = {u: g["yhat"].to_numpy() for u, g in allm.groupby("unique_id")}
         rows["auto, no fallback"] = score(nofb)
+        nets = f.results_[(f.results_["kind"] == "network") & (f.results_["status"] == "ok")]
+        if len(nets) and nets["candidate"].iloc[0] != f.best_candidate_:
+            best_net = nets["candidate"].iloc[0]
+            k = int(best_net.split("_")[1])
+            cands = BROAD if args.candidates == "broad" else list(DEFAULT_CANDIDATES)
+            params = dict(cands[k])
+            seasons = params.pop("window_seasons", None)
+            if seasons:
+                params["window"] = max(seasons * m, h)
+            alone = RNNForecaster(horizon=h, random_state=0, season_length=m, **params)
+            af = alone.fit(frame).predict()
+            rows[f"{best_net} alone"] = score(
+                {u: g["yhat"].to_numpy() for u, g in af.groupby("unique_id")}
+            )
         # baselines and statsforecast on the same split
         from tsrnn.forecasting import DriftForecaster, NaiveForecaster, SeasonalNaiveForecaster
 

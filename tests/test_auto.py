@@ -40,7 +40,7 @@ def test_results_hold_the_baselines_validation_errors_computed_by_hand():
     rng = np.random.default_rng(0)
     series = {f"s{k}": 50 + np.cumsum(rng.normal(size=40)) for k in range(3)}
     h = 5
-    f = _auto(horizon=h, season_length=4).fit(_long(series))
+    f = _auto(horizon=h, season_length=4, combination=True).fit(_long(series))
     res = f.results_.set_index("candidate")
     assert set(res.index) == {"candidate_0", "naive", "drift", "seasonal_naive", "combination"}
     assert (res["status"] == "ok").all()
@@ -88,6 +88,7 @@ def test_clean_seasonal_panel_chooses_seasonal_naive():
     assert f.best_candidate_ == "seasonal_naive"
     assert f.results_.set_index("candidate").loc["seasonal_naive", "score"] == 0.0
     assert f.best_params_ == {"horizon": 6, "season_length": 12}
+    assert "combination" not in set(f.results_["candidate"])  # only with combination=True
     # the forecast repeats the last season
     fc = f.predict()
     for uid, y in (("a", _seasonal()), ("b", _seasonal(level=20, phase=1.0))):

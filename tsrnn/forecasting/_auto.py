@@ -23,6 +23,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._training import blas_single_threaded
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
 from ._baselines import DriftForecaster, NaiveForecaster
 from ._naive import SeasonalNaiveForecaster
@@ -120,7 +121,8 @@ def _build(kind: str, params: dict):
 
 def _forecasts(model, uids, h) -> np.ndarray:
     """Point forecasts of ``uids`` (in that order), shape (len(uids), h)."""
-    by_uid = {r.uid: r.columns["yhat"] for r in model._predict(h, None, None)[0]}
+    with blas_single_threaded():  # as BaseForecaster.predict does
+        by_uid = {r.uid: r.columns["yhat"] for r in model._predict(h, None, None)[0]}
     return np.stack([np.asarray(by_uid[u], dtype=np.float64) for u in uids])
 
 
@@ -217,6 +219,11 @@ class AutoRNNForecaster(BaseForecaster):
     baselines : bool, default=True
         Also score :class:`NaiveForecaster`, :class:`DriftForecaster` and (for seasonal data)
         :class:`SeasonalNaiveForecaster`: they can win, and they are the per-series fallback.
+    combination : bool, default=False
+        Also score the mean of the best network and the best baseline (a 'combination' row
+        of ``results_``, no extra fit), which can then be chosen. Off by default: on the M3
+        monthly training parts it won the validation by 1 % but was 4 % worse than the
+        network alone on the next held-out window.
     fallback_margin : float or None, default=0.5
         A series whose held-out error of the chosen forecaster exceeds ``(1 + margin)`` times
         that of the best baseline on that series is forecast by that baseline. None disables
@@ -252,9 +259,9 @@ class AutoRNNForecaster(BaseForecaster):
         ``kind`` ('network', the baseline, or 'combination'), ``params`` (text), ``score``
         (the ranking metric), ``mase``, ``smape``, ``fit_s`` (seconds of its validation
         fits), ``status`` ('ok', 'failed: ...', 'skipped (time budget)', 'duplicate of ...'),
-        ``rank``. The 'combination' row is the mean of the best network's and the best
-        baseline's held-out forecasts (no extra fit); when it ranks first both are refitted
-        and their forecasts averaged.
+        ``rank``. With ``combination=True`` a 'combination' row is the mean of the best
+        network's and the best baseline's held-out forecasts (no extra fit); when it ranks
+        first both are refitted and their forecasts averaged.
     best_candidate_ : str
         Name of the best row of ``results_``.
     best_params_ : dict
@@ -353,6 +360,7 @@ class AutoRNNForecaster(BaseForecaster):
         "n_origins": [POSITIVE_INT],
         "top_k": [POSITIVE_INT],
         "baselines": ["boolean"],
+        "combination": ["boolean"],
         "fallback_margin": [Interval(Real, 0, None, closed="left"), None],
         "time_budget_s": [Interval(Real, 0, None, closed="neither"), None],
         "season_length": [POSITIVE_INT, None],
@@ -373,6 +381,7 @@ class AutoRNNForecaster(BaseForecaster):
         n_origins=1,
         top_k=1,
         baselines=True,
+        combination=False,
         fallback_margin=0.5,
         time_budget_s=None,
         season_length=None,
@@ -388,6 +397,7 @@ class AutoRNNForecaster(BaseForecaster):
         self.n_origins = n_origins
         self.top_k = top_k
         self.baselines = baselines
+        self.combination = combination
         self.fallback_margin = fallback_margin
         self.time_budget_s = time_budget_s
         self.season_length = season_length
@@ -578,7 +588,7 @@ class AutoRNNForecaster(BaseForecaster):
         )
         best_net = next((r for r in scored_rows if r["kind"] == "network"), None)
         best_base = next((r for r in scored_rows if r["kind"] != "network"), None)
-        if best_net is not None and best_base is not None:
+        if self.combination and best_net is not None and best_base is not None:
             pair = [best_net["candidate"], best_base["candidate"]]
             fc = (preds[pair[0]] + preds[pair[1]]) / 2.0
             preds["combination"], parts["combination"] = fc, pair
