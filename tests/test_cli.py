@@ -151,7 +151,11 @@ def test_quantile_loss_from_the_command_line(tmp_path, capsys):
     assert (fc["yhat"] == fc["yhat_q50"]).all()  # the point forecast is the median
     capsys.readouterr()
     assert main([*argv, "--quantiles", "0.5"]) == 2  # without --loss quantile
-    assert "--quantiles needs --loss quantile" in capsys.readouterr().err
+    err = capsys.readouterr().err.splitlines()[-1]
+    assert err == (
+        "tsrnn: error: --quantiles [0.5] is only used with --loss quantile (--loss "
+        "squared_error); drop --quantiles or set --loss quantile."
+    )
     with pytest.raises(SystemExit):
         main([*argv, "--loss", "quantile", "--quantiles", "90"])
     assert "pass 0.9 for the 90 % quantile" in capsys.readouterr().err

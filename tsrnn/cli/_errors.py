@@ -102,6 +102,8 @@ def _flags(message: str) -> str:
             return flag if value == "False" else "early stopping (the default)"
         return f"{flag} {_VALUE_WORDS.get(value, value)}"
 
+    message = re.sub(r"\bpass quantiles=None\b", "drop --quantiles", message)
+    message = re.sub(r"\bquantiles=(\[[^\]]*\]|\([^)]*\))", r"--quantiles \1", message)
     message = _ASSIGN.sub(assign, message)
     message = _NAMED.sub(lambda m: _FLAGS[m.group(1)], message)
     message = _SHORTER.sub(lambda m: f"{m.group(1)} {_FLAGS[m.group(2).lower()]}", message)
