@@ -323,6 +323,9 @@ def test_conformal_correction_counts_origins_not_pooled_residuals():
     scores = np.column_stack([[1.0, 2, 3, 4, 5], [0.0, 0, 0, 0, math.sqrt(55)]])
     np.testing.assert_allclose(half_width(scores, 60, 2), [4.0, 4.0])
     np.testing.assert_allclose(half_width(scores, 80, 2), [math.sqrt(55)] * 2)
+    # the pooled rule that forecasters saved before the correction keep (interval_rule_ absent)
+    np.testing.assert_allclose(half_width(scores, 60, 2, by_origins=False), [3.0, 3.0])
+    np.testing.assert_allclose(half_width(scores, 80, 2, by_origins=False), [5.0, 5.0])
     # one step: n origins are n residuals, the usual ceil((n + 1) level)-th smallest
     col = np.arange(1.0, 21.0)[:, None]  # 20 origins: ceil(21 * 0.8) = 17th, ceil(21 * 0.95) = 20th
     assert half_width(col, 80, 1)[0] == pytest.approx(17.0)

@@ -298,6 +298,11 @@ class RNNForecaster(BaseForecaster):
     conformal_scores_ : numpy.ndarray of shape (n_windows, horizon) or None
         Held-out absolute residuals in normalised units (``|z - ẑ| / scale``), one row per
         held-out forecast origin; None without a hold-out.
+    interval_rule_ : str
+        'origins': the conformal finite-sample correction is counted in held-out forecast
+        origins (see Notes on intervals). A model loaded from a file saved before this rule
+        has no such attribute and keeps the pooled-residual rule it was saved with, so it
+        gives the intervals it gave; refit it to get the new rule.
     loss_curve_, validation_scores_ : list of float
         Training loss and validation score per epoch of the first ensemble member's stage 1
         (for :func:`tsrnn.plotting.plot_loss_curve`).
@@ -534,6 +539,9 @@ class RNNForecaster(BaseForecaster):
         )
         stage1 = stage2 = None
         self.conformal_scores_ = None
+        # the conformal rule of this fit (half_width); files of older releases have none and
+        # keep the pooled rule they were saved with
+        self.interval_rule_ = "origins"
         self.holdout_scores_ = None
         verbose = int(self.verbose)
         if _on_cpu(self.device):
@@ -663,6 +671,7 @@ class RNNForecaster(BaseForecaster):
             X_future=X_future,
             freq=self.freq_,
             scores=self.conformal_scores_,
+            by_origins=getattr(self, "interval_rule_", "pooled") == "origins",
             levels=levels,
             log=self.log_,
             season_length=self.season_length_,

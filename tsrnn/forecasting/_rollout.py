@@ -159,6 +159,7 @@ def network_forecasts(
     season_length: int,
     stacklevel: int,
     quantiles=None,
+    by_origins: bool = True,
 ) -> dict:
     """Forecasts of ``h`` steps from the end of every series of ``panel``, on the data's scale.
 
@@ -195,6 +196,9 @@ def network_forecasts(
         ``(median, quantiles)`` (:func:`~tsrnn.forecasting._ensemble.ensemble_quantiles`), the
         interval of each level comes from its two quantiles (``scores`` is not used) and the
         columns ``yhat_q<pct>`` hold every quantile.
+    by_origins : bool, default=True
+        Passed to :func:`half_width` (False for forecasters fitted before the origin-counted
+        correction).
 
     Returns
     -------
@@ -232,7 +236,9 @@ def network_forecasts(
                 point, halves = np.full(h, d_hist[-1]), {lv: np.zeros(h) for lv in levels}
             else:
                 point = pred[i]
-                halves = {lv: half_width(scores, lv, h) * start.scale[i] for lv in levels}
+                halves = {
+                    lv: half_width(scores, lv, h, by_origins) * start.scale[i] for lv in levels
+                }
             with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
                 cols = forecast_columns(point, halves, invert)
         if np.all(s.y == s.y[0]):  # exactly the constant, whatever the rounding of exp/log
@@ -340,7 +346,7 @@ def check_levels(level, calibrated: bool) -> list:
     return sorted(set(float(lv) for lv in levels))
 
 
-def half_width(scores: np.ndarray, level: float, h: int) -> np.ndarray:
+def half_width(scores: np.ndarray, level: float, h: int, by_origins: bool = True) -> np.ndarray:
     """Conformal half-widths (normalised units) of the first ``h`` steps.
 
     Parameters
@@ -351,6 +357,11 @@ def half_width(scores: np.ndarray, level: float, h: int) -> np.ndarray:
         Coverage in percent.
     h : int
         Number of steps; beyond the calibrated horizon the width grows like a random walk.
+    by_origins : bool, default=True
+        Count the finite-sample correction in origins (see Notes). False is the rule of
+        forecasters fitted before tsrnn had it (the ``ceil((n + 1) level)``-th smallest of the
+        ``n`` pooled residuals), which models loaded from such files keep, so that a saved
+        model gives the intervals it gave.
 
     Returns
     -------
@@ -374,9 +385,12 @@ def half_width(scores: np.ndarray, level: float, h: int) -> np.ndarray:
     sigma = np.maximum.accumulate(np.where(sigma > 0, sigma, np.finfo(float).eps))
     pooled = np.sort((scores / sigma).ravel())
     n = pooled.size
-    n_origins = scores.shape[0]
-    corrected = min(1.0, math.ceil((n_origins + 1) * level / 100.0) / n_origins)
-    k = math.ceil(n * corrected - 1e-9)  # the tolerance absorbs rounding of n * corrected
+    if by_origins:
+        n_origins = scores.shape[0]
+        corrected = min(1.0, math.ceil((n_origins + 1) * level / 100.0) / n_origins)
+        k = math.ceil(n * corrected - 1e-9)  # the tolerance absorbs rounding of n * corrected
+    else:
+        k = math.ceil((n + 1) * level / 100.0)
     q = pooled[min(max(k, 1), n) - 1]
     if h > len(sigma):
         # steps beyond the calibrated horizon: widen like a random walk from the last step
