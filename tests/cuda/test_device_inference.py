@@ -25,37 +25,12 @@ import textwrap
 
 import numpy as np
 import pytest
+from _support import DTYPES, SIM, SIM_CONFIG, assert_close, needs_cuda
 
 from tsrnn import _network as net
 from tsrnn._registry import CELLS
 
-SIM = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
-GPU = os.environ.get("TSRNN_TEST_GPU") == "1" and not SIM
-pytestmark = pytest.mark.skipif(
-    not (SIM or GPU),
-    reason="CUDA tests need NUMBA_ENABLE_CUDASIM=1 (simulator) or TSRNN_TEST_GPU=1 (GPU)",
-)
-
-TOL = {np.float64: 1e-10, np.float32: 1e-4}
-DTYPES = [np.float64, np.float32]
-
-# tiles small enough that tiny problems span several blocks and would split K
-SIM_CONFIG = dict(
-    gemm=(4, 4, 2, 2, 2),
-    step=(4, 4, 2, 2, 2),
-    seq=(2, 4, 2, 1, 2),
-    threads=4,
-    reduce_blocks=4,
-    split_k_min=2,
-    target_blocks=4,
-)
-
-
-def assert_close(actual, expected, dtype, what=""):
-    tol = TOL[np.dtype(dtype).type]
-    expected = np.asarray(expected, dtype=np.float64)
-    scale = max(1.0, float(np.abs(expected).max()))
-    np.testing.assert_allclose(actual, expected, rtol=tol, atol=tol * scale, err_msg=what)
+pytestmark = needs_cuda
 
 
 @pytest.fixture(scope="module")

@@ -311,34 +311,14 @@ def _run_backtest(args, out, err, written) -> None:
     start = time.perf_counter()
     # with --plot, 80 % intervals for the plot (not written to --output)
     levels = [80.0] if args.plot and args.validation_fraction > 0 else None
+    folds = dict(X=data.X, refit=args.refit, n_jobs=args.n_jobs, verbose=verbose)
     try:
-        results = backtest(
-            model,
-            y,
-            initial,
-            step,
-            args.horizon,
-            X=data.X,
-            refit=args.refit,
-            n_jobs=args.n_jobs,
-            level=levels,
-            verbose=verbose,
-        )
+        results = backtest(model, y, initial, step, args.horizon, level=levels, **folds)
     except ValueError as exc:  # a fold too short to hold windows out: no intervals to plot
         if levels is None or "held-out residuals" not in str(exc):
             raise
         print(f"tsrnn: note: the plot shows no intervals: {_flags(str(exc))}", file=err)
-        results = backtest(
-            model,
-            y,
-            initial,
-            step,
-            args.horizon,
-            X=data.X,
-            refit=args.refit,
-            n_jobs=args.n_jobs,
-            verbose=verbose,
-        )
+        results = backtest(model, y, initial, step, args.horizon, **folds)
     elapsed = time.perf_counter() - start
     # the model's row, then naive, drift and seasonal naive on the same folds
     scores = evaluate_backtest(results, y, m, model_name=args.cell)
