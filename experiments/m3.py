@@ -341,8 +341,9 @@ def run_tsrnn(method, train, h, season, freq, seed, params=None):
 def validation_check(model):
     """Acceptance 3 from AutoRNNForecaster's record: no forecast worse than the baselines.
 
-    For every validated series, the validation error of the forecaster it is given (the best
-    candidate, or its fallback baseline; ``validation_errors_``, ``series_models_``) against
+    For every validated series, the validation error of the forecaster it is given (the chosen
+    networks -- the mean of the ``top_k`` best, column 'chosen' -- or its fallback baseline;
+    ``validation_errors_``, ``series_models_``) against
     naive's and the best baseline's on that series. A series breaks the rule when its error
     exceeds ``(1 + fallback_margin)`` times the best baseline's (1e-9 relative slack); since
     the best baseline is at most naive, this also bounds it by naive's. Returns None for a
@@ -367,14 +368,17 @@ def validation_check(model):
         out["results"] = results[[c for c in cols if c in results]].astype(str).to_dict("records")
     margin = out["fallback_margin"]
     baselines = [c for c in ("naive", "drift", "seasonal_naive") if c in errors.columns]
-    if out["top_k"] not in (None, 1) or margin is None or "naive" not in baselines:
+    if margin is None or "naive" not in baselines:
         out["checked"] = False
-        out["why_not"] = "top_k > 1, no fallback margin or no naive baseline scored"
+        out["why_not"] = "no fallback margin or no naive baseline scored"
         return out
+    # the network's validation error: 'chosen' (the mean of the top_k forecasts), or the best
+    # candidate's for a forecaster without that column
+    network_col = "chosen" if "chosen" in errors.columns else out["best_candidate"]
     given = []
     for uid in errors.index:
         name = models.loc[uid, "model"]
-        col = out["best_candidate"] if name == "auto" else name
+        col = network_col if name == "auto" else name
         given.append(errors.loc[uid, col] if col in errors.columns else np.nan)
     given = np.asarray(given, dtype=np.float64)
     naive = errors["naive"].to_numpy(np.float64)
