@@ -157,7 +157,14 @@ def test_fallback_respects_the_margin():
     df = _long({f"s{k}": 50 + np.cumsum(rng.normal(size=50)) for k in range(4)})
     cands = [TINY, TINY_GRU]
     for top_k, margin in ((1, 0.0), (2, 0.3)):
-        f = _auto(horizon=5, season_length=1, candidates=cands, top_k=top_k, fallback_margin=margin)
+        f = _auto(
+            horizon=5,
+            season_length=1,
+            candidates=cands,
+            top_k=top_k,
+            top_k_tolerance=None,
+            fallback_margin=margin,
+        )
         f.fit(df)
         err = f.validation_errors_  # metric mase: same order as MAE within a series
         if top_k == 1:
@@ -186,10 +193,25 @@ def test_time_budget_skips_the_later_candidates():
 def test_top_k_forecasts_the_mean_of_the_best_k():
     rng = np.random.default_rng(2)
     df = _long({f"s{k}": 30 + np.cumsum(rng.normal(size=40)) for k in range(3)})
-    f = _auto(horizon=4, candidates=[TINY, TINY_GRU], top_k=2, fallback_margin=None).fit(df)
+    kw = dict(candidates=[TINY, TINY_GRU], top_k=2, top_k_tolerance=None, fallback_margin=None)
+    f = _auto(horizon=4, **kw).fit(df)
     assert len(f.estimators_) == 2 and f.estimators_[0] is f.best_forecaster_
     members = [e.predict().yhat.to_numpy() for e in f.estimators_]
     np.testing.assert_allclose(f.predict().yhat.to_numpy(), (members[0] + members[1]) / 2)
+
+
+def test_top_k_keeps_only_runners_up_within_the_tolerance_of_the_best():
+    # clean seasonal series: seasonal naive is exact (score 0), naive and drift are not
+    df = _long({f"s{k}": _seasonal(level=10 + k, phase=k / 3) for k in range(3)})
+    f = _auto(horizon=6, top_k=3, fallback_margin=None).fit(df)  # tolerance 0.1
+    res = f.results_.set_index("candidate")
+    assert res.loc["seasonal_naive", "rank"] == 1 and res["score"].nsmallest(2).iloc[1] > 0
+    assert len(f.estimators_) == 1  # nothing else within 10 % of a perfect score
+    np.testing.assert_allclose(
+        f.predict().yhat.to_numpy(), f.best_forecaster_.predict().yhat.to_numpy()
+    )
+    g = _auto(horizon=6, top_k=3, top_k_tolerance=None, fallback_margin=None).fit(df)
+    assert len(g.estimators_) == 3  # the mean of the best three, as asked
 
 
 def test_same_random_state_same_choice_and_forecasts():

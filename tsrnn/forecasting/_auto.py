@@ -219,6 +219,14 @@ class AutoRNNForecaster(BaseForecaster):
         ranking whose leaders differ by about 1 %: on the M3 monthly training parts the mean
         of the best three beat the best one alone (sMAPE 11.09 vs 11.15, MASE 0.892 vs
         0.899 on the held-out window; ``experiments/results/auto_design.md``).
+    top_k_tolerance : float or None, default=0.1
+        Of the ``top_k`` best, average only those whose validation score is at most
+        ``(1 + top_k_tolerance)`` times the best score, so a clear winner is not diluted by
+        worse runners-up (air passengers without its last 12 months: the best candidate
+        scored validation MASE 0.79, the next two 1.21 and 1.53; on those last 12 months the
+        mean of the three scored sMAPE 6.25 against 3.67 for the best alone). On every M3
+        subset the best three are within 7 % of each other, so M3 results do not depend on
+        it. None averages all ``top_k``.
     baselines : bool, default=True
         Also score :class:`NaiveForecaster`, :class:`DriftForecaster` and (for seasonal data)
         :class:`SeasonalNaiveForecaster`: they can win, and they are the per-series fallback.
@@ -364,6 +372,7 @@ class AutoRNNForecaster(BaseForecaster):
         "metric": [StrOptions({"mase", "smape"})],
         "n_origins": [POSITIVE_INT],
         "top_k": [POSITIVE_INT],
+        "top_k_tolerance": [Interval(Real, 0, None, closed="left"), None],
         "baselines": ["boolean"],
         "combination": ["boolean"],
         "fallback_margin": [Interval(Real, 0, None, closed="left"), None],
@@ -385,6 +394,7 @@ class AutoRNNForecaster(BaseForecaster):
         metric="mase",
         n_origins=1,
         top_k=3,
+        top_k_tolerance=0.1,
         baselines=True,
         combination=False,
         fallback_margin=1.0,
@@ -401,6 +411,7 @@ class AutoRNNForecaster(BaseForecaster):
         self.metric = metric
         self.n_origins = n_origins
         self.top_k = top_k
+        self.top_k_tolerance = top_k_tolerance
         self.baselines = baselines
         self.combination = combination
         self.fallback_margin = fallback_margin
@@ -629,7 +640,12 @@ class AutoRNNForecaster(BaseForecaster):
         results = results.sort_values(["rank", "priority"], kind="stable", na_position="last")
         results = results.drop(columns="priority").reset_index(drop=True)
 
-        winners = list(dict.fromkeys(p for w in ranked[: self.top_k] for p in parts[w]))
+        leaders = ranked[: self.top_k]
+        if self.top_k_tolerance is not None:
+            score = ok.set_index("candidate")["score"]
+            limit = (1.0 + self.top_k_tolerance) * score[leaders[0]]
+            leaders = [w for w in leaders if score[w] <= limit]
+        winners = list(dict.fromkeys(p for w in leaders for p in parts[w]))
         by_name = {name: (kind, params) for name, kind, params in jobs}
         chosen = np.mean([preds[w] for w in winners], axis=0)
         cmp_metric = "mae" if metric == "mase" else "smape"
