@@ -123,6 +123,10 @@ class ProgressBar:
         self.n = 0
         self.closed = False
         self.start = clock()
+        # (time, count) of the first update: the rate is measured from there, so the first
+        # step's cost (on a cold cache, the kernels' compilation) does not inflate the
+        # remaining time of all the others
+        self._first = None
         self._last_draw = -float("inf")
         self._last_plain = self.start
         self._drawn = 0  # length of the line on screen (terminal)
@@ -144,11 +148,19 @@ class ProgressBar:
         bar = "█" * full
         if full < self.width:
             bar += (_BLOCKS[part] if part else " ") + " " * (self.width - full - 1)
-        rate = n / elapsed if n and elapsed > 0 else None
+        mean = n / elapsed if n and elapsed > 0 else None
+        steady = None  # the rate since the first update (its cost may be a compilation)
+        if self._first is not None:
+            t1, n1 = self._first
+            steady = (n - n1) / (now - t1) if n > n1 and now > t1 else None
+        rate = steady if steady is not None else mean
         if rate is None:
             remaining, speed = "?", f"? {self.unit}/s"
         else:
-            remaining = format_interval(max(0, total - n) / rate)
+            if steady is not None or self._first is None or n >= total:
+                remaining = format_interval(max(0, total - n) / rate)
+            else:  # one update so far: its time may be compilation, not a step's
+                remaining = "?"
             if rate >= 1:
                 speed = f"{rate:.2f} {self.unit}/s"
             else:
@@ -195,6 +207,8 @@ class ProgressBar:
             if self.closed:
                 return
             self.n += n
+            if self._first is None and self.n > 0:
+                self._first = (self.clock(), self.n)
             self._refresh()
 
     def add_total(self, delta) -> None:
