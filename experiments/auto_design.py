@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tsrnn.forecasting import AutoRNNForecaster, RNNForecaster
-from tsrnn.forecasting._auto import _FIXED, DEFAULT_CANDIDATES
+from tsrnn.forecasting._auto_jobs import _FIXED, DEFAULT_CANDIDATES
 from tsrnn.metrics import mase, smape
 
 SUBSETS = {

@@ -44,6 +44,7 @@ The modules are the stages of that data flow, in order:
 ``_rnn``, ``_naive``          :class:`RNNForecaster`, :class:`SeasonalNaiveForecaster`
 ``_baselines``                :class:`NaiveForecaster`, :class:`DriftForecaster` (FPP3 5.2)
 ``_auto``                     :class:`AutoRNNForecaster`: the configuration chosen on the data
+``_auto_jobs``                its default candidates and the jobs joblib runs for it
 ============================  ==============================================================
 """
 

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._progress import StageProgress, compile_notice
 from ..estimators import RNNRegressor
-from ..estimators._regression import check_quantiles
+from ..estimators._quantiles import check_quantiles
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
 from ._ensemble import (
     _ESTIMATORS,
