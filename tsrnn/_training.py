@@ -258,7 +258,8 @@ class CpuTrainer:
     def train_epoch(self, X, y, batches):
         total, count = 0.0, 0
         largest = max(len(idx) for idx in batches)
-        with cpu_parallel(largest, net.chunk_rows(self.spec, largest)) as executor:
+        rows = net.chunk_rows(self.spec, largest, self.loss)
+        with cpu_parallel(largest, rows) as executor:
             for idx in batches:
                 L, grad = net.loss_and_grad(
                     self.spec,
