@@ -101,9 +101,9 @@ def test_loss_and_grad_identical_with_and_without_the_pool(cell, dtype, monkeypa
             assert executor is not None
             L, g = net.loss_and_grad(spec, theta, X, y, "mse", 1e-3, None, executor)
         assert sorted(spy.chunks) == list(range(n_chunks))
-        # the pool ran the chunks on several threads, none on the caller's
+        # n_threads threads ran the chunks: the pool's n_threads - 1 and the caller's
         assert len(set(spy.threads)) == n_threads
-        assert threading.get_ident() not in spy.threads
+        assert threading.get_ident() in spy.threads
         assert L == L0
         np.testing.assert_array_equal(g, g0)
         monkeypatch.undo()
@@ -114,7 +114,7 @@ def test_cpu_parallel_sizes_the_pool_from_numba(monkeypatch):
     with pool_threads(1, monkeypatch), _training.cpu_parallel(B, net.CHUNK_ROWS) as ex:
         assert ex is None
     with pool_threads(2, monkeypatch), _training.cpu_parallel(B, net.CHUNK_ROWS) as ex:
-        assert ex is not None and ex._max_workers == 2
+        assert ex is not None and ex._max_workers == 1  # the caller is the second thread
     # one chunk: no pool whatever the threads
     with pool_threads(2, monkeypatch), _training.cpu_parallel(net.CHUNK_ROWS, net.CHUNK_ROWS) as ex:
         assert ex is None
@@ -142,8 +142,9 @@ def test_fit_is_bit_identical_across_pool_sizes(cls, monkeypatch):
     a, threads_1 = _fit(cls, X, y, 1, monkeypatch)
     b, threads_2 = _fit(cls, X, y, 2, monkeypatch)
     assert threads_1 == {threading.get_ident()}  # one thread: no pool
-    # each epoch opens its own pool, so more than two idents may show up
-    assert len(threads_2) >= 2 and threading.get_ident() not in threads_2
+    # each epoch opens its own pool (the caller's thread works too), so more than two
+    # idents may show up
+    assert len(threads_2) >= 2 and threading.get_ident() in threads_2
     np.testing.assert_array_equal(a.coefs_, b.coefs_)
     np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
     # same seed, same weights again; another seed, other weights
@@ -178,7 +179,27 @@ def test_predict_is_bit_identical_across_pool_sizes(monkeypatch):
     p2, t2, calls2 = threads[2]
     assert calls1 == calls2 == 3  # one forward pass per chunk
     assert t1 == {threading.get_ident()}
-    assert len(t2) == 2 and threading.get_ident() not in t2
+    assert len(t2) == 2 and threading.get_ident() in t2  # the caller's and the pool's
     np.testing.assert_array_equal(p1, p2)
     # and each row is the row predicted alone (batch invariance)
     np.testing.assert_array_equal(p2[[0, 300, n - 1]], est.predict(X[[0, 300, n - 1]]))
+
+
+def test_map_raises_the_first_failing_chunk_after_all_threads_stop():
+    from concurrent.futures import ThreadPoolExecutor
+
+    done = []
+
+    def fn(i):
+        time.sleep(0.01 * (5 - i))  # later items finish first
+        if i in (1, 3):
+            raise ValueError(f"chunk {i}")
+        done.append(i)
+        return i * i
+
+    with ThreadPoolExecutor(max_workers=2) as executor:
+        assert net._map(executor, lambda i: i * i, list(range(7))) == [0, 1, 4, 9, 16, 25, 36]
+        with pytest.raises(ValueError, match="chunk 1"):
+            net._map(executor, fn, list(range(6)))
+        # every thread stopped taking items after the first error: not all items ran
+        assert len(done) < 4

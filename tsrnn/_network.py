@@ -273,9 +273,44 @@ def _row_chunks(n, size):
 
 
 def _map(executor, fn, items):
+    """``[fn(item) for item in items]``, shared by the calling thread and ``executor``'s.
+
+    The calling thread takes items too (it would otherwise only wait), so a pool of
+    ``n - 1`` threads runs ``n`` items at once, with one hand-off between threads fewer per
+    batch (each costs tens of microseconds against a ~1 ms step). Items are taken in order;
+    each result is stored at its item's index, so the result does not depend on which thread
+    ran what. The first error (in item order) is raised once every thread has stopped.
+    """
     if executor is None or len(items) == 1:
         return [fn(item) for item in items]
-    return list(executor.map(fn, items))
+    results = [None] * len(items)
+    errors = {}
+    order = iter(range(len(items)))
+    lock = threading.Lock()
+
+    def drain():
+        while True:
+            with lock:
+                i = None if errors else next(order, None)
+            if i is None:
+                return
+            try:
+                results[i] = fn(items[i])
+            except BaseException as exc:
+                with lock:
+                    errors[i] = exc
+                return
+
+    n_helpers = min(getattr(executor, "_max_workers", 1), len(items) - 1)
+    futures = [executor.submit(drain) for _ in range(n_helpers)]
+    try:
+        drain()
+    finally:
+        for future in futures:
+            future.result()
+    if errors:
+        raise errors[min(errors)]
+    return results
 
 
 _reuse = threading.local()

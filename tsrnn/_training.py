@@ -222,7 +222,8 @@ def cpu_parallel(batch_rows, chunk_rows, n_threads=None):
             yield None
             return
         workers = min(n_threads, -(-batch_rows // chunk_rows))
-        with ThreadPoolExecutor(max_workers=workers) as executor:
+        # the calling thread works too (tsrnn._network._map): the pool has one thread fewer
+        with ThreadPoolExecutor(max_workers=workers - 1) as executor:
             yield executor
 
 
