@@ -15,6 +15,7 @@ a CUDA backend can hold the whole model in one device array.  Named views into
 ``theta`` follow PyTorch's ``state_dict`` names.
 """
 
+import concurrent.futures
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -287,11 +288,12 @@ def _map(executor, fn, items):
     errors = {}
     order = iter(range(len(items)))
     lock = threading.Lock()
+    stop = []
 
     def drain():
         while True:
             with lock:
-                i = None if errors else next(order, None)
+                i = None if errors or stop else next(order, None)
             if i is None:
                 return
             try:
@@ -302,12 +304,21 @@ def _map(executor, fn, items):
                 return
 
     n_helpers = min(getattr(executor, "_max_workers", 1), len(items) - 1)
-    futures = [executor.submit(drain) for _ in range(n_helpers)]
+    futures = []
     try:
+        for _ in range(n_helpers):
+            futures.append(executor.submit(drain))
         drain()
-    finally:
         for future in futures:
             future.result()
+    except BaseException:
+        # e.g. Ctrl-C landing here, maybe inside submit: no helper takes another item, and one
+        # still queued (perhaps with no thread started to run it) is cancelled, never waited for
+        stop.append(True)
+        for future in futures:
+            if not future.cancel():
+                concurrent.futures.wait([future])
+        raise
     if errors:
         raise errors[min(errors)]
     return results
