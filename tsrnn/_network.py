@@ -22,7 +22,6 @@ from functools import cached_property
 
 import numpy as np
 
-from . import _fused as fused
 from . import _graph as graph
 from . import _kernels as K
 from ._cpu import CPU
@@ -109,12 +108,12 @@ class NetworkSpec:
             pos += size
         return out
 
-    @property
+    @cached_property
     def n_params(self):
         """Number of learnable parameters, head included."""
         return sum(int(np.prod(shape)) for _, shape, _ in self.layout)
 
-    @property
+    @cached_property
     def n_recurrent_params(self):
         """Learnable parameters of the recurrent layers only (head excluded)."""
         return self.n_params - self.n_outputs * (self.hidden_size * self.n_directions + 1)
@@ -232,38 +231,42 @@ def input_gradient(spec, theta, X, dZ):
 
 
 # How a training mini-batch is cut into row chunks, one task of the thread pool each.  The
-# partition depends only on the batch, the network and the loss (chunk_rows), never on the
-# number of threads, so every bit of a loss and gradient is the same with any pool size: the
-# chunks' sums are added in chunk order.
+# partition depends only on the batch and the network (chunk_rows), never on the number of
+# threads, so every bit of a loss and gradient is the same with any pool size: the chunks'
+# sums are added in chunk order.
 #
 # The rule: chunks of 32 rows (STANDARD_CHUNK_ROWS), except that a batch of at most 32 rows is
-# cut into chunks of 16 (CHUNK_ROWS) when a chunk is one kernel call (tsrnn._fused: a
-# unidirectional stack with a regression loss, the forecaster's networks), or when the
-# recurrent layers have at least SPLIT_MIN_WORK parameters (spec.n_recurrent_params, about the
-# multiply-adds per row and time step: 17,400 for an LSTM of 64 units on 3 features, 4,700 for
-# the forecaster's default LSTM of 32).  A chunk has a fixed cost: before the fused step, the
-# Python side of the layer loop (~250 us a chunk, holding the GIL), which made two 16-row
-# chunks of the default LSTM cost +35-50 % CPU time over one 32-row chunk, so that batch was
-# not split and the forecaster trained on one core; fused, the fixed cost is the kernels'
-# per-step products of half the rows.  So the forecaster's default 32-row batches run on two
-# threads.  The cut changes the gradient's float summation order: trained weights differ from
-# versions before the fused step in the last bits (and then by what training makes of that).
-# Results remain independent of the thread count.
+# cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers have at least SPLIT_MIN_WORK
+# parameters (spec.n_recurrent_params, about the multiply-adds per row and time step: 17,400
+# for an LSTM of 64 units on 3 features), or, for cells of four gates or more (the LSTM), at
+# least SPLIT_MIN_GATED_WORK (4,700 for the forecaster's default LSTM of 32 units on 3
+# features).  A chunk has a fixed cost (the Python side of the layer loop, ~50-90 us; the
+# per-step products of fewer rows), so a second chunk pays only where the work per row is
+# large.  Measured CPU time of a 32-row batch in two 16-row chunks instead of one, one thread
+# (2-core EPYC under load, 24 steps, 3 features): LSTM 32 units +0-20 % (its four gate blocks
+# per row fit the caches better in 16-row chunks), GRU 32 +17 %, Elman RNN 64 +30-60 %, RNN 8
+# +50 %; earlier, GRU 64 +7-35 %, LSTM 64 +0-20 %, LSTM 128 +3-7 %.  So the forecaster's default
+# batch (LSTM 32, 32 rows) runs on two threads; narrower layers keep one chunk.  For the
+# batches that this rule newly splits, the gradient's float summation order changed: trained
+# weights differ from earlier versions in the last bits (and then by what training makes of
+# that).  Results remain independent of the thread count.
 #
 # CHUNK_ROWS is the smallest chunk: thread pools are sized in its units.
 CHUNK_ROWS = 16
 STANDARD_CHUNK_ROWS = 32
 SPLIT_MIN_WORK = 16384
+SPLIT_MIN_GATED_WORK = 4096
 PREDICT_CHUNK_ROWS = 256
 
 
-def chunk_rows(spec, batch_rows, loss="mse"):
+def chunk_rows(spec, batch_rows):
     """Rows per thread-pool task for a training batch of ``batch_rows`` rows of ``spec``.
 
     Never depends on the number of threads (see the rule above), so results do not either.
     """
+    work = spec.n_recurrent_params
     if batch_rows <= STANDARD_CHUNK_ROWS and (
-        fused.fused_codes(spec, loss) is not None or spec.n_recurrent_params >= SPLIT_MIN_WORK
+        work >= SPLIT_MIN_WORK or (spec.gates >= 4 and work >= SPLIT_MIN_GATED_WORK)
     ):
         return CHUNK_ROWS
     return STANDARD_CHUNK_ROWS
@@ -345,30 +348,10 @@ def _training_workspace(spec, theta, X):
     return ws
 
 
-def _fused_workspace(spec, theta, X):
-    """The calling thread's :class:`tsrnn._fused.Workspace` for this chunk shape (reused)."""
-    B, T = X.shape[0], X.shape[1]
-    key = (spec, T, B, theta.dtype)
-    cached = getattr(_reuse, "fused", None)
-    if cached is None or cached[0] != key:
-        cached = (key, fused.Workspace(spec, T, B, theta.dtype))
-        _reuse.fused = cached
-    return cached[1]
-
-
-_NO_LEVELS = np.empty(0, dtype=np.float64)
-
-
 def _chunk_loss_and_grad(spec, theta, X, y, entry, n_total, taus=None):
+    ws = _training_workspace(spec, theta, X)
     grad = np.empty_like(theta)
     y = np.ascontiguousarray(y, dtype=entry.target_dtype(theta.dtype))
-    codes = fused.fused_codes(spec, entry.name)
-    if codes is not None:  # one kernel call (same kernels, same order: the same result)
-        X = np.ascontiguousarray(X, dtype=theta.dtype)
-        ws = _fused_workspace(spec, theta, X)
-        levels = _NO_LEVELS if taus is None else taus
-        return float(ws.run(codes, X, y, levels, theta, grad, n_total)), grad
-    ws = _training_workspace(spec, theta, X)
     P, G = unpack(spec, theta), unpack(spec, grad)
     L = graph.loss_and_grad(spec, P, G, ws, entry, y, n_total, taus=taus)
     return L, grad
@@ -436,7 +419,7 @@ def loss_and_grad(
     parts = _map(
         executor,
         lambda c: _chunk_loss_and_grad(spec, theta, X[c[0] : c[1]], y[c[0] : c[1]], entry, B, taus),
-        _row_chunks(B, chunk_rows(spec, B, entry.name)),
+        _row_chunks(B, chunk_rows(spec, B)),
     )
     L, grad = parts[0]
     for L_c, g_c in parts[1:]:

@@ -58,8 +58,6 @@ class Cell:
         ``kernels[device][role]``, roles ``'forward'`` (keeps what the
         backward sweep needs), ``'backward'`` (fills ``dA``, and ``dAh`` where
         it is an argument) and ``'infer'`` (only the states).
-    fused : int
-        The cell's code in :func:`tsrnn._fused.chunk_loss_grad` (which sweeps it runs).
     """
 
     name: str
@@ -67,7 +65,6 @@ class Cell:
     biases: tuple
     bias_grads: tuple
     kernels: dict = field(repr=False)
-    fused: int = 0
 
 
 @dataclass(frozen=True)
@@ -82,15 +79,11 @@ class Loss:
     kernels : dict
         ``kernels[device]['loss']``; CUDA also ``'gather'`` (the batch's
         targets from the device copy of the data set).
-    fused : int or None
-        The loss's code in :func:`tsrnn._fused.chunk_loss_grad`; None: not fused (the graph
-        runs its steps).
     """
 
     name: str
     target: str
     kernels: dict = field(repr=False)
-    fused: int | None = None
 
     @property
     def integer_target(self):
@@ -159,7 +152,6 @@ CELLS = {
             ("X", "weight_ih", "weight_hh", "bias", "H"),
             ("A",),
         ),
-        fused=0,
     ),
     "lstm": Cell(
         "lstm",
@@ -174,7 +166,6 @@ CELLS = {
             ("X", "weight_ih", "weight_hh", "bias", "H"),
             ("C", "A"),
         ),
-        fused=1,
     ),
     "gru": Cell(
         "gru",
@@ -189,12 +180,11 @@ CELLS = {
             ("X", "weight_ih", "weight_hh", "bias_ih", "bias_hh", "H"),
             ("A", "HN"),
         ),
-        fused=2,
     ),
 }
 
 
-def _loss(name, target, cpu, cuda, gather, levels=False, fused=None):
+def _loss(name, target, cpu, cuda, gather, levels=False):
     inputs = ("out", target, "taus") if levels else ("out", target)
     return Loss(
         name,
@@ -206,13 +196,12 @@ def _loss(name, target, cpu, cuda, gather, levels=False, fused=None):
                 "gather": Kernel(gather, ("data", "idx", "start", target)),
             },
         },
-        fused,
     )
 
 
 LOSSES = {
-    "mse": _loss("mse", "Y", "mse_loss_grad", "gpu_mse_loss_grad", "gpu_gather_rows", fused=0),
-    "mae": _loss("mae", "Y", "mae_loss_grad", "gpu_mae_loss_grad", "gpu_gather_rows", fused=1),
+    "mse": _loss("mse", "Y", "mse_loss_grad", "gpu_mse_loss_grad", "gpu_gather_rows"),
+    "mae": _loss("mae", "Y", "mae_loss_grad", "gpu_mae_loss_grad", "gpu_gather_rows"),
     # target Y (B, O·Q): each target repeated Q times, one column per head unit
     "quantile": _loss(
         "quantile",
@@ -221,7 +210,6 @@ LOSSES = {
         "gpu_quantile_loss_grad",
         "gpu_gather_rows",
         levels=True,
-        fused=2,
     ),
     "xent": _loss(
         "xent",

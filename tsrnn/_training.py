@@ -259,7 +259,7 @@ class CpuTrainer:
     def train_epoch(self, X, y, batches):
         total, count = 0.0, 0
         largest = max(len(idx) for idx in batches)
-        rows = net.chunk_rows(self.spec, largest, self.loss)
+        rows = net.chunk_rows(self.spec, largest)
         with cpu_parallel(largest, rows) as executor:
             for idx in batches:
                 L, grad = net.loss_and_grad(
