@@ -294,7 +294,7 @@ class ThetaForecaster(_RandomWalkForecaster):
             if len(y) < _MIN_THETA or np.all(y == y[0]):
                 states[s.uid] = None  # the naive method
                 continue
-            index = np.ones(max(m, 1))
+            index = np.ones(1)  # not adjusted
             if theta_is_seasonal(y, m) and np.all(y > 0):
                 idx = multiplicative_indices(y, m)
                 if np.all(np.abs(idx) >= 1e-4):
