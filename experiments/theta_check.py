@@ -85,16 +85,27 @@ def rel_diff(a, b):
     return float(np.median(d)), float(np.quantile(d, 0.9))
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subsets", default=",".join(SUBSETS))
-    parser.add_argument("--series", type=int, default=None, help="random subset per subset")
+    parser.add_argument("--subsets", default=",".join(SUBSETS), help="comma-separated subsets")
+    parser.add_argument(
+        "--series", type=int, default=None, help="random subset per subset (no files written)"
+    )
     parser.add_argument(
         "--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
     )
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
+    subsets = [s.strip() for s in args.subsets.split(",") if s.strip()]
+    bad = [s for s in subsets if s not in SUBSETS]
+    if bad:
+        parser.error(f"unknown subsets {bad}; choose from {list(SUBSETS)}")
     rows = []
-    for subset in [s.strip() for s in args.subsets.split(",") if s.strip()]:
+    for subset in subsets:
         h, season, freq = SUBSETS[subset]
         train, test = load_subset(subset, args.series)
         ours, t_ours = run_tsrnn(train, h, freq)
