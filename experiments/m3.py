@@ -20,7 +20,8 @@ Methods (each one a separately timed run over all series of the subset):
   ``DynamicOptimizedTheta``, each ``StatsForecast([model(season_length=m)], freq=1,
   n_jobs=1)`` on an integer time index, with ``level=[80, 95]``;
 * tsrnn baselines: :class:`NaiveForecaster`, :class:`DriftForecaster`,
-  :class:`SeasonalNaiveForecaster` (with their conformal intervals where they give them);
+  :class:`SeasonalNaiveForecaster`, :class:`ThetaForecaster` (the classical Theta method, as
+  R's ``thetaf``), with their normal intervals;
 * ``RNNForecaster(horizon=h)``: the default, nothing tuned;
 * ``AutoRNNForecaster(horizon=h)`` when :mod:`tsrnn.forecasting` has it.
 
@@ -85,6 +86,7 @@ TSRNN_METHODS = {
     "naive": "tsrnn Naive",
     "drift": "tsrnn Drift",
     "snaive": "tsrnn SeasonalNaive",
+    "theta": "tsrnn Theta",
     "rnn_default": "RNNForecaster (default)",
     "auto_rnn": "AutoRNNForecaster (default)",
 }
@@ -97,8 +99,10 @@ PROTOCOL = """\
   values). Every method sees only the training parts; the test parts are read only to score.
 - Nothing in this run is tuned on the test parts. statsforecast's models choose their own
   parameters on each training part (AutoETS / AutoTheta by information criteria or in-sample
-  fit, DynamicOptimizedTheta by in-sample fit); tsrnn's baselines have nothing to choose; the
-  default `RNNForecaster(horizon=h)` derives its window, season, log transform and scale from
+  fit, DynamicOptimizedTheta by in-sample fit); tsrnn's naive / drift / seasonal naive have
+  nothing to choose, its Theta fits its SES weight and initial level to each training part
+  (least squares, textbook defaults otherwise: `thetaf`'s seasonality test and decomposition);
+  the default `RNNForecaster(horizon=h)` derives its window, season, log transform and scale from
   the training parts and early-stops on the latest windows of each training part;
   `AutoRNNForecaster(horizon=h)` chooses among its candidates on the last h values of each
   training part (refitting the winner on the whole training part), and falls back per series
@@ -271,6 +275,8 @@ def tsrnn_estimator(method, h, seed, params=None):
         return tf.DriftForecaster(horizon=h)
     if method == "snaive":
         return tf.SeasonalNaiveForecaster(horizon=h)
+    if method == "theta":
+        return tf.ThetaForecaster(horizon=h)
     if method == "rnn_default":
         return tf.RNNForecaster(horizon=h, random_state=seed, **(params or {}))
     if method == "auto_rnn":
@@ -367,7 +373,7 @@ def validation_check(model):
         cols = [c for c in ("rank", "candidate", "kind", "score", "smape", "fit_s", "status")]
         out["results"] = results[[c for c in cols if c in results]].astype(str).to_dict("records")
     margin = out["fallback_margin"]
-    baselines = [c for c in ("naive", "drift", "seasonal_naive") if c in errors.columns]
+    baselines = [c for c in ("naive", "drift", "seasonal_naive", "theta") if c in errors.columns]
     if margin is None or "naive" not in baselines:
         out["checked"] = False
         out["why_not"] = "no fallback margin or no naive baseline scored"

@@ -26,6 +26,7 @@ CASES = [
     (SeasonalNaiveForecaster(horizon=3), True),
     (F.NaiveForecaster(horizon=3), True),
     (F.DriftForecaster(horizon=3), True),
+    (F.ThetaForecaster(horizon=3), True),
     (
         F.AutoRNNForecaster(
             horizon=3,

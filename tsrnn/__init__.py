@@ -32,6 +32,7 @@ __all__ = [
     "SeasonalNaiveForecaster",
     "NaiveForecaster",
     "DriftForecaster",
+    "ThetaForecaster",
     "save",
     "load",
     "__version__",
@@ -50,6 +51,7 @@ _LAZY = {
     "SeasonalNaiveForecaster": "forecasting",
     "NaiveForecaster": "forecasting",
     "DriftForecaster": "forecasting",
+    "ThetaForecaster": "forecasting",
     "save": "persistence",
     "load": "persistence",
 }
@@ -85,6 +87,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the eager imports
         NaiveForecaster,
         RNNForecaster,
         SeasonalNaiveForecaster,
+        ThetaForecaster,
     )
     from .persistence import load, save
 

@@ -43,6 +43,7 @@ The modules are the stages of that data flow, in order:
                               predict / score template
 ``_rnn``, ``_naive``          :class:`RNNForecaster`, :class:`SeasonalNaiveForecaster`
 ``_baselines``                :class:`NaiveForecaster`, :class:`DriftForecaster` (FPP3 5.2)
+``_theta``                    :class:`ThetaForecaster` (the classical Theta method)
 ``_auto``                     :class:`AutoRNNForecaster`: the configuration chosen on the data
 ``_auto_jobs``                its default candidates and the jobs joblib runs for it
 ============================  ==============================================================
@@ -58,6 +59,7 @@ from ._naive import SeasonalNaiveForecaster
 from ._panel import _Panel as _Panel
 from ._panel import _Series as _Series
 from ._rnn import RNNForecaster
+from ._theta import ThetaForecaster
 from ._time import _index_kind as _index_kind
 from ._time import _infer_freq as _infer_freq
 from ._time import season_length_from_freq
@@ -73,6 +75,7 @@ __all__ = [
     "NaiveForecaster",
     "RNNForecaster",
     "SeasonalNaiveForecaster",
+    "ThetaForecaster",
     "is_seasonal",
     "season_length_from_freq",
 ]

@@ -19,6 +19,7 @@ from ._baselines import DriftForecaster, NaiveForecaster
 from ._naive import SeasonalNaiveForecaster
 from ._panel import _Panel
 from ._rnn import RNNForecaster
+from ._theta import ThetaForecaster
 
 # The fixed-epoch recipe found on the M3 monthly training parts (experiments/m3_monthly.py):
 # one training stage on all windows, no inner hold-out (the outer validation chooses).
@@ -48,6 +49,7 @@ _BASELINES = {
     "naive": NaiveForecaster,
     "drift": DriftForecaster,
     "seasonal_naive": SeasonalNaiveForecaster,
+    "theta": ThetaForecaster,
 }
 _RESERVED = ("horizon", "freq", "fill_method", "past_covariates")
 _EXTRA_KEYS = ("window_seasons",)
