@@ -34,3 +34,47 @@ def sorted_origins(offsets, lo, hi, ranks, n_bins, shift, out):
             r = ranks[base + shift + o]
             out[counts[r]] = base + o
             counts[r] += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def gather_inputs(d, past, future, starts, loc, scale, window, extension, out):
+    """Fill ``out`` (n, window + extension, n_features) with the network inputs of windows.
+
+    Row ``i`` reads the input steps ``starts[i] .. starts[i] + window - 1`` of the
+    concatenated arrays: channel 0 the target ``(d - loc[i]) / scale[i]`` (float64, then
+    cast to ``out``'s dtype), then the past covariates, then (``extension > 0``) a flag that
+    is 1 on the ``extension`` steps after the origin, then the known-future covariates over
+    all ``window + extension`` steps; the target and past covariates are 0 on the extension
+    steps. The layout of :func:`tsrnn.forecasting._windows.assemble_inputs`.
+    """
+    n_past = past.shape[1]
+    n_future = future.shape[1]
+    flag = 1 if extension > 0 else 0
+    f0 = 1 + n_past + flag
+    for i in range(starts.size):
+        s = starts[i]
+        for t in range(window + extension):
+            row = out[i, t]
+            row[:] = 0.0
+            if t < window:
+                row[0] = (d[s + t] - loc[i]) / scale[i]
+                for j in range(n_past):
+                    row[1 + j] = past[s + t, j]
+            elif flag:
+                row[1 + n_past] = 1.0
+            for j in range(n_future):
+                row[f0 + j] = future[s + t, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def gather_targets(d, first, loc, scale, length, repeat, out):
+    """Fill ``out`` (n, length * repeat) with ``(d[first[i] + k] - loc[i]) / scale[i]``.
+
+    Computed in float64 and cast to ``out``'s dtype; each of the ``length`` steps is written
+    ``repeat`` times in a row (the column layout of quantile targets, ``numpy.repeat``).
+    """
+    for i in range(first.size):
+        for k in range(length):
+            value = (d[first[i] + k] - loc[i]) / scale[i]
+            for r in range(repeat):
+                out[i, k * repeat + r] = value

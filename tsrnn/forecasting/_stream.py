@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._window_kernels import sorted_origins
+from .._window_kernels import gather_inputs, gather_targets, sorted_origins
 from ._time import _ordinals
 from ._windows import (
     CalibrationOrigins,
     WindowLayout,
     WindowSet,
     WindowSplit,
-    assemble_inputs,
     holdout_counts,
     window_origins,
 )
@@ -163,26 +162,30 @@ class WindowSource:
         loc = self.layout.transform.window_loc(target, self.loc[s])
         return s, starts, target, loc, self.scale[s]
 
-    def inputs(self, pos) -> np.ndarray:
-        """float64 network inputs of the windows at ``pos``, as :meth:`WindowLayout.windows`."""
-        L, E = self.layout.window, self.layout.extension
-        _, starts, target, loc, scale = self._locate(pos)
-        steps = starts[:, None] + np.arange(L)
-        return assemble_inputs(
-            target,
-            self.past[steps],
-            self.future[starts[:, None] + np.arange(L + E)],
-            loc,
-            scale,
-            E,
-        )
+    def inputs(self, pos, dtype=np.float64) -> np.ndarray:
+        """Network inputs of the windows at ``pos`` in ``dtype``, as :meth:`WindowLayout.windows`.
 
-    def targets(self, pos) -> np.ndarray:
-        """float64 normalised targets of the windows at ``pos``, as :meth:`WindowLayout.windows`."""
+        The float64 values of :func:`assemble_inputs` (the target channel computed in float64),
+        cast to ``dtype``.
+        """
+        L, E = self.layout.window, self.layout.extension
+        _, starts, _, loc, scale = self._locate(pos)
+        n_features = 1 + self.past.shape[1] + (1 if E else 0) + self.future.shape[1]
+        out = np.empty((len(starts), L + E, n_features), dtype=dtype)
+        gather_inputs(self.d, self.past, self.future, starts, loc, scale, L, E, out)
+        return out
+
+    def targets(self, pos, dtype=np.float64, repeat=1) -> np.ndarray:
+        """Normalised targets of the windows at ``pos`` in ``dtype``, as ``WindowLayout.windows``.
+
+        float64 values, then cast; each column repeated ``repeat`` times (quantile levels).
+        """
         H = self.layout.out_len
         _, _, _, loc, scale = self._locate(pos)
-        after = np.asarray(pos, dtype=np.int64)[:, None] + 1 + np.arange(H)
-        return (self.d[after] - loc[:, None]) / scale[:, None]
+        first = np.asarray(pos, dtype=np.int64) + 1
+        out = np.empty((len(first), H * repeat), dtype=dtype)
+        gather_targets(self.d, first, loc, scale, H, repeat, out)
+        return out
 
     def nbytes(self) -> int:
         """Bytes of the arrays the source holds (the data, the ranks, the per-series numbers)."""
@@ -203,11 +206,8 @@ class _Rows:
     def __len__(self) -> int:
         return len(self.pos)
 
-    def _rows(self, pos) -> np.ndarray:  # float64 rows
+    def _rows(self, pos) -> np.ndarray:  # the rows at pos, in self.dtype
         raise NotImplementedError
-
-    def _finish(self, rows):
-        return np.ascontiguousarray(rows, dtype=self.dtype)
 
     def __getitem__(self, key):
         if isinstance(key, tuple) or (isinstance(key, np.ndarray) and key.dtype == bool):
@@ -216,8 +216,8 @@ class _Rows:
             )
         pos = self.pos[key]
         if np.ndim(pos) == 0:
-            return self._finish(self._rows(np.array([pos])))[0]
-        return self._finish(self._rows(pos))
+            return self._rows(np.array([pos]))[0]
+        return self._rows(pos)
 
     def __array__(self, dtype=None, copy=None):
         if copy is False:
@@ -250,7 +250,7 @@ class StreamInputs(_Rows):
         return (len(self.pos), layout.window + layout.extension, n_features)
 
     def _rows(self, pos):
-        return self.source.inputs(pos)
+        return self.source.inputs(pos, self.dtype)
 
     def astype(self, dtype):
         """The same rows in ``dtype`` (the network's), still lazy."""
@@ -271,8 +271,7 @@ class StreamTargets(_Rows):
         return (len(self.pos), self.source.layout.out_len * self.repeat)
 
     def _rows(self, pos):
-        Y = self.source.targets(pos)
-        return np.repeat(Y, self.repeat, axis=1) if self.repeat > 1 else Y
+        return self.source.targets(pos, self.dtype, self.repeat)
 
     def astype(self, dtype, repeat=1):
         """The rows in ``dtype``, each column repeated ``repeat`` times, still lazy."""
