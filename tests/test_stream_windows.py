@@ -14,7 +14,7 @@ from tsrnn.estimators._base import BaseRecurrent
 from tsrnn.forecasting import RNNForecaster
 from tsrnn.forecasting._features import Covariates
 from tsrnn.forecasting._panel import parse_panel
-from tsrnn.forecasting._stream import WindowSource
+from tsrnn.forecasting._stream import WindowSource, prepare_packed
 from tsrnn.forecasting._transforms import SeriesTransform
 from tsrnn.forecasting._windows import WindowLayout, all_windows, prepare, split_windows
 
@@ -190,6 +190,7 @@ def test_forecasts_with_streaming_equal_the_materialised_path_bit_for_bit(
     streamed, f_stream = run()
     with monkeypatch.context() as m:
         m.setattr(rnn_module, "WindowSource", _MaterialisedSource)
+        m.setattr(rnn_module, "prepare_packed", lambda panel, t, c, dtype: prepare(panel, t, c))
         m.setattr(BaseRecurrent, "_fit_windows", _public_fit)
         reference, f_ref = run()
     pd.testing.assert_frame_equal(streamed, reference, check_exact=True)
@@ -214,3 +215,22 @@ def test_scale_warning_of_streamed_targets_matches_the_array_path():
     mean, std = Y.column_moments()
     np.testing.assert_allclose(mean, full.Y.mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(std, full.Y.std(axis=0), rtol=1e-9)
+
+
+def test_packed_preparation_holds_the_data_once_in_the_network_dtype():
+    y, X = _panel()
+    panel = parse_panel(y, X)
+    transform = SeriesTransform(True, 12, True, "window")
+    cov = Covariates.fit(panel, ["temp"], "auto")
+    layout = WindowLayout(window=8, out_len=3, horizon=3, extension=3, transform=transform)
+    reference = prepare(panel, transform, cov)
+    packed = prepare_packed(panel, transform, cov, np.float32)
+    source = WindowSource(packed, layout, panel.kind)
+    assert source.d.dtype == np.float64 and source.future.dtype == np.float32
+    for p, q in zip(reference, packed):
+        np.testing.assert_array_equal(q.d, p.d, strict=True)
+        np.testing.assert_array_equal(q.future, p.future.astype(np.float32), strict=True)
+        assert q.d.base is source.d and q.future.base is source.future  # no copy was made
+    full = all_windows(reference, layout, panel.kind)
+    X32 = source.all_windows().X.astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(X32), full.X.astype(np.float32), strict=True)

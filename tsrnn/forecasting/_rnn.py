@@ -40,7 +40,7 @@ from ._fallback import assign_models, baseline_forecasts, network_panel, series_
 from ._features import Covariates
 from ._panel import _Panel
 from ._rollout import calibrate, check_levels, network_forecasts
-from ._stream import WindowSource
+from ._stream import WindowSource, prepare_packed
 from ._summary import holdout_comparison, render_summary
 from ._time import resolve_season_length
 from ._transforms import (
@@ -521,7 +521,8 @@ class RNNForecaster(BaseForecaster):
         started = time.perf_counter()
         panel = self._configure(panel)  # the series the network forecasts
         self.scale_ = None  # per-series scales first; one shared scale may replace them
-        prepared = prepare(panel, self._transform(), self._covariates_)
+        # every series' arrays written into one array per kind, covariates in the network dtype
+        prepared = prepare_packed(panel, self._transform(), self._covariates_, self.dtype)
         if shares_scale(self.scale, self.log_, self.normalize):
             self.scale_ = shared_scale([p.stats for p in prepared if not is_constant(p.d)])
             for p in prepared:

@@ -44,15 +44,54 @@ _CHUNK_ROWS = 65536
 _UNION_CHUNK = 4096
 
 
+def prepare_packed(panel, transform, covariates, dtype=np.float64) -> list:
+    """:func:`~tsrnn.forecasting._windows.prepare`, every series written into one array per kind.
+
+    Each series' ``d`` (float64), ``past`` and ``future`` go straight into concatenated arrays
+    (no per-series copies kept, no second copy when they are concatenated): the returned
+    PreparedSeries hold views of them, which :class:`WindowSource` takes over. The covariates
+    are stored in ``dtype``, the networks' dtype: they reach the networks only as inputs, cast
+    to that dtype, so float32 storage changes no result (a float32 value cast to float64 and
+    back is itself). The target ``d`` stays float64: the windows are normalised from it.
+
+    Returns
+    -------
+    list of PreparedSeries
+    """
+    from ._windows import PreparedSeries
+
+    series = panel.series
+    offsets = np.zeros(len(series) + 1, dtype=np.int64)
+    np.cumsum([len(s.y) for s in series], out=offsets[1:])
+    n_total = int(offsets[-1])
+    prepared, arrays = [], None
+    for s, lo, hi in zip(series, offsets[:-1], offsets[1:]):
+        stats, d = transform.fit_apply(s.y, s.uid)
+        past, future = covariates.transform(s.exog, s.index)
+        if arrays is None:
+            arrays = (
+                np.empty(n_total, dtype=np.float64),
+                np.empty((n_total, past.shape[1]), dtype=dtype),
+                np.empty((n_total, future.shape[1]), dtype=dtype),
+            )
+        views = tuple(a[lo:hi] for a in arrays)
+        for view, value in zip(views, (d, past, future)):
+            view[...] = value
+        prepared.append(PreparedSeries(s, stats, *views))
+    return prepared
+
+
 class WindowSource:
     """The prepared series of a panel, concatenated once, and the time rank of every point.
 
     Parameters
     ----------
     prepared : list of PreparedSeries
-        The panel after the transform and feature stages. Their ``d``, ``past`` and
-        ``future`` arrays are replaced by views of the concatenated arrays (same values), so
-        the data is held once.
+        The panel after the transform and feature stages. When their arrays are consecutive
+        views of one array per kind (:func:`prepare_packed`) those arrays are used as they
+        are; otherwise the arrays are concatenated and the series' ``d``, ``past`` and
+        ``future`` replaced by views of the concatenation (same values), so the data is held
+        once.
     layout : WindowLayout
         Window shape and normalisation.
     kind : str
@@ -76,10 +115,28 @@ class WindowSource:
 
     def _concat(self, name):
         parts = [getattr(p, name) for p in self.prepared]
-        out = np.concatenate(parts) if parts else np.empty(0)
+        if self._packed(parts):
+            return parts[0].base
+        out = np.concatenate(parts)
         for p, lo, hi in zip(self.prepared, self.offsets[:-1], self.offsets[1:]):
             setattr(p, name, out[lo:hi])  # the data held once: a view of the concatenation
         return out
+
+    def _packed(self, parts) -> bool:
+        """Whether ``parts`` are the consecutive row blocks of one C-contiguous array."""
+        base = parts[0].base
+        if not isinstance(base, np.ndarray) or not base.flags.c_contiguous:
+            return False
+        if base.shape[0] != self.offsets[-1] or base.shape[1:] != parts[0].shape[1:]:
+            return False
+        row = base.strides[0]
+        start = base.__array_interface__["data"][0]
+        return base.size == 0 or all(
+            a.base is base
+            and len(a) == hi - lo
+            and a.__array_interface__["data"][0] == start + int(lo) * row
+            for a, lo, hi in zip(parts, self.offsets[:-1], self.offsets[1:])
+        )
 
     def _time_ranks(self, kind):
         """int32 rank of every point's time stamp among all the panel's time stamps."""
@@ -89,7 +146,8 @@ class WindowSource:
             chunk = prepared[first : first + _UNION_CHUNK]
             stamps = np.concatenate([_ordinals(p.series.index, kind) for p in chunk])
             union = np.union1d(union, stamps)
-        ranks = np.empty(int(self.offsets[-1]), dtype=np.int32)
+        small = len(union) <= np.iinfo(np.uint16).max
+        ranks = np.empty(int(self.offsets[-1]), dtype=np.uint16 if small else np.int32)
         for p, lo, hi in zip(prepared, self.offsets[:-1], self.offsets[1:]):
             ranks[lo:hi] = np.searchsorted(union, _ordinals(p.series.index, kind))
         return ranks, len(union)
