@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import tsrnn.forecasting._rnn as rnn_module
+from tsrnn._epochs import Batches
 from tsrnn.estimators._base import BaseRecurrent
 from tsrnn.forecasting import RNNForecaster
 from tsrnn.forecasting._features import Covariates
@@ -234,3 +235,17 @@ def test_packed_preparation_holds_the_data_once_in_the_network_dtype():
     full = all_windows(reference, layout, panel.kind)
     X32 = source.all_windows().X.astype(np.float32)
     np.testing.assert_array_equal(np.asarray(X32), full.X.astype(np.float32), strict=True)
+
+
+def test_epoch_batches_are_the_consecutive_slices_of_the_order():
+    order = np.random.default_rng(0).permutation(10)
+    batches = Batches(order, 4)
+    expected = [order[0:4], order[4:8], order[8:10]]
+    assert len(batches) == 3
+    for got in (list(batches), [batches[0], batches[1], batches[-1]], batches[0:3]):
+        assert len(got) == 3
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+    assert max(len(b) for b in batches) == 4
+    with pytest.raises(IndexError):
+        batches[3]
