@@ -84,7 +84,12 @@ def test_one_tiny_size_in_process(bench):
     assert row["n_windows"] == int(np.maximum(lengths - 24 - 18 + 1, 0).sum())
     assert row["forecast_rows"] == 30 * 18
     assert row["fit_s"] > 0 and row["predict_s"] > 0
-    assert row["peak_rss_bytes"] >= row["peak_rss_after_fit_bytes"] > 0
+    # the peak while fitting and predicting bounds the fit's (ru_maxrss and the kernel's VmHWM
+    # are separate counters: they can differ by a few pages)
+    assert row["process_peak_rss_bytes"] >= row["peak_rss_after_fit_bytes"] > 0
+    assert row["peak_rss_bytes"] >= row["fit_peak_rss_bytes"] > 0
+    if row["peak_reset"]:
+        assert row["fit_growth_bytes"] == row["peak_rss_bytes"] - row["rss_before_fit_bytes"]
     assert row["rss_minus_data_bytes"] == row["peak_rss_bytes"] - row["data_bytes"]
     rows = bench.assess([row, {"n_series": 10**6, "status": "timeout after 1 s"}])
     assert rows[0]["ratio_to_smallest"] == 1.0 and rows[0]["time_bound_met"]

@@ -190,10 +190,7 @@ def test_stage2_starts_from_the_stage1_initial_weights_without_a_random_state(mo
 
         return wrapper
 
-    monkeypatch.setattr(LSTMRegressor, "fit", recording(LSTMRegressor.fit))
-    monkeypatch.setattr(
-        LSTMRegressor, "_fit_with_validation", recording(LSTMRegressor._fit_with_validation)
-    )
+    monkeypatch.setattr(LSTMRegressor, "_fit_windows", recording(LSTMRegressor._fit_windows))
     params = {**FAST, "random_state": None, "learning_rate_init": 1e-30, "max_iter": 2}
     RNNForecaster(horizon=3, n_models=2, **params).fit(_monthly())
     # members may train concurrently (finishing in any order): pair them by their seed
@@ -407,13 +404,14 @@ def test_stage1_stops_early_on_exactly_the_held_out_windows(monkeypatch):
     from tsrnn.estimators import LSTMRegressor
 
     seen = []
-    original = LSTMRegressor._fit_with_validation
+    original = LSTMRegressor._fit_windows
 
-    def spy(self, X, y, X_val, y_val):
-        seen.append((np.array(X), np.array(y), np.array(X_val), np.array(y_val)))
+    def spy(self, X, y, X_val=None, y_val=None):
+        if X_val is not None:  # stage 1 (stage 2 has no held-out windows)
+            seen.append((np.array(X), np.array(y), np.array(X_val), np.array(y_val)))
         return original(self, X, y, X_val, y_val)
 
-    monkeypatch.setattr(LSTMRegressor, "_fit_with_validation", spy)
+    monkeypatch.setattr(LSTMRegressor, "_fit_windows", spy)
     y = pd.Series(np.arange(20.0))
     RNNForecaster(
         window=3, horizon=2, normalize=None, log=False, validation_fraction=0.2, **FAST

@@ -29,7 +29,7 @@ PLAIN = dict(FAST, log=False, calendar=False)
 class Fit:
     """One network fit made by the forecaster."""
 
-    kind: str  # 'stage1' (_fit_with_validation) or 'fit' (plain fit: stage 2, or no hold-out)
+    kind: str  # 'stage1' (with held-out windows) or 'fit' (plain fit: stage 2, or no hold-out)
     est: RNNRegressor
     X: np.ndarray
     Y: np.ndarray
@@ -41,20 +41,19 @@ class Fit:
 def fits(monkeypatch):
     """Every RNNRegressor fit, in call order (the forecasters here use cell='rnn')."""
     calls = []
-    fit, fit_val = RNNRegressor.fit, RNNRegressor._fit_with_validation
+    fit_windows = RNNRegressor._fit_windows  # the forecaster's private path to the networks
 
-    def recording_fit(self, X, y):
-        calls.append(Fit("fit", self, np.array(X), np.array(y)))
-        return fit(self, X, y)
+    def recording(self, X, y, X_val=None, y_val=None):
+        # appended first, filled after: materialising the windows takes time, and members
+        # may start concurrently
+        call = Fit("fit" if X_val is None else "stage1", self, None, None)
+        calls.append(call)
+        call.X, call.Y = np.array(X), np.array(y)
+        if X_val is not None:
+            call.X_val, call.Y_val = np.array(X_val), np.array(y_val)
+        return fit_windows(self, X, y, X_val, y_val)
 
-    def recording_fit_val(self, X, y, X_val, y_val):
-        calls.append(
-            Fit("stage1", self, np.array(X), np.array(y), np.array(X_val), np.array(y_val))
-        )
-        return fit_val(self, X, y, X_val, y_val)
-
-    monkeypatch.setattr(RNNRegressor, "fit", recording_fit)
-    monkeypatch.setattr(RNNRegressor, "_fit_with_validation", recording_fit_val)
+    monkeypatch.setattr(RNNRegressor, "_fit_windows", recording)
     return calls
 
 

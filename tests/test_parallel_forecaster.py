@@ -162,7 +162,7 @@ def test_first_failing_member_raises_as_in_a_sequential_run(monkeypatch):
             def fail(*a, **kw):
                 raise RuntimeError(f"member {k} failed")
 
-            est.fit = est._fit_with_validation = fail
+            est._fit_windows = fail
         return est
 
     monkeypatch.setattr(_ensemble.NetworkFactory, "build", build)

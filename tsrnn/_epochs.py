@@ -29,6 +29,7 @@ completed epochs give, always consistent with the returned losses.
 import contextlib
 import contextvars
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +57,32 @@ def propagate_interrupts():
         yield
     finally:
         _PROPAGATE.reset(token)
+
+
+class Batches(Sequence):
+    """The mini-batches of one epoch: ``order[k * size : (k + 1) * size]``, made on demand.
+
+    A sequence (``len``, indexing, iteration) of index arrays, like the list of them it
+    replaces, without one array object per batch held for the whole epoch (with hundreds of
+    thousands of batches, tens of MB).
+    """
+
+    def __init__(self, order, size):
+        self.order = order
+        self.size = int(size)
+
+    def __len__(self):
+        return -(-len(self.order) // self.size)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        k = range(len(self))[k]  # bounds and negative indices as a list's
+        return self.order[k * self.size : (k + 1) * self.size]
+
+    def __iter__(self):
+        for i in range(0, len(self.order), self.size):
+            yield self.order[i : i + self.size]
 
 
 @dataclass
@@ -246,7 +273,7 @@ def run_epochs(
         for epoch in range(first_epoch, first_epoch + n_epochs):
             start = time.perf_counter()
             order = rng.permutation(n) if shuffle else np.arange(n)
-            batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+            batches = Batches(order, batch_size)
             loss, ok = trainer.train_epoch(X, Y, batches)
             if not ok:
                 stop = "non_finite"

@@ -41,6 +41,13 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 _LOSS_SAMPLE_ROWS = 256
 
 
+def _as_rows(X, dtype):
+    """A row set in ``dtype``: a lazy one (its ``astype``) or a C-contiguous array."""
+    if isinstance(X, np.ndarray):
+        return np.ascontiguousarray(X, dtype=dtype)
+    return X.astype(dtype)
+
+
 @dataclass(eq=False, repr=False, match_args=False)
 class BaseRecurrent(BaseEstimator):
     """Shared machinery of the recurrent regressors and classifiers.
@@ -247,6 +254,59 @@ class BaseRecurrent(BaseEstimator):
         Y_val = staged._encode_y(y_val, reset=False)
         pending = staged._fit(X, Y, previous=self, incremental=False, validation=(X_val, Y_val))
         return self._commit(staged, pending, stacklevel=2)
+
+    def _fit_windows(self, X, y, X_val=None, y_val=None):
+        """Fit on row sets the forecasting layer built and checked: no validation, no copy.
+
+        The forecasting layer's private path (:mod:`tsrnn.forecasting._stream`): ``X`` and
+        ``X_val`` are *lazy row sets* (``shape``, ``ndim``, ``dtype``, ``__len__``,
+        ``__getitem__`` over int index arrays and slices, ``astype(dtype)``), ``y`` and
+        ``y_val`` their targets (also ``astype(dtype, repeat=Q)`` and ``column_moments()``), or
+        plain arrays of the same shapes. No ``check_array`` runs over them and nothing is
+        copied whole: the trainer gathers one batch at a time, cast to the model dtype. The
+        data must be finite, 3-D and float, as the forecaster's windows are. With
+        ``(X_val, y_val)`` every epoch is scored on them as in :meth:`_fit_with_validation`;
+        otherwise the fit is that of ``fit``. The results are bit-identical to those methods
+        on the materialised arrays. A CUDA device is given the materialised arrays (its
+        trainer uploads the whole training set once).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        staged = self._staged()
+        if resolve_device(self.device) != "cpu":
+            X, y = np.asarray(X), np.asarray(y)
+            if X_val is not None:
+                X_val, y_val = np.asarray(X_val), np.asarray(y_val)
+        staged._accept_rows(X, reset=True)
+        Y = staged._encode_rows(y, reset=True)
+        validation = None
+        if X_val is not None:
+            staged._accept_rows(X_val, reset=False)
+            Y_val = np.asarray(staged._encode_rows(y_val, reset=False))
+            validation = (_as_rows(X_val, self.dtype), Y_val)
+        pending = staged._fit(
+            _as_rows(X, self.dtype), Y, previous=self, incremental=False, validation=validation
+        )
+        return self._commit(staged, pending, stacklevel=2)
+
+    def _accept_rows(self, X, reset):
+        """Record (``reset``) or check the layout of a checked 3-D row set."""
+        if X.ndim != 3 or len(X) < 1:
+            raise ValueError(f"X must be a non-empty 3-D row set, got shape {X.shape}")
+        if reset:
+            self.n_features_in_ = X.shape[2]
+            self.__dict__.pop("feature_names_in_", None)
+            self._input_ndim = 3
+        else:
+            self._check_input_layout(3, X.shape[2])
+
+    def _encode_rows(self, y, reset):
+        """``_encode_y`` for a lazy target row set (kept lazy), or for an array."""
+        return self._encode_y(y, reset)
 
     def _partial_fit(self, X, y, **encode_kwargs):
         """Body of ``partial_fit``: one epoch, continuing from the current state."""

@@ -104,6 +104,24 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
             Y = np.repeat(Y, Q, axis=1)
         return np.ascontiguousarray(Y, dtype=self.dtype)
 
+    def _encode_rows(self, y, reset):
+        """``_encode_y`` for a lazy target row set: same attributes, the rows kept lazy."""
+        if isinstance(y, np.ndarray) or not hasattr(y, "astype"):
+            return self._encode_y(y, reset)
+        if reset:
+            levels = self._fitted_levels()
+            if levels is None:
+                self.__dict__.pop("quantiles_", None)
+            else:
+                self.quantiles_ = levels
+            self._y_ndim = 2
+            self.n_outputs_ = y.shape[1]
+        elif y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {y.shape[1]} outputs but the model was fitted with {self.n_outputs_}."
+            )
+        return y.astype(self.dtype, repeat=self._n_levels())
+
     def _median_columns(self, out):
         """The median of each output from network outputs (n, n_outputs·Q) (sorted first)."""
         levels = self._levels()
@@ -144,9 +162,12 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         and the default learning rate suit targets of scale ~1: Adam moves the outputs by
         about ``learning_rate_init`` per step, whatever the scale of y.
         """
-        Y = np.asarray(Y, dtype=np.float64)
-        spread = Y.std(axis=0)
-        size = np.maximum(np.abs(Y.mean(axis=0)), spread)
+        if hasattr(Y, "column_moments"):  # a lazy row set: by chunks, never whole
+            mean, spread = Y.column_moments()
+        else:
+            Y = np.asarray(Y, dtype=np.float64)
+            mean, spread = Y.mean(axis=0), Y.std(axis=0)
+        size = np.maximum(np.abs(mean), spread)
         low, high = _TARGET_SCALE
         name = type(self).__name__
         fix = (

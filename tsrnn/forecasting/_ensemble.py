@@ -223,6 +223,9 @@ def fit_stage1(
 ) -> EnsembleFit:
     """Train every member on ``train``; early stopping on exactly the windows ``val``.
 
+    ``train`` and ``val`` hold arrays or the lazy row sets of :mod:`._stream` (the networks'
+    private path ``_fit_windows`` takes both; the results are the same).
+
     ``progress``: a :class:`tsrnn._progress.StageProgress` the members' epochs report to.
     """
 
@@ -231,9 +234,9 @@ def fit_stage1(
             est = factory.build(seed, early_stopping=early_stopping)
             with _watched(progress, k):
                 if early_stopping:
-                    est._fit_with_validation(train.X, train.Y, val.X, val.Y)
+                    est._fit_windows(train.X, train.Y, val.X, val.Y)
                     return est, _best_epoch(est)
-                est.fit(train.X, train.Y)
+                est._fit_windows(train.X, train.Y)
             return est, est.n_iter_
 
         return fit_member
@@ -269,7 +272,7 @@ def fit_stage2(
                 seed, early_stopping=False, max_iter=budget, exact_epochs=bool(epochs)
             )
             with _watched(progress, k):
-                est.fit(full.X, full.Y)
+                est._fit_windows(full.X, full.Y)
             return est
 
         return fit_member

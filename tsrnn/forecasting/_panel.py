@@ -8,6 +8,7 @@ does the same for the known-future covariates of the forecast period.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -64,7 +65,7 @@ def _fill(values: np.ndarray, method: str) -> np.ndarray:
 
 
 def _split_target(y):
-    """``(raw, input_type, name, index_name)``: ``raw`` lists (uid, index, values) per series."""
+    """``(raw, input_type, name, index_name)``: ``raw`` yields (uid, index, values) per series."""
     if isinstance(y, pd.Series):
         if len(y) == 0:
             raise ValueError("y is empty")
@@ -85,10 +86,12 @@ def _split_target(y):
             )
         if len(y) == 0:
             raise ValueError("y is empty")
-        raw = [
+        # a generator: one group at a time (a list held a copy of every group at once, about
+        # the size of the data frame, while the series were parsed)
+        raw = (
             (uid, pd.Index(group["ds"].to_numpy(), name="ds"), group["y"])
             for uid, group in y.groupby("unique_id", sort=False)
-        ]
+        )
         return raw, "long", None, "ds"
     raise TypeError(
         "y must be a pandas Series (one series) or a long DataFrame with columns "
@@ -218,7 +221,10 @@ def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
         The regular series, their index kind, frequency and the input format.
     """
     raw, input_type, name, index_name = _split_target(y)
-    exog_cols, exog_by_id = _parse_exog(X, input_type, raw)
+    raw = iter(raw)  # the series one at a time
+    first = next(raw, None)
+    raw = itertools.chain([first] if first is not None else [], raw)
+    exog_cols, exog_by_id = _parse_exog(X, input_type, [first] if first is not None else [])
     series, kinds, freqs = [], set(), []
     for uid, index, values in raw:
         k = _index_kind(index)

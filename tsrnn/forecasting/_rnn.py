@@ -40,6 +40,7 @@ from ._fallback import assign_models, baseline_forecasts, network_panel, series_
 from ._features import Covariates
 from ._panel import _Panel
 from ._rollout import calibrate, check_levels, network_forecasts
+from ._stream import WindowSource, prepare_packed
 from ._summary import holdout_comparison, render_summary
 from ._time import resolve_season_length
 from ._transforms import (
@@ -52,12 +53,10 @@ from ._transforms import (
 )
 from ._windows import (
     WindowLayout,
-    all_windows,
     check_lengths,
     check_window_count,
     default_window,
     prepare,
-    split_windows,
 )
 
 # the losses that train quantile levels (``quantiles``)
@@ -522,7 +521,8 @@ class RNNForecaster(BaseForecaster):
         started = time.perf_counter()
         panel = self._configure(panel)  # the series the network forecasts
         self.scale_ = None  # per-series scales first; one shared scale may replace them
-        prepared = prepare(panel, self._transform(), self._covariates_)
+        # every series' arrays written into one array per kind, covariates in the network dtype
+        prepared = prepare_packed(panel, self._transform(), self._covariates_, self.dtype)
         if shares_scale(self.scale, self.log_, self.normalize):
             self.scale_ = shared_scale([p.stats for p in prepared if not is_constant(p.d)])
             for p in prepared:
@@ -531,9 +531,9 @@ class RNNForecaster(BaseForecaster):
         layout = self._layout()
         check_window_count(panel, layout.window, layout.out_len)
         seeds = member_seeds(self.random_state, self.n_models)
-        split = split_windows(
-            prepared, layout, panel.kind, self.validation_fraction, self.early_stopping
-        )
+        # the windows stream from the prepared series, batch by batch (see ._stream)
+        source = WindowSource(prepared, layout, panel.kind)
+        split = source.split_windows(self.validation_fraction, self.early_stopping)
         factory = NetworkFactory(
             self.cell, {name: getattr(self, name) for name in PASS_THROUGH}, self.max_iter
         )
@@ -568,7 +568,7 @@ class RNNForecaster(BaseForecaster):
                 layout, prepared, split.calib, predict, self.season_length_
             )
         if stage1 is None or self.refit_full:
-            full = all_windows(prepared, layout, panel.kind)
+            full = source.all_windows()
             epochs = stage1.best_epochs if stage1 else None
             budgets = stage2_budgets(factory, n, epochs)
             if stage1 is None:

@@ -1,0 +1,251 @@
+"""Streaming training windows (forecasting/_stream.py): the same windows, never all at once.
+
+The reference is the materialised path, kept in tsrnn.forecasting._windows (``split_windows``,
+``all_windows``) and the estimators' public ``fit`` / ``_fit_with_validation``: the streamed
+batches, and the forecaster's forecasts and intervals, must equal it bit for bit.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tsrnn.forecasting._rnn as rnn_module
+from tsrnn._epochs import Batches
+from tsrnn.estimators._base import BaseRecurrent
+from tsrnn.forecasting import RNNForecaster
+from tsrnn.forecasting._features import Covariates
+from tsrnn.forecasting._panel import parse_panel
+from tsrnn.forecasting._stream import WindowSource, prepare_packed
+from tsrnn.forecasting._transforms import SeriesTransform
+from tsrnn.forecasting._windows import WindowLayout, all_windows, prepare, split_windows
+
+
+def _panel(n_series=3, exog=True, seed=0):
+    """A monthly panel of positive series of different lengths, with two covariates."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(n_series):
+        n = 40 + 9 * i
+        ds = pd.period_range(end="2019-12", periods=n, freq="M").to_timestamp()
+        t = np.arange(n)
+        y = 30 + 10 * i + 0.4 * t + 4 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 1, n)
+        frame = pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": y})
+        if exog:
+            frame["promo"] = rng.integers(0, 2, n).astype(float)  # known future
+            frame["temp"] = rng.normal(0, 1, n)  # past only
+        frames.append(frame)
+    df = pd.concat(frames, ignore_index=True)
+    if not exog:
+        return df, None
+    return df[["unique_id", "ds", "y"]], df[["unique_id", "ds", "promo", "temp"]]
+
+
+def _prepared(normalize="window", extension=3, out_len=3):
+    y, X = _panel()
+    panel = parse_panel(y, X)
+    transform = SeriesTransform(True, 12, True, normalize)
+    cov = Covariates.fit(panel, ["temp"], "auto")
+    layout = WindowLayout(
+        window=8, out_len=out_len, horizon=3, extension=extension, transform=transform
+    )
+    return prepare(panel, transform, cov), layout, panel.kind
+
+
+@pytest.mark.parametrize("normalize", ["window", "series", None])
+def test_streamed_windows_equal_the_materialised_windows_bit_for_bit(normalize):
+    prepared, layout, kind = _prepared(normalize)
+    full = all_windows(prepared, layout, kind)
+    split = split_windows(prepared, layout, kind, 0.2, early_stopping=True)
+    assert full.X.shape[2] == 1 + 1 + 1 + 3  # target, temp, flag, promo + month sin/cos
+    source = WindowSource(prepared, layout, kind)
+    streamed = source.all_windows()
+    s_split = source.split_windows(0.2, early_stopping=True)
+    assert streamed.X.shape == full.X.shape and streamed.Y.shape == full.Y.shape
+    for ref, lazy in ((full, streamed), (split.train, s_split.train), (split.val, s_split.val)):
+        np.testing.assert_array_equal(np.asarray(lazy.X), ref.X, strict=True)
+        np.testing.assert_array_equal(np.asarray(lazy.Y), ref.Y, strict=True)
+    for a, b in zip(split.calib, s_split.calib):
+        assert a.series_pos == b.series_pos
+        np.testing.assert_array_equal(a.origins, b.origins)
+    # batches: int index arrays (shuffled, repeated), slices (negative too), in both dtypes
+    idx = np.random.default_rng(0).permutation(len(full))[:37]
+    idx = np.concatenate([idx, idx[:3]])
+    for dtype in (np.float32, np.float64):
+        X, Y = streamed.X.astype(dtype), streamed.Y.astype(dtype, repeat=3)
+        np.testing.assert_array_equal(X[idx], full.X[idx].astype(dtype), strict=True)
+        np.testing.assert_array_equal(X[-5:], full.X[-5:].astype(dtype), strict=True)
+        np.testing.assert_array_equal(X[3], full.X[3].astype(dtype), strict=True)
+        np.testing.assert_array_equal(
+            Y[idx], np.repeat(full.Y[idx], 3, axis=1).astype(dtype), strict=True
+        )
+    with pytest.raises(TypeError, match="int index array or slice"):
+        streamed.X[np.ones(len(full), dtype=bool)]
+
+
+def test_windows_are_sorted_by_the_time_of_their_last_target_like_the_materialised_rows():
+    # out_len 1 without covariates: series of different lengths, all ending in December 2019
+    prepared, layout, kind = _prepared(extension=0, out_len=1)
+    source = WindowSource(prepared, layout, kind)
+    pos = source.all_windows().X.pos
+    series = np.searchsorted(source.offsets, pos, side="right") - 1
+    ends = source.ranks[pos + 1]
+    assert np.all(np.diff(ends) >= 0)  # by end time
+    same = np.diff(ends) == 0
+    assert np.all(np.diff(series)[same] > 0)  # ties: series order (a stable sort)
+    # the last window of every series ends at the last month, so the last 3 rows are those
+    assert sorted(series[-3:]) == [0, 1, 2]
+
+
+def test_memory_is_the_data_plus_one_int_per_window():
+    prepared, layout, kind = _prepared()
+    n_points = sum(len(p.d) for p in prepared)
+    # raw data: the target and the two covariates, float64
+    raw = n_points * 3 * 8
+    materialised = all_windows(prepared, layout, kind)
+    source = WindowSource(prepared, layout, kind)
+    streamed = source.all_windows()
+    own = source.nbytes() + streamed.X.nbytes  # X and Y share one index
+    assert streamed.X.pos is streamed.Y.pos
+    assert streamed.X.nbytes == 4 * len(materialised)  # int32 positions
+    # d, 1 past and 3 future float64 channels (5 x 8 bytes), 4 bytes of time rank per point
+    assert source.nbytes() <= n_points * (5 * 8 + 4) + 1024
+    assert own <= 2 * raw
+    # the materialised windows: (window + extension) x features x 8 bytes each, 9x here
+    assert materialised.X.nbytes + materialised.Y.nbytes > 8 * own
+    # the prepared series are views of the concatenation: the data is held once
+    assert all(np.shares_memory(p.d, source.d) for p in prepared)
+
+
+def test_split_errors_are_those_of_the_materialised_split():
+    y = pd.Series(np.arange(12.0) + 1)
+    panel = parse_panel(y)
+    transform = SeriesTransform(False, 1, False, "window")
+    prepared = prepare(panel, transform, Covariates.fit(panel, None, False))
+    layout = WindowLayout(window=8, out_len=3, horizon=3, extension=0, transform=transform)
+    with pytest.raises(ValueError) as ref:
+        split_windows(prepared, layout, "int", 0.5, early_stopping=True)
+    with pytest.raises(ValueError) as lazy:
+        WindowSource(prepared, layout, "int").split_windows(0.5, early_stopping=True)
+    assert str(lazy.value) == str(ref.value) and "too short to hold out" in str(ref.value)
+    assert WindowSource(prepared, layout, "int").split_windows(0.5, False).train is None
+
+
+class _MaterialisedSource:
+    """The materialised path: the functions of _windows behind WindowSource's interface."""
+
+    def __init__(self, prepared, layout, kind):
+        self.args = (prepared, layout, kind)
+
+    def split_windows(self, validation_fraction, early_stopping):
+        return split_windows(*self.args, validation_fraction, early_stopping)
+
+    def all_windows(self):
+        return all_windows(*self.args)
+
+
+def _public_fit(self, X, y, X_val=None, y_val=None):
+    """The estimators' public fit (and _fit_with_validation) on materialised arrays."""
+    assert isinstance(X, np.ndarray) and isinstance(y, np.ndarray)
+    if X_val is None:
+        return self.fit(X, y)
+    return self._fit_with_validation(X, y, X_val, y_val)
+
+
+FAST = dict(hidden_size=4, max_iter=3, batch_size=16, random_state=0, n_iter_no_change=2)
+
+
+@pytest.mark.parametrize(
+    "params, with_exog",
+    [
+        (dict(cell="rnn", n_models=2), True),  # covariates, calendar, log, 2 members
+        (dict(cell="gru", strategy="recursive", normalize="series", calendar=False), False),
+        (dict(cell="rnn", normalize=None, log=False, early_stopping=False), True),
+        (dict(cell="lstm", deseasonalize=True, loss="quantile", dtype="float64"), False),
+        (dict(cell="rnn", validation_fraction=0.0, early_stopping=False, refit_full=False), True),
+    ],
+)
+def test_forecasts_with_streaming_equal_the_materialised_path_bit_for_bit(
+    monkeypatch, params, with_exog
+):
+    y, X = _panel(exog=with_exog)
+    if with_exog:
+        params = {**params, "past_covariates": ["temp"]}
+    kwargs = {"X": X} if with_exog else {}
+    future = None
+    if with_exog:
+        last = X.groupby("unique_id")["ds"].max()
+        future = pd.DataFrame(
+            [
+                (uid, ds + pd.DateOffset(months=k), 1.0, 0.0)
+                for uid, ds in last.items()
+                for k in (1, 2, 3)
+            ],
+            columns=["unique_id", "ds", "promo", "temp"],
+        )[["unique_id", "ds", "promo"]]
+    level = [] if params.get("validation_fraction") == 0.0 else [80]
+
+    def run():
+        f = RNNForecaster(horizon=3, **FAST, **params).fit(y, **kwargs)
+        return f.predict(X_future=future, level=level or None), f
+
+    streamed, f_stream = run()
+    with monkeypatch.context() as m:
+        m.setattr(rnn_module, "WindowSource", _MaterialisedSource)
+        m.setattr(rnn_module, "prepare_packed", lambda panel, t, c, dtype: prepare(panel, t, c))
+        m.setattr(BaseRecurrent, "_fit_windows", _public_fit)
+        reference, f_ref = run()
+    pd.testing.assert_frame_equal(streamed, reference, check_exact=True)
+    assert len(reference) == 9 and reference["yhat"].notna().all()
+    if level:
+        assert "yhat_lo_80" in reference
+    for a, b in zip(f_stream.estimators_, f_ref.estimators_):
+        np.testing.assert_array_equal(a.coefs_, b.coefs_, strict=True)
+        assert a.n_features_in_ == b.n_features_in_ and a.n_outputs_ == b.n_outputs_
+        assert getattr(a, "quantiles_", None) is getattr(b, "quantiles_", None) or (
+            np.array_equal(a.quantiles_, b.quantiles_)
+        )
+    assert f_stream.loss_curve_ == f_ref.loss_curve_
+    assert f_stream.validation_scores_ == f_ref.validation_scores_
+
+
+def test_scale_warning_of_streamed_targets_matches_the_array_path():
+    # the moments behind the estimators' target-scale warning, computed by chunks
+    prepared, layout, kind = _prepared(normalize=None)
+    full = all_windows(prepared, layout, kind)
+    Y = WindowSource(prepared, layout, kind).all_windows().Y
+    mean, std = Y.column_moments()
+    np.testing.assert_allclose(mean, full.Y.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(std, full.Y.std(axis=0), rtol=1e-9)
+
+
+def test_packed_preparation_holds_the_data_once_in_the_network_dtype():
+    y, X = _panel()
+    panel = parse_panel(y, X)
+    transform = SeriesTransform(True, 12, True, "window")
+    cov = Covariates.fit(panel, ["temp"], "auto")
+    layout = WindowLayout(window=8, out_len=3, horizon=3, extension=3, transform=transform)
+    reference = prepare(panel, transform, cov)
+    packed = prepare_packed(panel, transform, cov, np.float32)
+    source = WindowSource(packed, layout, panel.kind)
+    assert source.d.dtype == np.float64 and source.future.dtype == np.float32
+    for p, q in zip(reference, packed):
+        np.testing.assert_array_equal(q.d, p.d, strict=True)
+        np.testing.assert_array_equal(q.future, p.future.astype(np.float32), strict=True)
+        assert q.d.base is source.d and q.future.base is source.future  # no copy was made
+    full = all_windows(reference, layout, panel.kind)
+    X32 = source.all_windows().X.astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(X32), full.X.astype(np.float32), strict=True)
+
+
+def test_epoch_batches_are_the_consecutive_slices_of_the_order():
+    order = np.random.default_rng(0).permutation(10)
+    batches = Batches(order, 4)
+    expected = [order[0:4], order[4:8], order[8:10]]
+    assert len(batches) == 3
+    for got in (list(batches), [batches[0], batches[1], batches[-1]], batches[0:3]):
+        assert len(got) == 3
+        for a, b in zip(got, expected):
+            np.testing.assert_array_equal(a, b)
+    assert max(len(b) for b in batches) == 4
+    with pytest.raises(IndexError):
+        batches[3]
