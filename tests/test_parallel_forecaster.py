@@ -98,15 +98,14 @@ def _fit_predict(n_threads, monkeypatch, **params):
 
 
 def test_default_batch_splits_across_threads_bit_identically(monkeypatch):
-    # the default network (LSTM, 32 units) and batch (32 rows): two 16-row chunks per batch
-    params = dict(max_iter=2, n_iter_no_change=2)
+    # the default batch (32 rows) of an LSTM of 64 units: two 16-row chunks per batch
+    params = dict(hidden_size=64, max_iter=2, n_iter_no_change=2)
     f1, out1, chunks1, _, _ = _fit_predict(1, monkeypatch, **params)
     f2, out2, chunks2, _, _ = _fit_predict(2, monkeypatch, **params)
     me = threading.get_ident()
     assert set(chunks1.threads) == {me}  # one thread: no pool
-    # two threads: the full batches' two chunks ran on the caller's thread and a pool thread
-    # (failed before the fused step: one 32-row chunk, all on the caller); a short last
-    # batch is one chunk, run by the caller
+    # two threads: the full batches' two chunks ran on the caller's thread and a pool thread;
+    # a short last batch is one chunk, run by the caller
     others = [t for t in chunks2.threads if t != me]
     assert others and len(others) >= len(chunks2.threads) / 4
     assert len(chunks2.threads) == len(chunks1.threads)  # the same chunks, any thread count
@@ -194,14 +193,10 @@ def test_chunk_rule_depends_on_batch_and_width_only():
     assert net.chunk_rows(wide, 20) == 16
     assert net.chunk_rows(wide, 33) == 32
     assert net.chunk_rows(wide, 500) == 32
-    # the forecaster's default LSTM is split (a 16-row chunk costs it 0-20 % more CPU), the
-    # narrower or gate-poorer layers are not (see tsrnn/_network.py)
-    assert net.chunk_rows(default, 32) == 16
-    assert net.chunk_rows(default, 33) == 32
+    # the default LSTM's 16-row chunks cost more in thread hand-offs than two threads gain
+    # (measured; see tsrnn/_network.py): one chunk
+    assert net.chunk_rows(default, 32) == 32
     assert net.chunk_rows(narrow, 32) == 32
-    assert net.chunk_rows(net.NetworkSpec("gru", 3, 32, n_outputs=3), 32) == 32
-    assert net.chunk_rows(net.NetworkSpec("rnn", 3, 64, n_outputs=3), 32) == 32
-    assert net.chunk_rows(net.NetworkSpec("lstm", 1, 16, n_outputs=3), 32) == 32
     with threads(1):
         one = [net.chunk_rows(wide, b) for b in (16, 32, 64)]
     with threads(2):

@@ -235,27 +235,26 @@ def input_gradient(spec, theta, X, dZ):
 # threads, so every bit of a loss and gradient is the same with any pool size: the chunks'
 # sums are added in chunk order.
 #
-# The rule: chunks of 32 rows (STANDARD_CHUNK_ROWS), except that a batch of at most 32 rows is
-# cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers have at least SPLIT_MIN_WORK
+# The rule: chunks of 32 rows (STANDARD_CHUNK_ROWS), except that a batch of at most 32 rows
+# is cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers have at least SPLIT_MIN_WORK
 # parameters (spec.n_recurrent_params, about the multiply-adds per row and time step: 17,400
-# for an LSTM of 64 units on 3 features), or, for cells of four gates or more (the LSTM), at
-# least SPLIT_MIN_GATED_WORK (4,700 for the forecaster's default LSTM of 32 units on 3
-# features).  A chunk has a fixed cost (the Python side of the layer loop, ~50-90 us; the
-# per-step products of fewer rows), so a second chunk pays only where the work per row is
-# large.  Measured CPU time of a 32-row batch in two 16-row chunks instead of one, one thread
-# (2-core EPYC under load, 24 steps, 3 features): LSTM 32 units +0-20 % (its four gate blocks
-# per row fit the caches better in 16-row chunks), GRU 32 +17 %, Elman RNN 64 +30-60 %, RNN 8
-# +50 %; earlier, GRU 64 +7-35 %, LSTM 64 +0-20 %, LSTM 128 +3-7 %.  So the forecaster's default
-# batch (LSTM 32, 32 rows) runs on two threads; narrower layers keep one chunk.  For the
-# batches that this rule newly splits, the gradient's float summation order changed: trained
-# weights differ from earlier versions in the last bits (and then by what training makes of
-# that).  Results remain independent of the thread count.
+# for an LSTM of 64 units on 3 features, 4,700 for the forecaster's default LSTM of 32).  A
+# chunk costs more than its kernels: the Python side of the layer loop, and above all the
+# hand-offs of the GIL between threads, which every chunk needs about ten times (once per
+# kernel call).  Measured (2-core EPYC, 2026-11-30): the default LSTM of 32 units in 16-row
+# chunks costs +0-20 % CPU time on one thread, and the default forecaster on 400 M3 monthly
+# series then fitted in 38.6 s on one thread and 36.1 s on two (1.07x, with 1.9x available),
+# against 30.3 s and 29.6 s unsplit: not split.  Two threads running the same LSTM sweep
+# kernels concurrently reach 1.7x, so the loss is in the hand-offs, not in the kernels; one
+# compiled call per chunk would remove them (tried: it re-optimises every kernel inside it,
+# 12-16 s of extra cold compilation per cell, loss and dtype).  Earlier measurements, one
+# thread: GRU 64 +7-35 %, LSTM 64 +0-20 %, LSTM 128 +3-7 %.  Results remain independent of
+# the thread count.
 #
 # CHUNK_ROWS is the smallest chunk: thread pools are sized in its units.
 CHUNK_ROWS = 16
 STANDARD_CHUNK_ROWS = 32
 SPLIT_MIN_WORK = 16384
-SPLIT_MIN_GATED_WORK = 4096
 PREDICT_CHUNK_ROWS = 256
 
 
@@ -264,10 +263,7 @@ def chunk_rows(spec, batch_rows):
 
     Never depends on the number of threads (see the rule above), so results do not either.
     """
-    work = spec.n_recurrent_params
-    if batch_rows <= STANDARD_CHUNK_ROWS and (
-        work >= SPLIT_MIN_WORK or (spec.gates >= 4 and work >= SPLIT_MIN_GATED_WORK)
-    ):
+    if batch_rows <= STANDARD_CHUNK_ROWS and spec.n_recurrent_params >= SPLIT_MIN_WORK:
         return CHUNK_ROWS
     return STANDARD_CHUNK_ROWS
 
