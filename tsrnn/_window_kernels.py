@@ -8,6 +8,8 @@ stamps. It is what :mod:`tsrnn.forecasting._stream` calls; see there for the mea
 import numba
 import numpy as np
 
+from . import _cache  # noqa: F401  (chooses the cache directory before any cache=True)
+
 
 @numba.njit(cache=True, nogil=True)
 def sorted_origins(offsets, lo, hi, ranks, n_bins, shift, out):
