@@ -195,22 +195,23 @@ class _RandomWalkForecaster(BaseForecaster):
         m = self._season()
         results = []
         for s in self._panel.series:
-            point = self._point(s.y, h)
-            if levels:
-                sigma = residual_std(s.y, self._method, m)
-                if not np.isfinite(sigma):
-                    raise ValueError(
-                        f"series {s.uid!r} has {len(s.y)} observation(s): too few to estimate "
-                        f"the residual standard deviation of {type(self).__name__}'s prediction "
-                        f"intervals (it needs {self._min_history() + 1}); predict without level"
-                    )
-                sigma_h = step_std(sigma, h, self._method, len(s.y), m)
-                columns = interval_columns(point, sigma_h, levels)
-            else:
-                columns = {"yhat": point}
+            columns = self._method_columns(s, self._point(s.y, h), h, levels, self._method, m)
             index = _future_index(s.index[-1], h, self._kind, self.freq_, s.index.name)
             results.append(SeriesForecast(s.uid, index, columns))
         return results, bool(levels)
+
+    def _method_columns(self, s, point, h: int, levels, method: str, m: int) -> dict:
+        """The output columns of ``point`` with the intervals of ``method`` (if ``levels``)."""
+        if not levels:
+            return {"yhat": point}
+        sigma = residual_std(s.y, method, m)
+        if not np.isfinite(sigma):
+            raise ValueError(
+                f"series {s.uid!r} has {len(s.y)} observation(s): too few to estimate "
+                f"the residual standard deviation of {type(self).__name__}'s prediction "
+                f"intervals (it needs {self._min_history() + 1}); predict without level"
+            )
+        return interval_columns(point, step_std(sigma, h, method, len(s.y), m), levels)
 
 
 class NaiveForecaster(_RandomWalkForecaster):

@@ -37,7 +37,6 @@ from ._baselines import (
     interval_columns,
     per_series,
     residual_std,
-    step_std,
 )
 from ._output import SeriesForecast
 from ._panel import _Panel
@@ -355,27 +354,15 @@ class ThetaForecaster(_RandomWalkForecaster):
         results = []
         for s in self._panel.series:
             base, factor, st = self._point_and_factor(s, h)
-            if st is None:
-                point = base
-                if levels:
-                    sigma = residual_std(s.y, "naive")
-                    if not np.isfinite(sigma):
-                        raise ValueError(
-                            f"series {s.uid!r} has {len(s.y)} observation(s): too few to "
-                            "estimate the residual standard deviation of ThetaForecaster's "
-                            "prediction intervals (it needs 2); predict without level"
-                        )
-                    columns = interval_columns(point, step_std(sigma, h, "naive", len(s.y)), levels)
-                else:
-                    columns = {"yhat": point}
-            else:
+            if st is None:  # the naive method and its intervals
+                columns = self._method_columns(s, base, h, levels, "naive", 1)
+            elif levels:
                 point = base * factor
-                if levels:
-                    steps = np.arange(h, dtype=np.float64)
-                    sigma_h = st["sigma"] * np.sqrt(1.0 + steps * st["alpha"] ** 2) * factor
-                    columns = interval_columns(point, sigma_h, levels)
-                else:
-                    columns = {"yhat": point}
+                steps = np.arange(h, dtype=np.float64)
+                sigma_h = st["sigma"] * np.sqrt(1.0 + steps * st["alpha"] ** 2) * factor
+                columns = interval_columns(point, sigma_h, levels)
+            else:
+                columns = {"yhat": base * factor}
             index = _future_index(s.index[-1], h, self._kind, self.freq_, s.index.name)
             results.append(SeriesForecast(s.uid, index, columns))
         return results, bool(levels)
