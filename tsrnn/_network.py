@@ -15,7 +15,6 @@ a CUDA backend can hold the whole model in one device array.  Named views into
 ``theta`` follow PyTorch's ``state_dict`` names.
 """
 
-import concurrent.futures
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -287,12 +286,12 @@ def _map(executor, fn, items):
     errors = {}
     order = iter(range(len(items)))
     lock = threading.Lock()
-    stop = []
+    stop = threading.Event()
 
     def drain():
         while True:
             with lock:
-                i = None if errors or stop else next(order, None)
+                i = None if errors or stop.is_set() else next(order, None)
             if i is None:
                 return
             try:
@@ -313,10 +312,10 @@ def _map(executor, fn, items):
     except BaseException:
         # e.g. Ctrl-C landing here, maybe inside submit: no helper takes another item, and one
         # still queued (perhaps with no thread started to run it) is cancelled, never waited for
-        stop.append(True)
+        stop.set()
         for future in futures:
             if not future.cancel():
-                concurrent.futures.wait([future])
+                future.exception()  # waits for the running one; its errors are in ``errors``
         raise
     if errors:
         raise errors[min(errors)]

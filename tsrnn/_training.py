@@ -259,8 +259,7 @@ class CpuTrainer:
     def train_epoch(self, X, y, batches):
         total, count = 0.0, 0
         largest = max(len(idx) for idx in batches)
-        rows = net.chunk_rows(self.spec, largest)
-        with cpu_parallel(largest, rows) as executor:
+        with cpu_parallel(largest, net.chunk_rows(self.spec, largest)) as executor:
             for idx in batches:
                 L, grad = net.loss_and_grad(
                     self.spec,
