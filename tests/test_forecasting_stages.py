@@ -21,6 +21,7 @@ from tsrnn.forecasting._output import (
 )
 from tsrnn.forecasting._panel import future_exog, parse_panel
 from tsrnn.forecasting._rollout import check_levels, half_width, padded_steps, roll_out
+from tsrnn.forecasting._stream import WindowSource
 from tsrnn.forecasting._time import (
     _future_index,
     _grid,
@@ -41,11 +42,9 @@ from tsrnn.forecasting._transforms import (
 )
 from tsrnn.forecasting._windows import (
     WindowLayout,
-    all_windows,
     check_lengths,
     default_window,
     prepare,
-    split_windows,
 )
 
 PLAIN = SeriesTransform(log=False, season_length=1, deseasonalize=False, normalize=None)
@@ -247,15 +246,16 @@ def _prepared(n=20, normalize=None):
 def test_split_holds_out_the_latest_origins_and_drops_overlapping_training_windows():
     prepared, transform = _prepared()
     layout = WindowLayout(window=4, out_len=2, horizon=2, extension=0, transform=transform)
-    split = split_windows(prepared, layout, "int", 0.2, early_stopping=True)
+    source = WindowSource(prepared, layout, "int")
+    split = source.split_windows(0.2, early_stopping=True)
     # origins 3..17 (15 of them); ceil(0.2 * 15) = 3 held out: 15, 16, 17
     np.testing.assert_array_equal(split.calib[0].origins, [15, 16, 17])
-    np.testing.assert_array_equal(split.val.Y, [[16, 17], [17, 18], [18, 19]])
-    np.testing.assert_array_equal(split.val.X[0, :, 0], [12, 13, 14, 15])
+    np.testing.assert_array_equal(np.asarray(split.val.Y), [[16, 17], [17, 18], [18, 19]])
+    np.testing.assert_array_equal(np.asarray(split.val.X)[0, :, 0], [12, 13, 14, 15])
     # training windows end their targets before the first held-out target (16): origins 3..13
-    assert len(split.train) == 11 and split.train.Y[-1].tolist() == [14.0, 15.0]
-    assert len(all_windows(prepared, layout, "int")) == 15
-    assert split_windows(prepared, layout, "int", 0, early_stopping=False).train is None
+    assert len(split.train) == 11 and np.asarray(split.train.Y)[-1].tolist() == [14.0, 15.0]
+    assert len(source.all_windows()) == 15
+    assert source.split_windows(0, early_stopping=False).train is None
 
 
 def test_window_normalisation_of_the_inputs_and_targets():
@@ -263,10 +263,10 @@ def test_window_normalisation_of_the_inputs_and_targets():
     scale = prepared[0].stats.scale
     assert scale == 1.0  # unit steps
     layout = WindowLayout(window=4, out_len=2, horizon=2, extension=0, transform=transform)
-    full = all_windows(prepared, layout, "int")
+    full = WindowSource(prepared, layout, "int").all_windows()
     # first window 0..3 has mean level 1.5; its targets 4, 5
-    np.testing.assert_array_equal(full.X[0, :, 0], [-1.5, -0.5, 0.5, 1.5])
-    np.testing.assert_array_equal(full.Y[0], [2.5, 3.5])
+    np.testing.assert_array_equal(np.asarray(full.X)[0, :, 0], [-1.5, -0.5, 0.5, 1.5])
+    np.testing.assert_array_equal(np.asarray(full.Y)[0], [2.5, 3.5])
 
 
 def test_default_window_and_length_check():

@@ -1,6 +1,6 @@
 """Streaming training windows (forecasting/_stream.py): the same windows, never all at once.
 
-The reference is the materialised path, kept in tsrnn.forecasting._windows (``split_windows``,
+The reference is the materialised path, kept in tests/_materialised.py (``split_windows``,
 ``all_windows``) and the estimators' public ``fit`` / ``_fit_with_validation``: the streamed
 batches, and the forecaster's forecasts and intervals, must equal it bit for bit.
 """
@@ -8,6 +8,7 @@ batches, and the forecaster's forecasts and intervals, must equal it bit for bit
 import numpy as np
 import pandas as pd
 import pytest
+from _materialised import all_windows, split_windows
 
 import tsrnn.forecasting._rnn as rnn_module
 from tsrnn._epochs import Batches
@@ -17,7 +18,7 @@ from tsrnn.forecasting._features import Covariates
 from tsrnn.forecasting._panel import parse_panel
 from tsrnn.forecasting._stream import WindowSource, prepare_packed
 from tsrnn.forecasting._transforms import SeriesTransform
-from tsrnn.forecasting._windows import WindowLayout, all_windows, prepare, split_windows
+from tsrnn.forecasting._windows import WindowLayout, prepare
 
 
 def _panel(n_series=3, exog=True, seed=0):

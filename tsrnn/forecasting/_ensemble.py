@@ -1,7 +1,8 @@
 """Stage 6 of the data flow: the seed ensemble of networks, trained in two stages.
 
 Stage 1 trains every member on the training windows with early stopping on the explicit
-held-out windows of :func:`~tsrnn.forecasting._windows.split_windows` and keeps its best epoch.
+held-out windows of :meth:`~tsrnn.forecasting._stream.WindowSource.split_windows` and keeps
+its best epoch.
 Stage 2 (``refit_full``) retrains every member from the *same* initial weights on all windows
 for that many epochs. Each member has one concrete integer seed, drawn once per ``fit``
 (:func:`member_seeds`), that both stages use.

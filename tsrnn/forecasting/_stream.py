@@ -1,15 +1,15 @@
 """Streaming training windows: a panel's windows gathered batch by batch, never all at once.
 
-:func:`~tsrnn.forecasting._windows.split_windows` and
-:func:`~tsrnn.forecasting._windows.all_windows` materialise every window of a panel, an
+The forecaster used to materialise every window of a panel (``split_windows`` and
+``all_windows``, now the tests' reference in ``tests/_materialised.py``), an
 ``(n_windows, window + extension, n_features)`` float64 array (about 2.3 KB per window for a
 monthly panel with calendar features: 37 GB for 100,000 series of 200 points). Here the
 prepared series are kept once, concatenated (:class:`WindowSource`), with a compact index of
 the windows: one integer per window, the position of its origin in the concatenated panel,
-sorted by the time of its last target exactly as ``_stack_sorted`` sorts the materialised rows.
+sorted by the time of its last target exactly as the materialised rows were sorted (stable).
 :class:`StreamInputs` and :class:`StreamTargets` assemble the rows ``X[idx]``, ``Y[idx]`` (int
 index arrays, slices) on demand, with the same normalisation and feature layout as
-:meth:`WindowLayout.windows` and :func:`assemble_inputs` -- the same NumPy operations on the
+the materialised windows and :func:`assemble_inputs` -- the same NumPy operations on the
 same float64 values, so a batch is bit-identical to the same rows of the materialised arrays
 (cast to the model dtype). Memory: the data (the concatenated series, float64) plus 4 bytes per
 window (8 for panels of 2**31 points or more) plus one batch.
@@ -156,7 +156,7 @@ class WindowSource:
         """The row set of the windows with origins ``lo[s] .. hi[s]`` of every series ``s``.
 
         Sorted by the time of the last target (stable: series order, then origin), as
-        ``_stack_sorted``; None when there are no windows.
+        the materialised rows were; None when there are no windows.
         """
         lo = np.asarray(lo, dtype=np.int64)
         hi = np.asarray(hi, dtype=np.int64)
@@ -168,13 +168,18 @@ class WindowSource:
         return WindowSet(StreamInputs(self, pos, dtype), StreamTargets(self, pos, dtype))
 
     def all_windows(self) -> WindowSet:
-        """Every training window of every series (as :func:`all_windows`)."""
+        """Every training window of every series."""
         L, H = self.layout.window, self.layout.out_len
         lengths = np.diff(self.offsets)
         return self.windows(np.full(len(lengths), L - 1), lengths - 1 - H)
 
     def split_windows(self, validation_fraction: float, early_stopping: bool) -> WindowSplit:
-        """The stage-1 split, as :func:`split_windows` (same windows, order and errors)."""
+        """The stage-1 split: training and held-out windows, and the calibration origins.
+
+        The latest ``ceil(validation_fraction * n)`` forecast origins of every series are
+        held out (:func:`holdout_counts`); training windows whose targets overlap the held-out
+        period are dropped, so the held-out residuals are honest.
+        """
         if validation_fraction == 0:
             return WindowSplit(None, None, [])
         layout = self.layout
@@ -221,7 +226,7 @@ class WindowSource:
         return s, starts, target, loc, self.scale[s]
 
     def inputs(self, pos, dtype=np.float64) -> np.ndarray:
-        """Network inputs of the windows at ``pos`` in ``dtype``, as :meth:`WindowLayout.windows`.
+        """Network inputs of the windows at ``pos`` in ``dtype``.
 
         The float64 values of :func:`assemble_inputs` (the target channel computed in float64),
         cast to ``dtype``.
@@ -234,7 +239,7 @@ class WindowSource:
         return out
 
     def targets(self, pos, dtype=np.float64, repeat=1) -> np.ndarray:
-        """Normalised targets of the windows at ``pos`` in ``dtype``, as ``WindowLayout.windows``.
+        """Normalised targets of the windows at ``pos`` in ``dtype``.
 
         float64 values, then cast; each column repeated ``repeat`` times (quantile levels).
         """

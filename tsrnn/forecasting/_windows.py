@@ -12,8 +12,9 @@ the origin::
 The estimators take ``X`` of shape ``(n_samples, n_timesteps, n_features)`` and ``y`` of shape
 ``(n_samples, n_outputs)``. The generic tools (:func:`window_origins`, :func:`gather_windows`,
 :func:`assemble_inputs`, :func:`make_windows`) are pure NumPy. The forecaster's windows
-(:func:`split_windows`, :func:`all_windows`) are cut from :class:`PreparedSeries` (the output
-of the transform and feature stages) and normalised by :class:`WindowLayout`.
+(:class:`~tsrnn.forecasting._stream.WindowSource`) are cut from :class:`PreparedSeries` (the
+output of the transform and feature stages) and normalised by :class:`WindowLayout`; they are
+streamed, never materialised as a whole.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._features import Covariates
 from ._panel import _Panel, _Series
-from ._time import _ordinals
 from ._transforms import SeriesTransform, _Stats
 
 __all__ = ["make_windows", "window_origins"]
@@ -339,24 +339,6 @@ class WindowLayout:
     extension: int
     transform: SeriesTransform
 
-    def windows(self, p: PreparedSeries, origins: np.ndarray):
-        """Normalised training windows of one series at ``origins``: ``(X, Y)``."""
-        L, H, E = self.window, self.out_len, self.extension
-        starts = origins - L + 1
-        target = gather_windows(p.d, starts, L)
-        loc = self.transform.window_loc(target, np.full(len(origins), p.stats.loc))
-        scale = np.full(len(origins), p.stats.scale)
-        X = assemble_inputs(
-            target,
-            gather_windows(p.past, starts, L),
-            gather_windows(p.future, starts, L + E),
-            loc,
-            scale,
-            E,
-        )
-        Y = (gather_windows(p.d, origins + 1, H) - loc[:, None]) / scale[:, None]
-        return X, Y
-
 
 @dataclass
 class WindowSet:
@@ -389,17 +371,6 @@ class WindowSplit:
     calib: list
 
 
-def _stack_sorted(parts) -> WindowSet | None:
-    """Concatenate (X, Y, end_ordinal) parts and sort the rows by end time (stable)."""
-    if not parts:
-        return None
-    X = np.concatenate([p[0] for p in parts])
-    Y = np.concatenate([p[1] for p in parts])
-    ends = np.concatenate([p[2] for p in parts])
-    order = np.argsort(ends, kind="stable")
-    return WindowSet(X[order], Y[order])
-
-
 def _pad_rows(a: np.ndarray, min_len: int) -> np.ndarray:
     """Repeat the last row of ``a`` (time first) until it has at least ``min_len`` rows."""
     missing = min_len - len(a)
@@ -422,73 +393,3 @@ def holdout_counts(prepared, layout: WindowLayout, validation_fraction: float) -
     if sum(ks) < 2 and n_cal[0] > 2:
         ks[0] = 2  # the validation R² needs two windows
     return ks
-
-
-def split_windows(
-    prepared, layout: WindowLayout, kind: str, validation_fraction: float, early_stopping: bool
-) -> WindowSplit:
-    """Stage-1 training and held-out windows of a panel, and the calibration origins.
-
-    The latest ``ceil(validation_fraction * n)`` forecast origins of every series are held out;
-    training windows whose targets overlap the held-out period are dropped, so the held-out
-    residuals are honest. Windows are sorted by the time of their last target.
-
-    Parameters
-    ----------
-    prepared : list of PreparedSeries
-        The panel after the transform and feature stages.
-    layout : WindowLayout
-        Window shape and normalisation.
-    kind : str
-        The index kind, to order windows in time across series.
-    validation_fraction : float
-        Share of each series' latest origins held out; 0 holds nothing out.
-    early_stopping : bool
-        Whether the hold-out is required (then series too short for it are an error).
-
-    Returns
-    -------
-    WindowSplit
-    """
-    if validation_fraction == 0:
-        return WindowSplit(None, None, [])
-    L, H, Hc = layout.window, layout.out_len, layout.horizon
-    parts = {"train": [], "val": []}
-    calib = []
-    ks = holdout_counts(prepared, layout, validation_fraction)
-    for pos, p in enumerate(prepared):
-        n = len(p.d)
-        origins = window_origins(n, L, H)
-        cal_origins = window_origins(n, L, Hc)
-        first_val = cal_origins[-ks[pos]]
-        val_o = origins[origins >= first_val]
-        train_o = origins[origins + H <= first_val]
-        calib.append(CalibrationOrigins(pos, cal_origins[-ks[pos] :]))
-        ords = _ordinals(p.series.index, kind)
-        for key, o in (("train", train_o), ("val", val_o)):
-            if len(o):
-                X, Y = layout.windows(p, o)
-                parts[key].append((X, Y, ords[o + H]))
-    n_train = sum(len(part[0]) for part in parts["train"])
-    if n_train < 2 and not early_stopping:
-        # a network fitted without early stopping needs two rows: no stage-1 hold-out then
-        return WindowSplit(None, None, [])
-    if not parts["train"]:
-        if early_stopping:
-            raise ValueError(
-                "the series are too short to hold out their latest windows for early "
-                f"stopping (window={L}, horizon={Hc}); use a shorter window, or set "
-                "early_stopping=False and validation_fraction=0"
-            )
-        return WindowSplit(None, None, [])
-    return WindowSplit(_stack_sorted(parts["train"]), _stack_sorted(parts["val"]), calib)
-
-
-def all_windows(prepared, layout: WindowLayout, kind: str) -> WindowSet:
-    """Every training window of every series, sorted by the time of its last target."""
-    parts = []
-    for p in prepared:
-        origins = window_origins(len(p.d), layout.window, layout.out_len)
-        X, Y = layout.windows(p, origins)
-        parts.append((X, Y, _ordinals(p.series.index, kind)[origins + layout.out_len]))
-    return _stack_sorted(parts)
