@@ -252,3 +252,12 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def write_results(result, out, stem, markdown, default=None):
+    """``OUT/stem.json`` (``result``) and ``OUT/stem.md`` (``markdown(result)``), OUT created."""
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, stem + ".json"), "w") as fh:
+        json.dump(result, fh, indent=1, default=default)
+    with open(os.path.join(out, stem + ".md"), "w") as fh:
+        fh.write(markdown(result))

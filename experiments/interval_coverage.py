@@ -330,11 +330,7 @@ def markdown(res):
 
 
 def write(res, rows_all, out, stem):
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, stem + ".json"), "w") as fh:
-        json.dump(res, fh, indent=1, default=str)
-    with open(os.path.join(out, stem + ".md"), "w") as fh:
-        fh.write(markdown(res))
+    _env.write_results(res, out, stem, markdown, default=str)
     if len(rows_all):
         rows_all.to_csv(os.path.join(out, stem + "_rows.csv"), index=False)
 

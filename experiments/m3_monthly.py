@@ -423,11 +423,7 @@ def markdown(result):
 
 
 def write(result, out, stem):
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, stem + ".json"), "w") as fh:
-        json.dump(result, fh, indent=1)
-    with open(os.path.join(out, stem + ".md"), "w") as fh:
-        fh.write(markdown(result))
+    _env.write_results(result, out, stem, markdown)
 
 
 # --------------------------------------------------------------------------------------------

@@ -175,11 +175,7 @@ def markdown(res):
 
 
 def write(res, out, stem):
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, stem + ".json"), "w") as fh:
-        json.dump(res, fh, indent=1)
-    with open(os.path.join(out, stem + ".md"), "w") as fh:
-        fh.write(markdown(res))
+    _env.write_results(res, out, stem, markdown)
 
 
 def parse_args(argv=None):
