@@ -14,7 +14,7 @@ import pytest
 
 from tsrnn import persistence
 from tsrnn.datasets import load_air_passengers
-from tsrnn.forecasting import RNNForecaster
+from tsrnn.forecasting import RNNForecaster, ThetaForecaster
 
 FAST = dict(hidden_size=4, max_iter=3, n_iter_no_change=3, random_state=0)
 
@@ -104,6 +104,30 @@ def test_baseline_by_length_and_season():
         f.fit(pd.concat([long, short], ignore_index=True))
     fc = f.predict()
     np.testing.assert_allclose(fc.loc[fc.unique_id == "b", "yhat"], 8.0 + 7.0 / 4 * np.arange(1, 4))
+
+
+def test_a_seasonal_series_of_more_than_two_seasons_falls_back_to_theta():
+    # 30 monthly observations (> 2 seasons, < window + horizon = 36): the Theta method
+    t = np.arange(30)
+    line = pd.DataFrame(
+        {
+            "unique_id": "line",
+            "ds": pd.date_range("1958-07-01", periods=30, freq="MS"),
+            "y": 200.0 + 2.0 * t,
+        }
+    )
+    f, caught = _fit(pd.concat([_long_panel(), line], ignore_index=True))
+    assert f.series_models_["line"] == "theta"
+    assert "'line' (30 observations: Theta)" in str(caught[0].message)
+    fc = f.predict(level=[80])
+    got = fc[fc.unique_id == "line"].reset_index(drop=True)
+    # Theta on a line y = a + b t: SES follows it (alpha at its bound, the level at the last
+    # value) plus half the slope per step, so the forecast k steps ahead is y_T + k b / 2
+    np.testing.assert_allclose(got.yhat, 258.0 + np.arange(1, 13), rtol=1e-3)
+    # and the same forecast and intervals as the Theta forecaster on that series alone
+    alone = ThetaForecaster(horizon=12, season_length=12).fit(line).predict(level=[80])
+    for col in ("yhat", "yhat_lo_80", "yhat_hi_80"):
+        np.testing.assert_allclose(got[col], alone[col], rtol=1e-12)
 
 
 def test_every_series_too_short_is_still_an_error():

@@ -4,7 +4,8 @@ The window is chosen for the panel as a whole. A series too short for it (fewer 
 ``window + horizon`` observations at ``fit``, fewer than ``window`` at ``update``) is forecast
 by a baseline (:func:`~tsrnn.forecasting._windows.fallback_method`): :func:`assign_models`
 splits the panel and warns about the short series, :func:`baseline_forecasts` forecasts them
-with the baseline forecasters and their normal intervals (FPP3, Table 5.2).
+with the baseline forecasters and their normal intervals (Theta's as R's ``thetaf``, the
+random walks' FPP3, Table 5.2).
 """
 
 from __future__ import annotations
@@ -18,14 +19,21 @@ from ._baselines import DriftForecaster, NaiveForecaster, interval_columns, resi
 from ._naive import SeasonalNaiveForecaster
 from ._output import SeriesForecast
 from ._panel import _Panel
+from ._theta import ThetaForecaster
 from ._windows import check_lengths, series_treatment
 
 BASELINES = {
     "naive": NaiveForecaster,
     "drift": DriftForecaster,
     "seasonal_naive": SeasonalNaiveForecaster,
+    "theta": ThetaForecaster,
 }
-BASELINE_NAMES = {"naive": "naive", "drift": "drift", "seasonal_naive": "seasonal naive"}
+BASELINE_NAMES = {
+    "naive": "naive",
+    "drift": "drift",
+    "seasonal_naive": "seasonal naive",
+    "theta": "Theta",
+}
 
 
 def series_models(models, panel: _Panel) -> pd.Series:
@@ -166,15 +174,17 @@ def baseline_forecasts(
         if not uids:
             continue
         sub = panel.subset(uids)
-        params = {"season_length": m} if method == "seasonal_naive" else {}
-        baseline = cls(horizon=horizon, **params)
+        seasonal = method in ("seasonal_naive", "theta")
+        baseline = cls(horizon=horizon, **({"season_length": m} if seasonal else {}))
         baseline.freq_ = freq
         baseline._fit(sub)
         baseline._set_history(sub)
-        results, _ = baseline._predict(h, None, None)
+        # Theta's intervals are its own (thetaf's); the random walks' are computed below
+        own = method == "theta"
+        results, _ = baseline._predict(h, None, levels if own else None)
         for s, r in zip(sub.series, results):
             cols = r.columns
-            if levels:
+            if levels and not own:
                 sigma = residual_std(s.y, method, m)
                 if not np.isfinite(sigma):
                     no_interval.append(s.uid)

@@ -310,7 +310,7 @@ class RNNForecaster(BaseForecaster):
     series_models_ : pandas.Series of str
         How each series (indexed by ``unique_id``) is forecast, for the history of the last
         ``fit`` or ``update``: ``'network'``, or the baseline of a series too short for the
-        network: ``'seasonal_naive'``, ``'drift'`` or ``'naive'`` (see Notes).
+        network: ``'theta'``, ``'seasonal_naive'``, ``'drift'`` or ``'naive'`` (see Notes).
     holdout_scores_ : pandas.DataFrame or None
         sMAPE and MAE, on the data's scale, of the stage-1 network and of the naive and
         seasonal naive forecasts from the same held-out forecast origins (rows ``'network'``,
@@ -359,12 +359,15 @@ class RNNForecaster(BaseForecaster):
     takes no part in the network's training, the ``log='auto'`` decision, the shared scale or
     the covariate statistics (so the other series' forecasts are bit-identical to those of a
     panel without it; ``X_future`` need not cover it), and is forecast by a
-    baseline, with a UserWarning naming it: :class:`SeasonalNaiveForecaster` for seasonal data
-    with at least ``season_length + 1`` observations, :class:`DriftForecaster` for
+    baseline, with a UserWarning naming it: :class:`ThetaForecaster` for seasonal data with
+    more than ``2 * season_length`` observations (on the M3 monthly training parts it beat
+    seasonal naive on such series by 7 sMAPE points), :class:`SeasonalNaiveForecaster` for
+    shorter seasonal data with at least ``season_length + 1``, :class:`DriftForecaster` for
     non-seasonal data with at least 3, else :class:`NaiveForecaster`. Its intervals are the
-    baseline's normal intervals (FPP3, Table 5.2), NaN where its history is too short to
-    estimate them. ``update`` assigns the network to every series holding at least
-    ``window_`` observations. When every series is too short, ``fit`` raises a ValueError.
+    baseline's normal intervals (Theta's as R's ``thetaf``, the others' FPP3, Table 5.2), NaN
+    where its history is too short to estimate them. ``update`` assigns the network to every
+    series holding at least ``window_`` observations. When every series is too short, ``fit``
+    raises a ValueError.
 
     Degenerate data and failed training. A series whose history is constant (after the log
     transform and deseasonalising) is forecast as that constant, with zero-width intervals; it
