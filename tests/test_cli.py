@@ -302,7 +302,7 @@ def test_model_options_reach_the_forecaster():
     defaults = _forecaster(
         build_parser().parse_args(["forecast", "--dataset", "air_passengers", "--horizon", "6"])
     ).get_params()
-    assert defaults["deseasonalize"] is False and defaults["loss"] == "squared_error"
+    assert defaults["deseasonalize"] == "auto" and defaults["loss"] == "squared_error"
     assert defaults["early_stopping"] is True and defaults["validation_fraction"] == 0.1
 
 

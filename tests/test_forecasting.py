@@ -59,21 +59,23 @@ def _png_bytes(ax) -> bytes:
 
 
 def test_default_lstm_reaches_the_documented_smape_on_air_passengers():
-    # The docstring claims an sMAPE of about 4 against 17.0 for seasonal naive (last 24
-    # months held out). Measured with seeds 0-4: 4.30, 2.52, 4.37, 4.62, 2.92 (mean 3.75).
-    # Each seed must stay below 6 and their mean below 4.5: "about 4", with room for another
-    # platform's float32 rounding, and far below the seasonal naive forecast's 17.0.
+    # The docstring claims an sMAPE of about 6 with the defaults and about 4 with
+    # deseasonalize=False, against 17.0 for seasonal naive (last 24 months held out).
+    # Measured with seeds 0-4: defaults 5.54, 8.72, 4.92, 7.81, 3.42 (mean 6.08); False 4.30,
+    # 2.52, 4.37, 4.62, 2.92 (mean 3.75). Bounds with room for another platform's float32
+    # rounding, and far below the seasonal naive forecast's 17.0.
     y = load_air_passengers()
     train, test = y.iloc[:-24], y.iloc[-24:]
     naive = seasonal_naive(train, h=24, season_length=12)
     assert smape(test, naive) == pytest.approx(17.01, abs=0.01)
-    scores = []
-    for seed in range(5):
-        forecaster = RNNForecaster(horizon=24, random_state=seed)  # every other parameter default
-        forecast = forecaster.fit(train).predict()
-        assert forecast.index.equals(test.index)
-        scores.append(smape(test, forecast))
-    assert max(scores) < 6 and np.mean(scores) < 4.5, scores
+    for params, worst, mean in (({}, 10, 7), ({"deseasonalize": False}, 6, 4.5)):
+        scores = []
+        for seed in range(5):
+            forecaster = RNNForecaster(horizon=24, random_state=seed, **params)
+            forecast = forecaster.fit(train).predict()
+            assert forecast.index.equals(test.index)
+            scores.append(smape(test, forecast))
+        assert max(scores) < worst and np.mean(scores) < mean, (params, scores)
 
 
 # --------------------------------------------------------------------------------------------
@@ -355,8 +357,10 @@ def test_deseasonalize_auto_adjusts_only_the_seasonal_series():
     fc = f.predict()
     a = fc[fc["unique_id"] == "a"]["yhat"].to_numpy()  # forecasts from 2005-01
     assert a[3] > a[0]  # the April peak comes back on top of the network's forecast
-    f_off = RNNForecaster(horizon=6, **FAST).fit(df)
+    f_off = RNNForecaster(horizon=6, deseasonalize=False, **FAST).fit(df)
     assert not f_off.seasonal_.any()
+    f_default = RNNForecaster(horizon=6, **FAST).fit(df)  # the default is 'auto'
+    assert f_default.seasonal_.to_dict() == {"a": True, "b": False}
     f_all = RNNForecaster(horizon=6, deseasonalize=np.True_, **FAST).fit(df)  # a grid's bool
     assert f_all.seasonal_.all()
 
@@ -367,12 +371,13 @@ def test_log_panel_shares_one_scale_the_median_of_the_series_scales():
         np.sqrt(np.mean(np.diff(np.log(g["y"].to_numpy())) ** 2))
         for _, g in df.groupby("unique_id")
     ]
-    f = RNNForecaster(horizon=6, **FAST).fit(df)  # scale='auto' + log -> shared
+    # scale='auto' + log -> shared (without deseasonalising: the scales of the series as they are)
+    f = RNNForecaster(horizon=6, deseasonalize=False, **FAST).fit(df)
     assert f.log_ and f.scale_ == pytest.approx(np.median(per_series), rel=1e-12)
     assert all(st.scale == f.scale_ for st in f._stats.values())
     f.update(df[df["unique_id"] == "a"])  # the fitted scale is kept for a new history
     assert f._stats["a"].scale == f.scale_
-    g = RNNForecaster(horizon=6, scale="series", **FAST).fit(df)
+    g = RNNForecaster(horizon=6, scale="series", deseasonalize=False, **FAST).fit(df)
     assert g.scale_ is None
     assert [g._stats[u].scale for u in ("a", "b")] == pytest.approx(per_series, rel=1e-12)
     shifted = df.assign(y=df["y"] - 60)  # not positive: no log, per-series scales
@@ -612,9 +617,10 @@ def test_series_too_short_for_window_plus_horizon_falls_back_or_is_an_error():
     df = _long(n=40)
     df = df[~((df.unique_id == "b") & (df.ds > "2021-01-20"))]
     # one short series in a panel: forecast by a baseline, with a warning (tests/test_short_series)
-    with pytest.warns(UserWarning, match=r"'b' \(20 observations: seasonal naive\)"):
+    # (daily data, season 7: 20 observations are more than two seasons, hence Theta)
+    with pytest.warns(UserWarning, match=r"'b' \(20 observations: Theta\)"):
         f = RNNForecaster(window=14, horizon=7, **FAST).fit(df)
-    assert f.series_models_.to_dict() == {"a": "network", "b": "seasonal_naive", "c": "network"}
+    assert f.series_models_.to_dict() == {"a": "network", "b": "theta", "c": "network"}
     # every series too short: an error naming the first
     with pytest.raises(
         ValueError, match=r"series 'b' has 20 observations, fewer than window \+ horizon = 14 \+ 7"

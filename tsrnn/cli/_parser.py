@@ -213,9 +213,9 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--deseasonalize",
         choices=["no", "auto", "yes"],
-        default="no",
+        default="auto",
         help="remove seasonal indices: 'auto' only from series with significant seasonality "
-        "(default: no)",
+        "(default: auto)",
     )
     group.add_argument(
         "--loss",

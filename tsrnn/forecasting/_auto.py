@@ -330,8 +330,9 @@ class AutoRNNForecaster(BaseForecaster):
                 cand["window"] = max(int(seasons) * m, self.horizon)
             params.update(cand)
             params.update(common)
-            if m == 1 and params.get("deseasonalize") == "auto":
-                params["deseasonalize"] = False  # the same model: nothing is seasonal at m = 1
+            # the same model at m = 1, where nothing is seasonal ('auto' is also the default)
+            if m == 1 and params.get("deseasonalize", "auto") == "auto":
+                params["deseasonalize"] = False
             jobs.append((f"candidate_{k}", "network", params))
         if self.baselines:
             names = ["naive", "drift"] + (["seasonal_naive"] if m > 1 else []) + ["theta"]
