@@ -333,6 +333,14 @@ def test_evaluate_backtest_baselines_match_the_baseline_forecasters():
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
     only = evaluate_backtest(model, df, 12, baselines=["drift"], model_name="rnn")
     assert list(only.model) == ["rnn", "drift"] * 2
+    # Theta on request (not in True): as ThetaForecaster backtested on the same folds
+    with_theta = evaluate_backtest(model, df, 12, baselines=["theta"], model_name="rnn")
+    assert list(with_theta.model) == ["rnn", "theta"] * 2
+    theta = F.ThetaForecaster(season_length=12)
+    own = evaluate_backtest(backtest(theta, df, **kw), df, 12, baselines=False)
+    expected = own[["unique_id", "n_folds", "mae", "rmse", "smape", "mase", "mase_naive"]]
+    got = with_theta.loc[with_theta.model == "theta", expected.columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-12)
     with pytest.raises(ValueError, match="baselines must be"):
         evaluate_backtest(model, df, 12, baselines=["arima"])
 

@@ -47,6 +47,7 @@ from sklearn.base import clone
 
 from . import metrics as M
 from ._progress import ProgressBar, compile_notice
+from .forecasting._theta import ThetaForecaster
 from .forecasting._time import _index_kind, _infer_freq, season_length_from_freq
 from .forecasting._windows import make_windows
 
@@ -592,7 +593,8 @@ def _season_length(y, forecaster=None) -> int:
         return 1
 
 
-_BASELINES = ("naive", "drift", "seasonal_naive")
+_BASELINES = ("naive", "drift", "seasonal_naive")  # baselines=True
+_KNOWN_BASELINES = (*_BASELINES, "theta")
 
 
 def _check_baselines(baselines) -> tuple:
@@ -601,10 +603,11 @@ def _check_baselines(baselines) -> tuple:
     if baselines is False or baselines is None:
         return ()
     names = [baselines] if isinstance(baselines, str) else list(baselines)
-    unknown = [b for b in names if b not in _BASELINES]
+    unknown = [b for b in names if b not in _KNOWN_BASELINES]
     if unknown:
         raise ValueError(
-            f"baselines must be True, False or a list of {list(_BASELINES)}, got {baselines!r}"
+            f"baselines must be True, False or a list of {list(_KNOWN_BASELINES)}, got "
+            f"{baselines!r}"
         )
     return tuple(dict.fromkeys(names))
 
@@ -614,6 +617,9 @@ def _baseline_forecast(name: str, train: np.ndarray, steps: np.ndarray, m: int) 
     n = len(train)
     if name == "naive":
         return np.full(len(steps), train[-1])
+    if name == "theta":  # the forecaster itself, on the fold's training values
+        theta = ThetaForecaster(horizon=int(steps.max()), season_length=m)
+        return theta.fit(pd.Series(train)).predict().to_numpy()[steps - 1]
     if name == "drift":
         if n < 2:
             return np.full(len(steps), np.nan)
@@ -661,7 +667,8 @@ def evaluate_backtest(
         ``'seasonal_naive'`` (the last season, period ``season_length``), as
         :class:`~tsrnn.forecasting.NaiveForecaster`, :class:`~tsrnn.forecasting.DriftForecaster`
         and :class:`~tsrnn.forecasting.SeasonalNaiveForecaster` forecast them; False for the
-        model alone; or a list of these names.
+        model alone; or a list of these names and ``'theta'`` (the Theta method as
+        :class:`~tsrnn.forecasting.ThetaForecaster` forecasts it, season ``season_length``).
     model_name : str, default='model'
         The name of the backtested forecaster in the ``model`` column.
 
