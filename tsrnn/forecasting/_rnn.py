@@ -172,9 +172,9 @@ class RNNForecaster(BaseForecaster):
         on the quarterly ones; a global network learns each series' seasonal pattern poorly
         from the few seasons a short series has. On a single long series the network can learn
         the season itself and False may be better: air passengers without its last 12 months,
-        seeds 0-4, sMAPE 3.16 with False against 4.38 with 'auto' (but 11 real series of the
-        bundled and R data sets average 10.38 with 'auto' against 11.88 with False, see
-        ``experiments/results/default_deseasonalize.md``). The decision per series is in
+        seeds 0-2, sMAPE 3.16 with False against 4.38 with 'auto' (but over 11 real series of
+        the bundled and R data sets 'auto' was better on 7, worse on 2, mean 10.38 against
+        11.88, see ``experiments/results/default_deseasonalize.md``). The decision per series is in
         ``seasonal_``.
     season_length : int or None, default=None
         Seasonal period ``m``; None derives it from the frequency (12 monthly, 4 quarterly,
