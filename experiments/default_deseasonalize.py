@@ -116,7 +116,7 @@ def markdown(res):
     return "\n".join(lines)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
     p.add_argument(
@@ -124,7 +124,11 @@ def main(argv=None):
         default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"),
         help="output folder (default experiments/results)",
     )
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     env = _env.environment()
     rows, notes = run(args.seeds)
     res = {"environment": env, "seeds": args.seeds, "rows": rows, "notes": notes}

@@ -197,8 +197,9 @@ def test_transform_apply_invert_round_trip():
 def test_shared_scale_rules():
     assert shared_scale([_Stats(None, 0.0, s) for s in (1.0, 5.0, 2.0)]) == 2.0
     assert shared_scale([]) == 1.0  # only constant series
-    # a nearly constant series (own scale below 1e-6 of the shared one) keeps its own
+    # a nearly constant series (own scale below 1e-4 of the shared one) keeps its own
     assert series_scale(0.3, 2.0) == 2.0 and series_scale(1e-7, 2.0) == 1e-7
+    assert series_scale(1e-3, 2.0) == 2.0 and series_scale(1e-4, 2.0) == 1e-4
     assert SeriesTransform(False, 1, False, "window", scale=2.0).fit(
         np.array([5.0, 5.0 + 1e-9, 5.0]), "s"
     ).scale == pytest.approx(1e-9)

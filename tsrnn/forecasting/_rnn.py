@@ -148,7 +148,7 @@ class RNNForecaster(BaseForecaster):
         first differences for ``normalize='window'``, its standard deviation for 'series').
         'global': one scale for all series, the median of the per-series scales, fitted once
         and kept by :meth:`update` (constant series take no part; a nearly constant series,
-        its own scale below 1e-6 of the shared one, keeps its own). 'auto': 'global' when the
+        its own scale below 1e-4 of the shared one, keeps its own). 'auto': 'global' when the
         log transform applies, else 'series'. On the log scale a difference is a relative
         change, so one shared scale keeps the training loss a relative error for every series;
         per-series scales would weight the errors of smooth series up to thousands of times
