@@ -358,7 +358,11 @@ class RNNForecaster(BaseForecaster):
     ``s_H sqrt(j / H)``, an extrapolation rather than a calibrated interval. Measured coverage
     on rolling-origin backtests of real series is in the README and
     ``experiments/interval_coverage.py``: near the level on panels, below it on single series
-    with few held-out origins and level shifts.
+    with few held-out origins and level shifts. The held-out windows are not seen in training,
+    but the per-series statistics are fitted once on the whole history, held-out part
+    included: the seasonal indices (``deseasonalize``) and the series' scale. The residuals can
+    therefore be slightly optimistic, most for deseasonalised series with few seasons (M3
+    monthly, default forecaster: 75.8 % / 92.9 % coverage at 80 / 95 %).
 
     Short series. A series shorter than ``window_ + horizon`` gives no training window. It
     takes no part in the network's training, the ``log='auto'`` decision, the shared scale or
