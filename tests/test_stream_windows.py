@@ -143,6 +143,9 @@ class _MaterialisedSource:
     def all_windows(self):
         return all_windows(*self.args)
 
+    def compact_future(self):  # the materialised windows keep their features per point
+        return False
+
 
 def _public_fit(self, X, y, X_val=None, y_val=None):
     """The estimators' public fit (and _fit_with_validation) on materialised arrays."""

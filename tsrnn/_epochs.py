@@ -272,7 +272,12 @@ def run_epochs(
     try:
         for epoch in range(first_epoch, first_epoch + n_epochs):
             start = time.perf_counter()
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            # int32 where the rows fit (half the memory of int64: 64 MB less for 16 M
+            # windows); Generator.shuffle draws the same swaps for any dtype, so the order is
+            # the permutation(n) of int64 rows
+            order = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)
+            if shuffle:
+                rng.shuffle(order)
             batches = Batches(order, batch_size)
             loss, ok = trainer.train_epoch(X, Y, batches)
             if not ok:

@@ -39,7 +39,7 @@ def sorted_origins(offsets, lo, hi, ranks, n_bins, shift, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def gather_inputs(d, past, future, starts, loc, scale, window, extension, out):
+def gather_inputs(d, past, future, future_rows, starts, loc, scale, window, extension, out):
     """Fill ``out`` (n, window + extension, n_features) with the network inputs of windows.
 
     Row ``i`` reads the input steps ``starts[i] .. starts[i] + window - 1`` of the
@@ -47,7 +47,9 @@ def gather_inputs(d, past, future, starts, loc, scale, window, extension, out):
     cast to ``out``'s dtype), then the past covariates, then (``extension > 0``) a flag that
     is 1 on the ``extension`` steps after the origin, then the known-future covariates over
     all ``window + extension`` steps; the target and past covariates are 0 on the extension
-    steps. The layout of :func:`tsrnn.forecasting._windows.assemble_inputs`.
+    steps. The layout of :func:`tsrnn.forecasting._windows.assemble_inputs`. With an empty
+    ``future_rows`` the known-future features of point ``p`` are ``future[p]``; otherwise
+    ``future`` is a table and they are ``future[future_rows[p]]`` (one row per time stamp).
     """
     n_past = past.shape[1]
     n_future = future.shape[1]
@@ -64,8 +66,11 @@ def gather_inputs(d, past, future, starts, loc, scale, window, extension, out):
                     row[1 + j] = past[s + t, j]
             elif flag:
                 row[1 + n_past] = 1.0
+            r = s + t
+            if future_rows.size:
+                r = future_rows[r]
             for j in range(n_future):
-                row[f0 + j] = future[s + t, j]
+                row[f0 + j] = future[r, j]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -583,6 +583,10 @@ class RNNForecaster(BaseForecaster):
                 layout, prepared, split.calib, predict, self.season_length_
             )
         if stage1 is None or self.refit_full:
+            if self._covariates_.calendar and not self._covariates_.future_idx:
+                # the calendar features as one row per time stamp (the calibration, the
+                # last reader of the series' per-point features, is done)
+                source.compact_future()
             full = source.all_windows()
             epochs = stage1.best_epochs if stage1 else None
             budgets = stage2_budgets(factory, n, epochs)

@@ -107,6 +107,8 @@ class WindowSource:
         self.d = self._concat("d")
         self.past = self._concat("past")
         self.future = self._concat("future")
+        # empty: ``future`` has a row per point; else the table row of every point
+        self.future_rows = np.empty(0, dtype=np.int64)
         self.loc = np.array([p.stats.loc for p in prepared], dtype=np.float64)
         self.scale = np.array([p.stats.scale for p in prepared], dtype=np.float64)
         self.ranks, self.n_bins = self._time_ranks(kind)
@@ -151,6 +153,31 @@ class WindowSource:
         for p, lo, hi in zip(prepared, self.offsets[:-1], self.offsets[1:]):
             ranks[lo:hi] = np.searchsorted(union, _ordinals(p.series.index, kind))
         return ranks, len(union)
+
+    def compact_future(self) -> bool:
+        """Keep the known-future features as one row per time stamp (the calendar features).
+
+        For features that depend on the time stamp only (the calendar features, with no
+        known-future covariate of ``X``: the caller knows), the per-point array (8 bytes a
+        point for two float32 features, 160 MB for 20 M points) becomes a table of one row
+        per distinct time stamp, read through the time rank of each point; the batches are
+        bit-identical. Checked: if any two points of the same time stamp differ, nothing
+        changes (False). The series' ``future`` views are dropped (set to None): call this
+        after the last use of the prepared series' ``future`` (the calibration).
+        """
+        fut = self.future
+        if self.future_rows.size or fut.shape[1] == 0 or len(fut) == 0:
+            return False
+        table = np.zeros((self.n_bins, fut.shape[1]), dtype=fut.dtype)
+        table[self.ranks] = fut
+        for lo in range(0, len(fut), 1 << 20):
+            hi = lo + (1 << 20)
+            if not np.array_equal(table[self.ranks[lo:hi]], fut[lo:hi]):
+                return False
+        self.future, self.future_rows = table, self.ranks
+        for p in self.prepared:
+            p.future = None
+        return True
 
     def windows(self, lo, hi, dtype=np.float64):
         """The row set of the windows with origins ``lo[s] .. hi[s]`` of every series ``s``.
@@ -235,7 +262,9 @@ class WindowSource:
         _, starts, _, loc, scale = self._locate(pos)
         n_features = 1 + self.past.shape[1] + (1 if E else 0) + self.future.shape[1]
         out = np.empty((len(starts), L + E, n_features), dtype=dtype)
-        gather_inputs(self.d, self.past, self.future, starts, loc, scale, L, E, out)
+        gather_inputs(
+            self.d, self.past, self.future, self.future_rows, starts, loc, scale, L, E, out
+        )
         return out
 
     def targets(self, pos, dtype=np.float64, repeat=1) -> np.ndarray:
