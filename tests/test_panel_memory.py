@@ -12,7 +12,6 @@ the per-point feature array before compaction.
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import tsrnn.forecasting._rnn as rnn_module
 from tsrnn.forecasting import RNNForecaster
@@ -108,33 +107,32 @@ def test_features_that_differ_within_a_time_stamp_are_not_compacted():
     assert source.future is kept and source.future_rows.size == 0
 
 
-@pytest.mark.parametrize("compact", [True, False])
-def test_forecasts_do_not_depend_on_the_compaction(compact, monkeypatch):
-    calls = []
-    original = rnn_module.WindowSource.compact_future
-
-    def spy(self):
-        calls.append(True)
-        return original(self) if compact else False
-
-    monkeypatch.setattr(rnn_module.WindowSource, "compact_future", spy)
-    f = RNNForecaster(
+def _tiny(max_iter):
+    return RNNForecaster(
         horizon=3,
         window=6,
         hidden_size=4,
-        max_iter=2,
+        max_iter=max_iter,
         validation_fraction=0.0,
         early_stopping=False,
         random_state=0,
     )
-    out = f.fit(_long()).predict()
-    assert calls == [True]
-    _forecasts[compact] = out
-    if len(_forecasts) == 2:
-        pd.testing.assert_frame_equal(_forecasts[True], _forecasts[False], check_exact=True)
 
 
-_forecasts = {}
+def test_forecasts_do_not_depend_on_the_compaction(monkeypatch):
+    original = rnn_module.WindowSource.compact_future
+    forecasts = {}
+    for compact in (True, False):
+        calls = []
+
+        def spy(self, compact=compact, calls=calls):
+            calls.append(True)
+            return original(self) if compact else False
+
+        monkeypatch.setattr(rnn_module.WindowSource, "compact_future", spy)
+        forecasts[compact] = _tiny(2).fit(_long()).predict()
+        assert calls == [True]
+    pd.testing.assert_frame_equal(forecasts[True], forecasts[False], check_exact=True)
 
 
 def test_epoch_order_is_int32_and_the_generator_permutation(monkeypatch):
@@ -148,15 +146,7 @@ def test_epoch_order_is_int32_and_the_generator_permutation(monkeypatch):
         original(self, order, size)
 
     monkeypatch.setattr(epochs.Batches, "__init__", spy)
-    f = RNNForecaster(
-        horizon=3,
-        window=6,
-        hidden_size=4,
-        max_iter=1,
-        validation_fraction=0.0,
-        early_stopping=False,
-        random_state=0,
-    )
+    f = _tiny(1)
     f.fit(_long())
     assert seen and all(o.dtype == np.int32 for o in seen)
     n = len(seen[0])

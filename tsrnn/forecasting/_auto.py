@@ -44,6 +44,8 @@ from ._rnn import RNNForecaster
 from ._rollout import check_levels
 from ._time import resolve_season_length
 
+_DESEASONALIZE_DEFAULT = RNNForecaster().deseasonalize
+
 
 class AutoRNNForecaster(BaseForecaster):
     """RNNForecaster with its configuration chosen on the training data itself.
@@ -330,8 +332,8 @@ class AutoRNNForecaster(BaseForecaster):
                 cand["window"] = max(int(seasons) * m, self.horizon)
             params.update(cand)
             params.update(common)
-            # the same model at m = 1, where nothing is seasonal ('auto' is also the default)
-            if m == 1 and params.get("deseasonalize", "auto") == "auto":
+            # the same model at m = 1, where nothing is seasonal (the default included)
+            if m == 1 and params.get("deseasonalize", _DESEASONALIZE_DEFAULT) == "auto":
                 params["deseasonalize"] = False
             jobs.append((f"candidate_{k}", "network", params))
         if self.baselines:

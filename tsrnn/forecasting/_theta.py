@@ -42,6 +42,7 @@ from ._output import SeriesForecast
 from ._panel import _Panel
 from ._rollout import check_levels
 from ._time import _future_index, resolve_season_length
+from ._transforms import seasonal_autocorrelation
 
 ALPHA_BOUNDS = (1e-4, 0.9999)
 _GRID = 41
@@ -65,16 +66,9 @@ def theta_is_seasonal(y: np.ndarray, m: int) -> bool:
         False for ``m < 2``, ``T <= 2 m`` or a constant series.
     """
     y = np.asarray(y, dtype=np.float64)
-    n = len(y)
-    if m < 2 or n <= 2 * m:
+    if m < 2 or len(y) <= 2 * m:
         return False
-    x = y - y.mean()
-    denom = float(np.dot(x, x))
-    if not denom > 0:
-        return False
-    r = np.array([np.dot(x[: n - k], x[k:]) / denom for k in range(1, m + 1)])
-    stat = math.sqrt((1.0 + 2.0 * float(np.sum(r[:-1] ** 2))) / n)
-    return bool(abs(r[-1]) / stat > _Z_90)
+    return seasonal_autocorrelation(y, m, _Z_90)
 
 
 def multiplicative_indices(y: np.ndarray, m: int) -> np.ndarray:

@@ -58,15 +58,25 @@ def is_seasonal(z, m: int) -> bool:
     bool
     """
     z = np.asarray(z, dtype=float)
-    n = len(z)
-    if m < 2 or n < 3 * m:
+    if m < 2 or len(z) < 3 * m:
         return False
+    return seasonal_autocorrelation(z, m, 1.645)
+
+
+def seasonal_autocorrelation(z: np.ndarray, m: int, z_crit: float) -> bool:
+    """Whether the lag-``m`` autocorrelation of ``z`` exceeds ``z_crit`` standard errors.
+
+    ``|r_m| > z_crit * sqrt((1 + 2 * sum_{k<m} r_k^2) / n)`` (Bartlett); False for a constant
+    series. The test behind :func:`is_seasonal` and the Theta method's seasonality test, which
+    differ only in the minimum length and in how ``z_crit`` is rounded.
+    """
+    n = len(z)
     x = z - z.mean()
     denom = float(np.dot(x, x))
     if not denom > 0:
         return False
     r = np.array([np.dot(x[: n - k], x[k:]) / denom for k in range(1, m + 1)])
-    limit = 1.645 * math.sqrt((1.0 + 2.0 * np.sum(r[:-1] ** 2)) / n)
+    limit = z_crit * math.sqrt((1.0 + 2.0 * np.sum(r[:-1] ** 2)) / n)
     return bool(abs(r[-1]) > limit)
 
 
