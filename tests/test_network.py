@@ -243,7 +243,7 @@ def test_every_registry_entry_has_a_cpu_and_a_cuda_kernel():
     import subprocess
     import sys
 
-    from tsrnn import _graph
+    from tsrnn import _fused, _graph
     from tsrnn import _kernels as K
     from tsrnn._cpu import CPU
     from tsrnn._registry import CELLS, DEVICES, LOSSES, OPTIMIZERS
@@ -258,8 +258,9 @@ def test_every_registry_entry_has_a_cpu_and_a_cuda_kernel():
             assert set(entry.kernels) == set(DEVICES), (kind, name)
             for device in DEVICES:
                 assert roles[kind] <= set(entry.kernels[device]), (kind, name, device)
-            for kernel in entry.kernels["cpu"].values():
-                assert callable(getattr(K, kernel.name, None)), (name, kernel.name)
+            for role, kernel in entry.kernels["cpu"].items():
+                module = _fused if role == "step" else K  # fused steps: their own module
+                assert callable(getattr(module, kernel.name, None)), (name, kernel.name)
     assert LOSSES["xent"].kernels["cuda"]["gather"].name == "gpu_gather_labels"
     for method in _graph.PRIMITIVES + ("empty", "zeros"):
         assert callable(getattr(CPU, method, None)), method

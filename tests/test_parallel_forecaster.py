@@ -193,10 +193,14 @@ def test_chunk_rule_depends_on_batch_and_width_only():
     assert net.chunk_rows(wide, 20) == 16
     assert net.chunk_rows(wide, 33) == 32
     assert net.chunk_rows(wide, 500) == 32
-    # the default LSTM's 16-row chunks cost more in thread hand-offs than two threads gain
-    # (measured; see tsrnn/_network.py): one chunk
-    assert net.chunk_rows(default, 32) == 32
+    # the default LSTM's chunk is one fused call: its default batch splits in two
+    assert net.chunk_rows(default, 32) == 16
+    assert net.chunk_rows(default, 64) == 32
+    # too little work per row to pay for a second chunk
     assert net.chunk_rows(narrow, 32) == 32
+    # the same width through the graph's layer loop (two layers): not split
+    deep = net.NetworkSpec("lstm", 3, 32, num_layers=2, n_outputs=3)
+    assert deep.n_recurrent_params < net.SPLIT_MIN_WORK and net.chunk_rows(deep, 32) == 32
     with threads(1):
         one = [net.chunk_rows(wide, b) for b in (16, 32, 64)]
     with threads(2):

@@ -84,10 +84,11 @@ def _data(n, T=5, D=2, O=3, seed=0):
     return rng.normal(size=(n, T, D)), rng.normal(size=(n, O))
 
 
+@pytest.mark.parametrize("layers", [1, 2])  # a fused step per chunk; the graph's layer loop
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_loss_and_grad_identical_with_and_without_the_pool(cell, dtype, monkeypatch):
-    spec = net.NetworkSpec(cell, 2, 6, num_layers=2, n_outputs=3)
+def test_loss_and_grad_identical_with_and_without_the_pool(cell, dtype, layers, monkeypatch):
+    spec = net.NetworkSpec(cell, 2, 6, num_layers=layers, n_outputs=3)
     B = 5 * net.chunk_rows(spec, 1000) + 7  # six chunks, the last one short
     n_chunks = -(-B // net.chunk_rows(spec, B))
     theta = net.init_params(spec, np.random.default_rng(1), dtype=dtype)

@@ -183,7 +183,7 @@ class Workspace:
         return getattr(self, key)
 
 
-def _values(P, k, sfx, buf):
+def layer_values(P, k, sfx, buf):
     """A layer/direction's kernel arguments: its buffers and its parameter tensors."""
     values = dict(buf)
     for name in _PARAMETERS:
@@ -205,7 +205,7 @@ def forward(spec, P, ws):
         for d, sfx in enumerate(spec.suffixes()):
             if d == 1:
                 backend.reverse_time(bufs[0]["X"], bufs[1]["X"])
-            call(backend.kernels, kernel, _values(P, k, sfx, bufs[d]))
+            call(backend.kernels, kernel, layer_values(P, k, sfx, bufs[d]))
         if spec.bidirectional and k + 1 < spec.num_layers:
             backend.concat_directions(bufs[0]["H"], bufs[1]["H"], ws.layers[k + 1][0]["X"])
     # z: each direction's final state (the reverse one has seen x_1 last)
@@ -248,7 +248,7 @@ def backward(spec, P, G, ws, *, from_output=True, param_grads=True, input_grad=F
         bufs = ws.layers[k]
         for d, sfx in enumerate(spec.suffixes()):
             buf = bufs[d]
-            call(backend.kernels, kernel, _values(P, k, sfx, buf))
+            call(backend.kernels, kernel, layer_values(P, k, sfx, buf))
             if param_grads:
                 backend.weight_gradients(
                     buf["X"],

@@ -21,6 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
+from . import _fused
 from . import _graph as graph
 from . import _kernels as K
 from ._cpu import CPU
@@ -235,25 +236,26 @@ def input_gradient(spec, theta, X, dZ):
 # sums are added in chunk order.
 #
 # The rule: chunks of 32 rows (STANDARD_CHUNK_ROWS), except that a batch of at most 32 rows
-# is cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers have at least SPLIT_MIN_WORK
-# parameters (spec.n_recurrent_params, about the multiply-adds per row and time step: 17,400
-# for an LSTM of 64 units on 3 features, 4,700 for the forecaster's default LSTM of 32).  A
-# chunk costs more than its kernels: the Python side of the layer loop, and above all the
-# hand-offs of the GIL between threads, which every chunk needs about ten times (once per
-# kernel call).  Measured (2-core EPYC, 2026-11-30): the default LSTM of 32 units in 16-row
-# chunks costs +0-20 % CPU time on one thread, and the default forecaster on 400 M3 monthly
-# series then fitted in 38.6 s on one thread and 36.1 s on two (1.07x, with 1.9x available),
-# against 30.3 s and 29.6 s unsplit: not split.  Two threads running the same LSTM sweep
-# kernels concurrently reach 1.7x, so the loss is in the hand-offs, not in the kernels; one
-# compiled call per chunk would remove them (tried: it re-optimises every kernel inside it,
-# 12-16 s of extra cold compilation per cell, loss and dtype).  Earlier measurements, one
-# thread: GRU 64 +7-35 %, LSTM 64 +0-20 %, LSTM 128 +3-7 %.  Results remain independent of
-# the thread count.
+# is cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers have enough parameters
+# (spec.n_recurrent_params, about the multiply-adds per row and time step): at least
+# FUSED_SPLIT_MIN_WORK for a network whose chunk is one compiled call (fused(): one layer,
+# one direction; 4,608 for the forecaster's default LSTM of 32 units on 3 features, 3,552
+# for a GRU of 32), at least SPLIT_MIN_WORK for the others (17,400 for an LSTM of 64 units
+# on 3 features), whose chunks run the graph's layer loop.  A chunk costs more than its
+# kernels: the Python around them and the hand-offs of the GIL between threads, once per
+# kernel call -- about ten for the graph's loop, one for a fused step.  Measured (2-core
+# EPYC, 2026-11-30): the default LSTM in two 16-row chunks through the graph was slower on
+# two threads than on one (1,380 against 1,200 us a batch) and the default forecaster on
+# 400 M3 monthly series fitted in 38.6 s on one thread and 36.1 s on two; as fused steps the
+# same chunks reach the speedups in the README ("The forecaster by thread count").  Below
+# the thresholds the split costs more CPU time than a second thread gives back.  Results
+# remain independent of the thread count, and a fused step gives the graph's bits.
 #
 # CHUNK_ROWS is the smallest chunk: thread pools are sized in its units.
 CHUNK_ROWS = 16
 STANDARD_CHUNK_ROWS = 32
 SPLIT_MIN_WORK = 16384
+FUSED_SPLIT_MIN_WORK = 3072
 PREDICT_CHUNK_ROWS = 256
 
 
@@ -262,7 +264,8 @@ def chunk_rows(spec, batch_rows):
 
     Never depends on the number of threads (see the rule above), so results do not either.
     """
-    if batch_rows <= STANDARD_CHUNK_ROWS and spec.n_recurrent_params >= SPLIT_MIN_WORK:
+    least = FUSED_SPLIT_MIN_WORK if fused(spec) else SPLIT_MIN_WORK
+    if batch_rows <= STANDARD_CHUNK_ROWS and spec.n_recurrent_params >= least:
         return CHUNK_ROWS
     return STANDARD_CHUNK_ROWS
 
@@ -343,8 +346,67 @@ def _training_workspace(spec, theta, X):
     return ws
 
 
+def fused(spec):
+    """Whether a training chunk of ``spec`` runs as one compiled call (:mod:`tsrnn._fused`).
+
+    One layer, one direction: the default forecaster's network and most others. Deeper and
+    bidirectional networks run the graph's layer loop. Both give the same bits.
+    """
+    return spec.num_layers == 1 and not spec.bidirectional
+
+
+class _FusedCall:
+    """The argument list of a fused step on one thread's workspace, built once and reused.
+
+    Everything but the targets, ``taus`` and ``n_total`` stays the same from batch to
+    batch while the parameter vector is the same array (the trainers update it in place):
+    the workspace's buffers, views into ``theta`` and into a gradient buffer of this
+    workspace. Built anew when any of them changes.
+    """
+
+    def __init__(self, spec, theta, ws, entry):
+        self.key = (theta, entry)
+        ws.allocate_gradients()
+        self.grad = np.empty_like(theta)
+        P, G = unpack(spec, theta), unpack(spec, self.grad)
+        B, O = ws.B, spec.n_outputs
+        Y, labels, self.no_taus = _fused.empty_targets(ws.dtype)
+        self.target = np.empty(
+            (B,) if entry.integer_target else (B, O), entry.target_dtype(ws.dtype)
+        )
+        values = graph.layer_values(P, 0, "", ws.layers[0][0])
+        values.update(V=P["head.weight"], c=P["head.bias"], Z=ws.Z, out=ws.out, dO=ws.dO)
+        values.update(dZ=ws.dZ, Y=Y, labels=labels, taus=None, loss_code=entry.code)
+        values.update(n_total=0, grad_V=G["head.weight"], grad_c=G["head.bias"])
+        values[entry.target] = self.target
+        for name in ("weight_ih", "weight_hh", *CELLS[spec.cell].biases):
+            values[f"grad_{name}"] = G[f"{name}_l0"]
+        self.kernel = getattr(_fused, CELLS[spec.cell].kernels["cpu"]["step"].name)
+        names = CELLS[spec.cell].kernels["cpu"]["step"].args
+        self.args = [values[a] for a in names]
+        self._taus, self._n_total = names.index("taus"), names.index("n_total")
+
+    def __call__(self, y, n_total, taus):
+        """Loss of the chunk in the workspace with targets ``y``; the gradient is ``self.grad``."""
+        np.copyto(self.target, y, casting="unsafe")
+        self.args[self._taus] = self.no_taus if taus is None else taus
+        self.args[self._n_total] = n_total
+        return self.kernel(*self.args)
+
+
+def _fused_call(spec, theta, ws, entry):
+    """The workspace's :class:`_FusedCall` for ``theta`` and ``entry``, made when missing."""
+    fc = getattr(ws, "fused_call", None)
+    if fc is None or fc.key[0] is not theta or fc.key[1] is not entry:
+        fc = ws.fused_call = _FusedCall(spec, theta, ws, entry)
+    return fc
+
+
 def _chunk_loss_and_grad(spec, theta, X, y, entry, n_total, taus=None):
     ws = _training_workspace(spec, theta, X)
+    if fused(spec):
+        fc = _fused_call(spec, theta, ws, entry)
+        return fc(y, n_total, taus), fc.grad.copy()  # the buffer is this thread's next chunk's
     grad = np.empty_like(theta)
     y = np.ascontiguousarray(y, dtype=entry.target_dtype(theta.dtype))
     P, G = unpack(spec, theta), unpack(spec, grad)

@@ -76,6 +76,9 @@ class Loss:
     name : str
     target : {'Y', 'labels'}
         ``Y``: (B, O) values in the model dtype; ``labels``: (B,) int64 classes.
+    code : int
+        Its number in the fused CPU training steps (:mod:`tsrnn._fused`), which
+        choose the loss kernel by it.
     kernels : dict
         ``kernels[device]['loss']``; CUDA also ``'gather'`` (the batch's
         targets from the device copy of the data set).
@@ -83,6 +86,7 @@ class Loss:
 
     name: str
     target: str
+    code: int
     kernels: dict = field(repr=False)
 
     @property
@@ -121,6 +125,18 @@ class Optimizer:
     kernels: dict = field(repr=False)
 
 
+def _step_args(forward, backward_args, biases):
+    """The arguments of a cell's fused CPU training step (:mod:`tsrnn._fused`), in order."""
+    gradient_buffers = tuple(a for a in backward_args if a not in forward and a != "weight_hh")
+    return (
+        *forward,
+        *("V", "c", "Z", "out", "dO", "dZ"),  # the head's parameters and buffers
+        *gradient_buffers,
+        *("Y", "labels", "taus", "loss_code", "n_total"),
+        *(f"grad_{name}" for name in ("weight_ih", "weight_hh", *biases, "V", "c")),
+    )
+
+
 def _sweeps(cell, biases, backward_args, cuda_backward_args, infer_args, extra_forward):
     forward = ("X", "weight_ih", "weight_hh", *biases, "H", *extra_forward)
     return {
@@ -128,6 +144,9 @@ def _sweeps(cell, biases, backward_args, cuda_backward_args, infer_args, extra_f
             "forward": Kernel(f"{cell}_forward", forward),
             "backward": Kernel(f"{cell}_backward", backward_args),
             "infer": Kernel(f"{cell}_infer", infer_args),
+            # forward, head, loss and backward of a one-layer, one-direction network in one
+            # call (tsrnn._fused, not tsrnn._kernels)
+            "step": Kernel(f"{cell}_step", _step_args(forward, backward_args, biases)),
         },
         "cuda": {
             "forward": Kernel(f"gpu_{cell}_forward", forward),
@@ -184,11 +203,12 @@ CELLS = {
 }
 
 
-def _loss(name, target, cpu, cuda, gather, levels=False):
+def _loss(name, target, code, cpu, cuda, gather, levels=False):
     inputs = ("out", target, "taus") if levels else ("out", target)
     return Loss(
         name,
         target,
+        code,
         {
             "cpu": {"loss": Kernel(cpu, (*inputs, "dO", "n_total"))},
             "cuda": {
@@ -200,12 +220,13 @@ def _loss(name, target, cpu, cuda, gather, levels=False):
 
 
 LOSSES = {
-    "mse": _loss("mse", "Y", "mse_loss_grad", "gpu_mse_loss_grad", "gpu_gather_rows"),
-    "mae": _loss("mae", "Y", "mae_loss_grad", "gpu_mae_loss_grad", "gpu_gather_rows"),
+    "mse": _loss("mse", "Y", 0, "mse_loss_grad", "gpu_mse_loss_grad", "gpu_gather_rows"),
+    "mae": _loss("mae", "Y", 1, "mae_loss_grad", "gpu_mae_loss_grad", "gpu_gather_rows"),
     # target Y (B, O·Q): each target repeated Q times, one column per head unit
     "quantile": _loss(
         "quantile",
         "Y",
+        2,
         "quantile_loss_grad",
         "gpu_quantile_loss_grad",
         "gpu_gather_rows",
@@ -214,6 +235,7 @@ LOSSES = {
     "xent": _loss(
         "xent",
         "labels",
+        3,
         "softmax_xent_loss_grad",
         "gpu_softmax_xent_loss_grad",
         "gpu_gather_labels",

@@ -25,6 +25,8 @@ materialised arrays).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from .._window_kernels import gather_inputs, gather_targets, sorted_origins
@@ -114,6 +116,16 @@ class WindowSource:
         self.ranks, self.n_bins = self._time_ranks(kind)
         n_total = int(self.offsets[-1])
         self.pos_dtype = np.int32 if n_total < np.iinfo(np.int32).max else np.int64
+        self._last = threading.local()  # each thread's last located positions (_locate)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        del state["_last"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._last = threading.local()
 
     def _concat(self, name):
         parts = [getattr(p, name) for p in self.prepared]
@@ -243,14 +255,24 @@ class WindowSource:
     # -- batches --
 
     def _locate(self, pos):
-        """Series, input starts, window locations and scales of the windows at ``pos``."""
-        L = self.layout.window
+        """Series, input starts, window locations and scales of the windows at ``pos``.
+
+        The last result of each thread is kept: a training batch takes its inputs and then
+        its targets at the same positions (``X[idx]``, ``y[idx]``), located once.
+        """
         pos = np.asarray(pos, dtype=np.int64)
+        key = pos.tobytes()
+        last = getattr(self._last, "located", None)
+        if last is not None and last[0] == key:
+            return last[1]
+        L = self.layout.window
         s = np.searchsorted(self.offsets, pos, side="right") - 1
         starts = pos - (L - 1)
         target = self.d[starts[:, None] + np.arange(L)]
         loc = self.layout.transform.window_loc(target, self.loc[s])
-        return s, starts, target, loc, self.scale[s]
+        located = (s, starts, target, loc, self.scale[s])
+        self._last.located = (key, located)
+        return located
 
     def inputs(self, pos, dtype=np.float64) -> np.ndarray:
         """Network inputs of the windows at ``pos`` in ``dtype``.

@@ -280,5 +280,6 @@ class SeriesTransform:
     def window_loc(self, target: np.ndarray, fixed_loc: np.ndarray) -> np.ndarray:
         """Location of each window (rows of ``target``): its mean ('window') or ``fixed_loc``."""
         if self.normalize == "window":
-            return target.mean(axis=1)
+            # target.mean(axis=1), bit for bit, without its Python wrapper (once per batch)
+            return np.add.reduce(target, axis=1) / target.shape[1]
         return fixed_loc
