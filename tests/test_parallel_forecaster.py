@@ -1,10 +1,11 @@
 """The forecaster trains on several threads, with forecasts bit-identical for any thread count.
 
 Two mechanisms (issue 15): the seed-ensemble members run concurrently on a thread pool
-(:func:`tsrnn.forecasting._ensemble.run_members`), and a default 32-row batch of a wide
-enough network (LSTM of 64 units, not the default 32) is cut into two 16-row chunks
-(:func:`tsrnn._network.chunk_rows`), so that
-:func:`tsrnn._training.cpu_parallel` starts its pool. Each test changes Numba's real thread
+(:func:`tsrnn.forecasting._ensemble.run_members`), and a default 32-row batch of the default
+network (an LSTM of 32 units) or a wider one is cut into two 16-row chunks
+(:func:`tsrnn._network.chunk_rows`), computed by a chunk team
+(:class:`tsrnn._network.ChunkTeam`) where :func:`tsrnn._training.cpu_parallel` has more
+than one thread. Each test changes Numba's real thread
 count and checks with a spy that the parallel path really ran on more than one thread, so it
 cannot pass with everything on the calling thread (as before both mechanisms existed).
 """
@@ -97,18 +98,26 @@ def _fit_predict(n_threads, monkeypatch, **params):
     return f, forecast, chunk_spy, build_spy, caught
 
 
-def test_default_batch_splits_across_threads_bit_identically(monkeypatch):
-    # the default batch (32 rows) of an LSTM of 64 units: two 16-row chunks per batch
-    params = dict(hidden_size=64, max_iter=2, n_iter_no_change=2)
+@pytest.mark.parametrize("hidden_size", [32, 64])  # the default network; a wider one
+def test_default_batch_splits_across_threads_bit_identically(hidden_size, monkeypatch):
+    # the default batch (32 rows): two 16-row chunks per batch, the second computed by a
+    # chunk team's helper thread (tsrnn._network.ChunkTeam), inside its fused step
+    params = dict(hidden_size=hidden_size, max_iter=2, n_iter_no_change=2)
+    team_spy = ThreadSpy(monkeypatch, net.ChunkTeam, "parts")
     f1, out1, chunks1, _, _ = _fit_predict(1, monkeypatch, **params)
+    assert not team_spy.threads  # one thread: no team, no pool
+    team_spy = ThreadSpy(monkeypatch, net.ChunkTeam, "parts")
+    helpers_before = threading.active_count()
     f2, out2, chunks2, _, _ = _fit_predict(2, monkeypatch, **params)
     me = threading.get_ident()
-    assert set(chunks1.threads) == {me}  # one thread: no pool
-    # two threads: the full batches' two chunks ran on the caller's thread and a pool thread;
-    # a short last batch is one chunk, run by the caller
-    others = [t for t in chunks2.threads if t != me]
-    assert others and len(others) >= len(chunks2.threads) / 4
-    assert len(chunks2.threads) == len(chunks1.threads)  # the same chunks, any thread count
+    assert set(chunks1.threads) == {me}
+    # two threads: each full batch went to the team (its first chunk on the caller, the
+    # second on the helper); a short last batch is one chunk, run by the caller
+    n_team = len(team_spy.threads)
+    assert n_team >= len(chunks1.threads) / 3
+    assert set(chunks2.threads) == {me}
+    assert len(chunks2.threads) + n_team == len(chunks1.threads)  # the same chunks
+    assert threading.active_count() == helpers_before  # the helpers stopped with their epoch
     pd.testing.assert_frame_equal(out1, out2, check_exact=True)
     for a, b in zip(f1.estimators_, f2.estimators_):
         np.testing.assert_array_equal(a.coefs_, b.coefs_)

@@ -204,3 +204,59 @@ def test_map_raises_the_first_failing_chunk_after_all_threads_stop():
             net._map(executor, fn, list(range(6)))
         # every thread stopped taking items after the first error: not all items ran
         assert len(done) < 4
+
+
+@pytest.mark.parametrize(
+    "cls, kw",
+    [
+        (LSTMRegressor, {}),
+        (LSTMRegressor, {"loss": "quantile", "quantiles": [0.2, 0.8]}),
+        (GRUClassifier, {}),
+    ],
+)
+def test_chunk_team_fits_bit_identical_to_one_thread(cls, kw, monkeypatch):
+    """The default network's 32-row batch: two fused 16-row chunks, one on a team helper."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(150, 8, 3))  # four full batches of 32 and a short one of 22
+    target = X[:, -2:, 0].sum(axis=1)
+    y = target if cls is LSTMRegressor else (target > 0).astype(int)
+    params = dict(hidden_size=32, max_iter=2, random_state=3, batch_size=32, **kw)
+    spec = net.NetworkSpec("lstm", 3, 32)
+    assert net.chunk_rows(spec, 32) == 16 and net.fused(spec)
+
+    calls = []
+    inner = net.ChunkTeam.parts
+
+    def spy(self, *args):
+        calls.append(threading.get_ident())
+        return inner(self, *args)
+
+    monkeypatch.setattr(net.ChunkTeam, "parts", spy)
+    with pool_threads(1, monkeypatch):
+        a = cls(**params).fit(X, y)
+    assert not calls  # one thread: no team
+    with pool_threads(2, monkeypatch):
+        b = cls(**params).fit(X, y)
+    assert len(calls) == 2 * 4  # the full batches of both epochs; the short ones take the pool
+    assert not any(
+        t.name.startswith("Thread") and t.is_alive() and t.daemon for t in threading.enumerate()
+    )
+    np.testing.assert_array_equal(a.coefs_, b.coefs_)
+    np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+
+
+def test_chunk_team_applies_only_to_full_fused_chunks():
+    default = net.NetworkSpec("lstm", 3, 32, n_outputs=18)
+    theta = net.init_params(default, np.random.default_rng(0), np.float32)
+    team = net.chunk_team(default, theta, 32, n_threads=2)
+    assert team is not None and team.n_chunks == 2 and team.rows == 16
+    assert team.takes(np.zeros((32, 5, 3))) and not team.takes(np.zeros((20, 5, 3)))
+    assert net.chunk_team(default, theta, 32, n_threads=1) is None  # one thread
+    assert net.chunk_team(default, theta, 24, n_threads=2) is None  # 16 + 8: not full chunks
+    deep = net.NetworkSpec("lstm", 3, 64, num_layers=2)
+    assert (
+        net.chunk_team(deep, net.init_params(deep, np.random.default_rng(0)), 32, n_threads=2)
+        is None
+    )
+    with net.chunk_team(default, theta, 32, n_threads=2):
+        pass  # never started: nothing to stop

@@ -22,9 +22,75 @@ others) and ``taus`` without quantile levels are empty arrays.
 """
 
 import numpy as np
+from numba import types
+from numba.extending import intrinsic
 
 from . import _kernels as K
 from ._kernels import _jit
+
+# --------------------------------------------------------------------------
+# the hand-off between the threads of a chunk team (tsrnn._network.ChunkTeam)
+# --------------------------------------------------------------------------
+#
+# A helper thread of a team stays inside its step function between batches, spinning on
+# an int64 ``control`` array that the calling thread writes, instead of going back to Python
+# for every chunk: no lock, no GIL and no sleeping thread to wake per batch (measured on
+# the 2-core EPYC: a hand-off through a thread pool cost more than a second core gave).
+# ``control[TASK]`` is the number of the posted chunk (-1: stop), ``control[DONE]`` the
+# number of the last chunk finished, ``control[N_TOTAL]`` the batch size of the loss mean.
+TASK, DONE, N_TOTAL = 0, 1, 2
+STOP, IDLE = -1, -2  # what a serving step returns: stopped, or no chunk came for a while
+SPINS = 2_000_000  # about a millisecond or more of polling before giving up the core
+
+
+@intrinsic
+def _load_acquire(typingctx, arr, i):
+    """``arr[i]`` of an int64 array, an atomic load (acquire): never hoisted out of a loop."""
+    sig = types.int64(arr, i)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.load_atomic(builder.gep(ary.data, [args[1]]), "acquire", 8)
+
+    return sig, codegen
+
+
+@intrinsic
+def _store_release(typingctx, arr, i, value):
+    """``arr[i] = value`` of an int64 array, an atomic store (release)."""
+    sig = types.void(arr, i, value)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        builder.store_atomic(args[2], builder.gep(ary.data, [args[1]]), "release", 8)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@_jit
+def post(control, slot, value):
+    """``control[slot] = value``, visible to a spinning thread after every earlier write."""
+    _store_release(control, slot, value)
+
+
+@_jit
+def wait_done(control, seq, spins):
+    """Spin until ``control[DONE] == seq``: True, or False after ``spins`` polls."""
+    for _ in range(spins):
+        if _load_acquire(control, DONE) == seq:
+            return True
+    return False
+
+
+@_jit
+def _next_task(control, done, spins):
+    """The next posted chunk's number (or STOP), or IDLE after ``spins`` polls."""
+    for _ in range(spins):
+        task = _load_acquire(control, TASK)
+        if task != done:
+            return task
+    return IDLE
 
 
 @_jit
@@ -52,7 +118,7 @@ def _top_gradient(dZ, dH):
 
 
 @_jit
-def rnn_step(
+def _rnn_once(
     X, W_ih, W_hh, b, H, A, V, c, Z, out, dO, dZ, dH, dA,
     Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb, gV, gc,
 ):  # fmt: skip
@@ -68,7 +134,7 @@ def rnn_step(
 
 
 @_jit
-def lstm_step(
+def _lstm_once(
     X, W_ih, W_hh, b, H, C, A, V, c, Z, out, dO, dZ, dH, dA,
     Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb, gV, gc,
 ):  # fmt: skip
@@ -84,7 +150,7 @@ def lstm_step(
 
 
 @_jit
-def gru_step(
+def _gru_once(
     X, W_ih, W_hh, b_ih, b_hh, H, A, HN, V, c, Z, out, dO, dZ, dH, dA, dAh,
     Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb_ih, gb_hh, gV, gc,
 ):  # fmt: skip
@@ -100,6 +166,78 @@ def gru_step(
     return L
 
 
+@_jit
+def rnn_step(
+    X, W_ih, W_hh, b, H, A, V, c, Z, out, dO, dZ, dH, dA,
+    Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb, gV, gc, control, result,
+):  # fmt: skip
+    """One chunk's loss (``control`` empty), or serve a team's chunks (see :func:`lstm_step`)."""
+    if control.size == 0:
+        return _rnn_once(X, W_ih, W_hh, b, H, A, V, c, Z, out, dO, dZ, dH, dA,
+                         Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
+    while True:
+        task = _next_task(control, control[DONE], SPINS)
+        if task < 0:
+            return float(task)
+        result[0] = _rnn_once(X, W_ih, W_hh, b, H, A, V, c, Z, out, dO, dZ, dH, dA,
+                              Y, labels, taus, loss_code, control[N_TOTAL],
+                              gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
+        _store_release(control, DONE, task)
+
+
+@_jit
+def lstm_step(
+    X, W_ih, W_hh, b, H, C, A, V, c, Z, out, dO, dZ, dH, dA,
+    Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb, gV, gc, control, result,
+):  # fmt: skip
+    """One chunk's loss (``control`` empty), or serve a team's chunks.
+
+    With an empty ``control`` the chunk's loss is returned and its gradient written. With a
+    ``control`` array the function serves a helper thread of a chunk team: it waits for a
+    posted chunk (its inputs and targets already in ``X`` and ``Y`` or ``labels``), computes
+    it with ``n_total = control[N_TOTAL]``, writes the loss into ``result[0]``, marks it done
+    and waits for the next; it returns STOP when told to, IDLE when no chunk came for
+    :data:`SPINS` polls (the caller then sleeps until the next one is posted).
+    """
+    if control.size == 0:
+        return _lstm_once(X, W_ih, W_hh, b, H, C, A, V, c, Z, out, dO, dZ, dH, dA,
+                          Y, labels, taus, loss_code, n_total,
+                          gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
+    while True:
+        task = _next_task(control, control[DONE], SPINS)
+        if task < 0:
+            return float(task)
+        result[0] = _lstm_once(X, W_ih, W_hh, b, H, C, A, V, c, Z, out, dO, dZ, dH, dA,
+                               Y, labels, taus, loss_code, control[N_TOTAL],
+                               gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
+        _store_release(control, DONE, task)
+
+
+@_jit
+def gru_step(
+    X, W_ih, W_hh, b_ih, b_hh, H, A, HN, V, c, Z, out, dO, dZ, dH, dA, dAh,
+    Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb_ih, gb_hh, gV, gc, control, result,
+):  # fmt: skip
+    """One chunk's loss (``control`` empty), or serve a team's chunks (see :func:`lstm_step`)."""
+    if control.size == 0:
+        return _gru_once(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, V, c, Z, out, dO, dZ, dH, dA, dAh,
+                         Y, labels, taus, loss_code, n_total,
+                         gW_ih, gW_hh, gb_ih, gb_hh, gV, gc)  # fmt: skip
+    while True:
+        task = _next_task(control, control[DONE], SPINS)
+        if task < 0:
+            return float(task)
+        result[0] = _gru_once(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, V, c, Z, out, dO, dZ, dH,
+                              dA, dAh, Y, labels, taus, loss_code, control[N_TOTAL],
+                              gW_ih, gW_hh, gb_ih, gb_hh, gV, gc)  # fmt: skip
+        _store_release(control, DONE, task)
+
+
 def empty_targets(dtype):
     """The placeholders of the unused target arguments: (Y, labels, taus)."""
     return np.empty((0, 0), dtype), np.empty(0, np.int64), np.empty(0, np.float64)
+
+
+def no_control():
+    """The ``control`` and ``result`` arguments of a single step (empty arrays)."""
+    return np.empty(0, np.int64), np.empty(0, np.float64)

@@ -134,6 +134,7 @@ def _step_args(forward, backward_args, biases):
         *gradient_buffers,
         *("Y", "labels", "taus", "loss_code", "n_total"),
         *(f"grad_{name}" for name in ("weight_ih", "weight_hh", *biases, "V", "c")),
+        *("control", "result"),  # empty for one step; a chunk team's hand-off (tsrnn._fused)
     )
 
 

@@ -227,6 +227,21 @@ def cpu_parallel(batch_rows, chunk_rows, n_threads=None):
             yield executor
 
 
+@contextmanager
+def _team(executor, trainer, batch_rows):
+    """The epoch's :class:`~tsrnn._network.ChunkTeam` where a pool would run its batches."""
+    team = None
+    if executor is not None:
+        team = net.chunk_team(
+            trainer.spec, trainer.theta, batch_rows, trainer.loss, trainer.quantiles
+        )
+    if team is None:
+        yield None
+        return
+    with team:
+        yield team
+
+
 class CpuTrainer:
     """Mini-batch training of a :class:`~tsrnn._network.NetworkSpec` on the CPU."""
 
@@ -259,7 +274,10 @@ class CpuTrainer:
     def train_epoch(self, X, y, batches):
         total, count = 0.0, 0
         largest = max(len(idx) for idx in batches)
-        with cpu_parallel(largest, net.chunk_rows(self.spec, largest)) as executor:
+        with (
+            cpu_parallel(largest, net.chunk_rows(self.spec, largest)) as executor,
+            _team(executor, self, largest) as team,
+        ):
             for idx in batches:
                 L, grad = net.loss_and_grad(
                     self.spec,
@@ -271,6 +289,7 @@ class CpuTrainer:
                     self.mask,
                     executor,
                     self.quantiles,
+                    team,
                 )
                 if not (math.isfinite(L) and np.isfinite(grad).all()):
                     return (total / count if count else float("nan")), False
