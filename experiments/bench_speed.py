@@ -193,8 +193,10 @@ def _time_tsrnn(cfg, X, Y, Xp, epochs, repeats, seed):
 # --------------------------------------------------------------------------
 
 # Workloads that between them call every kernel the estimators use (float32 or
-# float64): each cell with MSE, the MAE loss, cross-entropy, SGD + L2 + clipping,
-# two bidirectional layers.  Tiny sizes: the time is the compilation.
+# float64), on both training paths: one layer (a fused step per chunk, tsrnn._fused) and
+# the layer loop of deeper networks (each kernel called on its own): each cell with MSE,
+# the MAE loss, cross-entropy, SGD + L2 + clipping, two bidirectional layers.  Tiny sizes:
+# the time is the compilation.
 _COVERAGE = (
     ("lstm", "LSTMRegressor", dict()),
     ("gru", "GRURegressor", dict()),
@@ -203,6 +205,8 @@ _COVERAGE = (
     ("xent", "LSTMClassifier", dict()),
     ("sgd+l2+clip", "GRURegressor", dict(solver="sgd", alpha=1e-3, clip_grad_norm=1.0)),
     ("2 layers bidir", "RNNRegressor", dict(num_layers=2, bidirectional=True)),
+    ("lstm 2 layers, mae", "LSTMRegressor", dict(num_layers=2, loss="absolute_error")),
+    ("gru 2 layers, xent", "GRUClassifier", dict(num_layers=2)),
 )
 
 

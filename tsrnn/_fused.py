@@ -172,16 +172,17 @@ def rnn_step(
     Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb, gV, gc, control, result,
 ):  # fmt: skip
     """One chunk's loss (``control`` empty), or serve a team's chunks (see :func:`lstm_step`)."""
-    if control.size == 0:
-        return _rnn_once(X, W_ih, W_hh, b, H, A, V, c, Z, out, dO, dZ, dH, dA,
-                         Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
-    while True:
-        task = _next_task(control, control[DONE], SPINS)
+    serving = control.size > 0
+    while True:  # one call of the chunk's step below: the kernels are compiled in once
+        task = _next_task(control, control[DONE], SPINS) if serving else 0
         if task < 0:
             return float(task)
-        result[0] = _rnn_once(X, W_ih, W_hh, b, H, A, V, c, Z, out, dO, dZ, dH, dA,
-                              Y, labels, taus, loss_code, control[N_TOTAL],
-                              gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
+        L = _rnn_once(X, W_ih, W_hh, b, H, A, V, c, Z, out, dO, dZ, dH, dA,
+                      Y, labels, taus, loss_code, control[N_TOTAL] if serving else n_total,
+                      gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
+        if not serving:
+            return L
+        result[0] = L
         _store_release(control, DONE, task)
 
 
@@ -199,17 +200,17 @@ def lstm_step(
     and waits for the next; it returns STOP when told to, IDLE when no chunk came for
     :data:`SPINS` polls (the caller then sleeps until the next one is posted).
     """
-    if control.size == 0:
-        return _lstm_once(X, W_ih, W_hh, b, H, C, A, V, c, Z, out, dO, dZ, dH, dA,
-                          Y, labels, taus, loss_code, n_total,
-                          gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
-    while True:
-        task = _next_task(control, control[DONE], SPINS)
+    serving = control.size > 0
+    while True:  # one call of the chunk's step below: the kernels are compiled in once
+        task = _next_task(control, control[DONE], SPINS) if serving else 0
         if task < 0:
             return float(task)
-        result[0] = _lstm_once(X, W_ih, W_hh, b, H, C, A, V, c, Z, out, dO, dZ, dH, dA,
-                               Y, labels, taus, loss_code, control[N_TOTAL],
-                               gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
+        L = _lstm_once(X, W_ih, W_hh, b, H, C, A, V, c, Z, out, dO, dZ, dH, dA,
+                       Y, labels, taus, loss_code, control[N_TOTAL] if serving else n_total,
+                       gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
+        if not serving:
+            return L
+        result[0] = L
         _store_release(control, DONE, task)
 
 
@@ -219,17 +220,17 @@ def gru_step(
     Y, labels, taus, loss_code, n_total, gW_ih, gW_hh, gb_ih, gb_hh, gV, gc, control, result,
 ):  # fmt: skip
     """One chunk's loss (``control`` empty), or serve a team's chunks (see :func:`lstm_step`)."""
-    if control.size == 0:
-        return _gru_once(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, V, c, Z, out, dO, dZ, dH, dA, dAh,
-                         Y, labels, taus, loss_code, n_total,
-                         gW_ih, gW_hh, gb_ih, gb_hh, gV, gc)  # fmt: skip
-    while True:
-        task = _next_task(control, control[DONE], SPINS)
+    serving = control.size > 0
+    while True:  # one call of the chunk's step below: the kernels are compiled in once
+        task = _next_task(control, control[DONE], SPINS) if serving else 0
         if task < 0:
             return float(task)
-        result[0] = _gru_once(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, V, c, Z, out, dO, dZ, dH,
-                              dA, dAh, Y, labels, taus, loss_code, control[N_TOTAL],
-                              gW_ih, gW_hh, gb_ih, gb_hh, gV, gc)  # fmt: skip
+        L = _gru_once(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, V, c, Z, out, dO, dZ, dH, dA, dAh,
+                      Y, labels, taus, loss_code, control[N_TOTAL] if serving else n_total,
+                      gW_ih, gW_hh, gb_ih, gb_hh, gV, gc)  # fmt: skip
+        if not serving:
+            return L
+        result[0] = L
         _store_release(control, DONE, task)
 
 
