@@ -413,10 +413,12 @@ class ChunkTeam:
     step (:func:`tsrnn._fused.lstm_step` and its twins, serving), each on its own workspace:
     the caller writes a chunk's inputs and targets into a helper's buffers and posts its
     number, computes the first chunk itself, then waits (spinning, without the GIL) for the
-    helpers' ``DONE``; 580-710 us a batch in the same measurement. A helper that gets no
-    chunk for about a millisecond sleeps until the next is posted, so a team costs nothing
-    between epochs. Same chunks, same kernels, same order of the sums: the same bits as the
-    pool and as one thread.
+    helpers' ``DONE``; 580-710 us a batch in the same measurement. Waiting threads offer
+    their core to any other runnable thread at every poll (``sched_yield``), so several
+    processes training at once on too few cores lose no more than with the pool, and a
+    helper that gets no chunk for a millisecond or so sleeps until the next is posted, so a
+    team costs nothing between epochs. Same chunks, same kernels, same order of the sums:
+    the same bits as the pool and as one thread.
 
     A team serves batches of exactly ``len(helpers) + 1`` full chunks (the others, such as an
     epoch's short last batch, take the pool). Use it as a context manager: leaving stops and
