@@ -15,10 +15,16 @@ graph calls them, on the same buffers, so a chunk's loss and gradient are
 bit-identical to the graph's (a test checks it for every cell, loss and
 dtype).  The loss is chosen by its number (``Loss.code`` of
 :mod:`tsrnn._registry`), not compiled in, so each cell compiles once per dtype
-(about 10 s, once per machine: the kernels are cached).  The arguments, in
-order, are the cell's ``'step'`` entry in the registry.  Every target argument
-is passed: the unused one (``Y`` for the cross-entropy, ``labels`` for the
-others) and ``taus`` without quantile levels are empty arrays.
+(10-15 s on the 2-core EPYC, once per machine: the kernels are cached; the
+step re-optimises the kernels it calls).  The arguments, in order, are the
+cell's ``'step'`` entry in the registry.  Every target argument is passed: the
+unused one (``Y`` for the cross-entropy, ``labels`` for the others) and
+``taus`` without quantile levels are empty arrays.
+
+The same functions also *serve* a chunk team's helper thread
+(:class:`tsrnn._network.ChunkTeam`): given a non-empty ``control`` array they
+stay inside, computing each chunk the calling thread posts, until told to stop
+(see :func:`lstm_step` and the hand-off below).
 """
 
 import sys
