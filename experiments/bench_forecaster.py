@@ -100,12 +100,11 @@ def _spin(n):
     return total
 
 
-def available_speedup(threads, n=60_000_000, repeats=3):
-    """Throughput of ``threads`` concurrent GIL-free loops over one (best of ``repeats``)."""
-    _spin(10)
+def concurrent_speedup(target, args, threads, repeats):
+    """Throughput of ``threads`` concurrent ``target(*args)`` over one (best of ``repeats``)."""
 
     def timed(k):
-        workers = [threading.Thread(target=_spin, args=(n,)) for _ in range(k)]
+        workers = [threading.Thread(target=target, args=args) for _ in range(k)]
         start = time.perf_counter()
         for w in workers:
             w.start()
@@ -116,6 +115,12 @@ def available_speedup(threads, n=60_000_000, repeats=3):
     one = min(timed(1) for _ in range(repeats))
     many = min(timed(threads) for _ in range(repeats))
     return threads * one / many
+
+
+def available_speedup(threads, n=60_000_000, repeats=3):
+    """Throughput of ``threads`` concurrent GIL-free loops over one (best of ``repeats``)."""
+    _spin(10)
+    return concurrent_speedup(_spin, (n,), threads, repeats)
 
 
 def available_step_speedup(threads, seconds=1.0):
@@ -147,19 +152,7 @@ def available_step_speedup(threads, seconds=1.0):
         start = time.perf_counter()
         loop(50)
         n = max(50, int(50 * seconds / (time.perf_counter() - start)))
-
-        def timed(k):
-            workers = [threading.Thread(target=loop, args=(n,)) for _ in range(k)]
-            start = time.perf_counter()
-            for w in workers:
-                w.start()
-            for w in workers:
-                w.join()
-            return time.perf_counter() - start
-
-        one = min(timed(1) for _ in range(2))
-        many = min(timed(threads) for _ in range(2))
-    return threads * one / many
+        return concurrent_speedup(loop, (n,), threads, 2)
 
 
 def run(frame, n_models, threads, max_iter=None):
