@@ -2,8 +2,12 @@
 
 - parse_panel slices the series of a long frame from its ``ds`` and ``y`` columns (no groupby
   copy, no row-sized hash table), keeps the values of all series in one array and interns the
-  grids (series with the same span share one index object);
-- WindowSource.compact_future keeps the calendar features as one row per time stamp;
+  grids (series with the same span share one index object); with pandas 3 that array is the
+  frame's own float64 ``y`` column (copy-on-write keeps later writes to the frame away from
+  it) when every series is its rows as they are;
+- predict's forecast indexes are one object per cutoff;
+- the calendar features are one array per index object (prepare_packed) and one row per
+  time stamp in WindowSource (checked against every point's own features);
 - the epoch order is int32 and the same permutation as ``Generator.permutation``.
 
 The references are independent: the frame's own rows per series, pandas' ``groupby``,
@@ -12,14 +16,17 @@ the per-point feature array before compaction.
 
 import numpy as np
 import pandas as pd
+import pytest
+from _materialised import all_windows
 
+import tsrnn.forecasting._panel as panel_module
 import tsrnn.forecasting._rnn as rnn_module
 from tsrnn.forecasting import RNNForecaster
 from tsrnn.forecasting._features import Covariates
 from tsrnn.forecasting._panel import parse_panel
 from tsrnn.forecasting._stream import WindowSource, prepare_packed
 from tsrnn.forecasting._transforms import SeriesTransform
-from tsrnn.forecasting._windows import WindowLayout
+from tsrnn.forecasting._windows import WindowLayout, prepare
 
 
 def _long(n_series=4, seed=0):
@@ -76,32 +83,58 @@ def test_a_series_split_in_two_runs_is_one_series():
     np.testing.assert_array_equal(panel.series[1].y, b["y"].to_numpy(), strict=True)
 
 
-def _source():
-    panel = parse_panel(_long())
+def _layout():
     transform = SeriesTransform(False, 12, False, "window")
+    return WindowLayout(window=6, out_len=3, horizon=3, extension=0, transform=transform)
+
+
+def _packed(panel):
+    layout = _layout()
     cov = Covariates.fit(panel, None, "auto")
-    layout = WindowLayout(window=6, out_len=3, horizon=3, extension=0, transform=transform)
-    return WindowSource(prepare_packed(panel, transform, cov, np.float32), layout, panel.kind)
+    return prepare_packed(panel, layout.transform, cov, np.float32), layout
 
 
-def test_compacted_calendar_features_give_the_same_inputs():
-    source = _source()
-    per_point = source.future.copy()
-    assert per_point.shape == (len(source.d), 2)  # month sin and cos
-    windows = source.all_windows()
-    before = np.asarray(windows.X)
-    assert source.compact_future()
+def _month_features(index):
+    """Month sin and cos of ``index`` (period 12), float32: the reference, from pandas."""
+    angle = 2.0 * np.pi * index.month.to_numpy(dtype=np.float64) / 12.0
+    return np.column_stack([np.sin(angle), np.cos(angle)]).astype(np.float32)
+
+
+def test_calendar_features_are_one_row_per_time_stamp_and_the_windows_unchanged():
+    panel = parse_panel(_long())
+    prepared, layout = _packed(panel)
+    # series sharing their index object share their features: no array of one row per point
+    assert prepared[0].future is prepared[2].future
+    assert prepared[0].future is not prepared[1].future
+    source = WindowSource(prepared, layout, panel.kind)
     # one row per distinct month of the panel (41 months), read through each point's rank
     assert source.future.shape == (41, 2) and source.future_rows is source.ranks
-    np.testing.assert_array_equal(source.future[source.ranks], per_point, strict=True)
-    assert all(p.future is None for p in source.prepared)
-    np.testing.assert_array_equal(np.asarray(windows.X), before, strict=True)
-    assert not source.compact_future()  # already compact
+    for p, lo, hi in zip(prepared, source.offsets[:-1], source.offsets[1:]):
+        expected = _month_features(p.series.index)
+        np.testing.assert_allclose(source.future[source.ranks[lo:hi]], expected, atol=1e-6)
+        np.testing.assert_array_equal(source.future[source.ranks[lo:hi]], p.future, strict=True)
+    # the windows: those of the materialised path (per-point features, tests/_materialised)
+    cov = Covariates.fit(panel, None, "auto")
+    reference = all_windows(prepare(panel, layout.transform, cov), layout, panel.kind)
+    np.testing.assert_array_equal(
+        np.asarray(source.all_windows().X.astype(np.float32)),
+        reference.X.astype(np.float32),
+        strict=True,
+    )
+    assert source.compact_future() and all(p.future is None for p in prepared)
+    assert source.future.shape == (41, 2)
 
 
-def test_features_that_differ_within_a_time_stamp_are_not_compacted():
-    source = _source()
-    source.future[0, 0] += 1.0  # no longer a function of the time stamp
+def test_features_that_differ_within_a_time_stamp_are_kept_per_point():
+    panel = parse_panel(_long())
+    prepared, layout = _packed(panel)
+    prepared[3].future = prepared[3].future.copy()
+    prepared[3].future[-1, 0] += 1.0  # its last month now differs from the other series'
+    source = WindowSource(prepared, layout, panel.kind)
+    assert source.future_rows.size == 0 and len(source.future) == len(source.d)
+    np.testing.assert_array_equal(
+        source.future, np.concatenate([p.future for p in prepared]), strict=True
+    )
     kept = source.future
     assert not source.compact_future()
     assert source.future is kept and source.future_rows.size == 0
@@ -119,19 +152,15 @@ def _tiny(max_iter):
     )
 
 
-def test_forecasts_do_not_depend_on_the_compaction(monkeypatch):
-    original = rnn_module.WindowSource.compact_future
+@pytest.mark.parametrize("validation_fraction", [0.0, 0.2])
+def test_forecasts_do_not_depend_on_the_table(monkeypatch, validation_fraction):
     forecasts = {}
-    for compact in (True, False):
-        calls = []
-
-        def spy(self, compact=compact, calls=calls):
-            calls.append(True)
-            return original(self) if compact else False
-
-        monkeypatch.setattr(rnn_module.WindowSource, "compact_future", spy)
-        forecasts[compact] = _tiny(2).fit(_long()).predict()
-        assert calls == [True]
+    for table in (True, False):
+        if not table:  # features kept one row per point throughout
+            monkeypatch.setattr(rnn_module.WindowSource, "_table", lambda self, parts: None)
+            monkeypatch.setattr(rnn_module.WindowSource, "compact_future", lambda self: False)
+        f = _tiny(2).set_params(validation_fraction=validation_fraction)
+        forecasts[table] = f.fit(_long()).predict(level=[80] if validation_fraction else None)
     pd.testing.assert_frame_equal(forecasts[True], forecasts[False], check_exact=True)
 
 
@@ -151,3 +180,99 @@ def test_epoch_order_is_int32_and_the_generator_permutation(monkeypatch):
     assert seen and all(o.dtype == np.int32 for o in seen)
     n = len(seen[0])
     assert sorted(seen[0].tolist()) == list(range(n))  # a permutation of the windows
+
+
+needs_cow = pytest.mark.skipif(
+    int(pd.__version__.split(".")[0]) < 3, reason="the y column is shared with pandas 3 only"
+)
+
+
+@needs_cow
+def test_the_y_column_of_a_grouped_frame_is_shared_and_later_writes_do_not_reach_the_fit():
+    df = _long()
+    original = df["y"].to_numpy().copy()
+    panel = parse_panel(df)
+    assert all(np.shares_memory(s.y, df["y"].to_numpy()) for s in panel.series)
+    assert not panel.series[0].y.flags.writeable
+    fitted = _tiny(1).fit(df)
+    expected = _tiny(1).fit(df.copy(deep=True)).predict()
+    # writes to the user's frame after the fit, every way pandas offers
+    df.loc[df.index[-1], "y"] = -1e6
+    df.iloc[0, df.columns.get_loc("y")] = 1e6
+    df["y"] *= 3.0
+    del df
+    kept = np.concatenate([s.y for s in fitted._panel.series])
+    np.testing.assert_array_equal(kept, original, strict=True)
+    pd.testing.assert_frame_equal(fitted.predict(), expected, check_exact=True)
+
+
+@needs_cow
+def test_a_series_not_as_its_rows_makes_a_copy_from_there_on():
+    df = _long()
+    gap = df.index[(df["unique_id"] == "s2").to_numpy()][5]
+    holed = df.drop(index=gap).reset_index(drop=True)  # s2 misses one month: filled
+    panel = parse_panel(holed, freq="MS", fill_method="ffill")
+    column = holed["y"].to_numpy()
+    assert not any(np.shares_memory(s.y, column) for s in panel.series)
+    for s in panel.series:
+        rows = holed[holed["unique_id"] == s.uid]
+        on_grid = pd.Series(rows["y"].to_numpy(), index=pd.DatetimeIndex(rows["ds"].to_numpy()))
+        expected = on_grid.reindex(s.index).ffill().to_numpy()
+        np.testing.assert_array_equal(s.y, expected, strict=True)
+    assert np.isnan(holed["y"].to_numpy()).sum() == 0 and len(panel.series[2].y) == 30
+
+
+@pytest.mark.parametrize("case", ["int", "pandas2", "wide block", "interleaved"])
+def test_the_y_column_is_copied_when_it_cannot_be_shared_safely(case, monkeypatch):
+    df = _long()
+    if case == "int":
+        df["y"] = np.round(df["y"].to_numpy() * 100).astype(np.int64)
+    elif case == "pandas2":  # no copy-on-write to protect a shared column
+        monkeypatch.setattr(panel_module, "_PANDAS_MAJOR", 2)
+    elif case == "wide block":  # y one column of a 2-D float block
+        wide = pd.DataFrame(
+            np.column_stack([df["y"].to_numpy(), df["y"].to_numpy() + 1.0]), columns=["y", "z"]
+        )
+        df = pd.concat([df[["unique_id", "ds"]], wide], axis=1)[["unique_id", "ds", "y"]]
+    else:
+        turn = df.groupby("unique_id").cumcount().to_numpy()
+        df = df.iloc[np.argsort(turn, kind="stable")]
+    panel = parse_panel(df)
+    column = df["y"].to_numpy()
+    assert not any(np.shares_memory(s.y, column) for s in panel.series)
+    for s in panel.series:
+        rows = df[df["unique_id"] == s.uid]
+        np.testing.assert_array_equal(s.y, rows["y"].to_numpy(dtype=np.float64), strict=True)
+
+
+@needs_cow
+def test_a_forecaster_on_a_shared_column_saves_and_pickles_its_history_alone(tmp_path):
+    import pickle
+
+    from tsrnn.persistence import load, save
+
+    df = _long()
+    fitted = _tiny(1).fit(df)
+    expected = fitted.predict()
+    blob = pickle.dumps(fitted)
+    assert len(blob) < 200_000  # no copy of a whole frame
+    save(fitted, tmp_path / "m.tsrnn")
+    for back in (pickle.loads(blob), load(tmp_path / "m.tsrnn")):
+        kept = np.concatenate([s.y for s in back._panel.series])
+        np.testing.assert_array_equal(kept, df["y"].to_numpy(), strict=True)
+        pd.testing.assert_frame_equal(back.predict(), expected, check_exact=True)
+
+
+def test_series_ending_together_share_their_forecast_index():
+    from tsrnn.forecasting._rollout import origins_at_end, padded_steps
+
+    fitted = _tiny(1).fit(_long())
+    panel = fitted._panel
+    start = origins_at_end(
+        fitted._layout(), fitted._covariates_, panel, fitted._stats, fitted.freq_, 5, {}
+    )
+    expected = pd.date_range("2020-01-01", periods=5, freq="MS", name="ds")
+    for index in start.indexes:
+        assert index.equals(expected)
+    assert len({id(index) for index in start.indexes}) == 1  # one object for one cutoff
+    assert start.future.shape == (4, 6 + padded_steps(5, 3), 2)

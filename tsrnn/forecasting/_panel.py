@@ -17,6 +17,7 @@ import pandas as pd
 from ._time import _check_order, _fmt, _future_index, _grid, _index_kind, _infer_freq, _ordinals
 
 _LONG_COLUMNS = ("unique_id", "ds", "y")
+_PANDAS_MAJOR = int(pd.__version__.split(".")[0])
 _FILL_METHODS = (None, "ffill", "interpolate", "zero")
 
 
@@ -70,7 +71,7 @@ def _split_target(y):
         if len(y) == 0:
             raise ValueError("y is empty")
         uid = y.name if y.name is not None else "y"
-        return [(uid, y.index, y)], "series", y.name, y.index.name
+        return [(uid, y.index, y, None)], "series", y.name, y.index.name
     if isinstance(y, pd.DataFrame):
         missing = [c for c in _LONG_COLUMNS if c not in y.columns]
         if missing:
@@ -120,14 +121,15 @@ def _series_codes(ids: pd.Series):
 
 
 def _long_groups(y: pd.DataFrame):
-    """``(uid, ds index, y values)`` of every series of a long frame, one at a time.
+    """``(uid, ds index, y values, rows)`` of every series of a long frame, one at a time.
 
     The series in order of first appearance, rows with a missing ``unique_id`` dropped (as
     ``groupby("unique_id", sort=False)``). Rows of one series that are consecutive (a frame
     sorted or grouped by series) are sliced from the ``ds`` and ``y`` columns without a copy;
     otherwise only those two columns are reordered once. Iterating a groupby made a sorted
     copy of the whole frame (its ``unique_id`` strings included): as much memory again as the
-    data while the series were parsed.
+    data while the series were parsed. ``rows`` is the ``(first, end)`` row span of a series
+    sliced as it is, else None.
     """
     codes, uniques, starts = _series_codes(y["unique_id"])
     ds, values = y["ds"].array, y["y"].array
@@ -135,7 +137,7 @@ def _long_groups(y: pd.DataFrame):
         ends = np.append(starts[1:], len(y))
         for k, (lo, hi) in enumerate(zip(starts, ends)):
             index = pd.Index(ds[lo:hi].to_numpy(), name="ds")
-            yield uniques[k], index, pd.Series(values[lo:hi], copy=False)
+            yield uniques[k], index, pd.Series(values[lo:hi], copy=False), (int(lo), int(hi))
         return
     keep = codes >= 0
     if not keep.all() or (len(codes) > 1 and (np.diff(codes) < 0).any()):
@@ -151,7 +153,47 @@ def _long_groups(y: pd.DataFrame):
     del codes, bounds
     for k, (lo, hi) in enumerate(zip(starts, ends)):
         index = pd.Index(ds[lo:hi].to_numpy(), name="ds")
-        yield uniques[k], index, pd.Series(values[lo:hi], copy=False)
+        yield uniques[k], index, pd.Series(values[lo:hi], copy=False), None
+
+
+class _Owned:
+    """An array's memory with the pandas object that owns it (``numpy.asarray`` of it views it).
+
+    The arrays made from it keep it, and so the pandas column, alive as their ``base``: while
+    any view of the data lives, pandas' copy-on-write sees a reference to the column and copies
+    it before a write to the user's frame, so the views never change.
+    """
+
+    def __init__(self, arr: np.ndarray, owner):
+        self.__array_interface__ = arr.__array_interface__
+        self._arr, self._owner = arr, owner
+
+
+def _root(arr: np.ndarray) -> np.ndarray:
+    while isinstance(arr.base, np.ndarray):
+        arr = arr.base
+    return arr
+
+
+def _shared_column(y) -> np.ndarray | None:
+    """A read-only view of the long frame's ``y`` column that keeps the column alive, or None.
+
+    Shared (no copy) only with pandas' copy-on-write (pandas 3, where it is always on): a
+    later write to the user's frame then copies the column instead of changing the fitted
+    forecaster's history. Not shared (None) with pandas 2, for a column that is not float64,
+    or for one that is a slice of a larger block (keeping it would keep the whole block).
+    """
+    if not isinstance(y, pd.DataFrame) or _PANDAS_MAJOR < 3:
+        return None
+    column = y["y"]
+    if column.dtype != np.float64:
+        return None
+    arr = column.to_numpy()
+    if arr.ndim != 1 or not arr.flags.c_contiguous or _root(arr).nbytes != arr.nbytes:
+        return None
+    out = np.asarray(_Owned(arr, column))
+    out.flags.writeable = False
+    return out
 
 
 def _exog_frames(X, input_type, first_uid, what):
@@ -221,10 +263,11 @@ def _align_exog(frame, grid, cols, uid, what, fill_method) -> np.ndarray:
 
 
 def _regular_values(uid, index, values, kind, f, index_name, fill_method, grids=None):
-    """The grid of one series and its values on it (gaps filled or reported).
+    """The grid of one series, its values on it (gaps filled or reported), and if they are its own.
 
     ``grids`` (a dict) interns the grids: series with the same first and last time stamp get
-    the same (immutable) index object, built once.
+    the same (immutable) index object, built once. The third item is True when the values
+    are the series' values as they are (already on the grid, nothing filled).
     """
     key = (kind, str(index.dtype), index[0], index[-1], f, index_name)  # dtype: unit, tz
     grid = None if grids is None else grids.get(key)
@@ -245,8 +288,9 @@ def _regular_values(uid, index, values, kind, f, index_name, fill_method, grids=
                 f"series {uid!r}: timestamps {_fmt(off_grid)} do not fall on the "
                 f"{f} grid starting at {index[0]}; pass the right freq="
             )
-    vals = pd.Series(values.to_numpy(dtype=np.float64, na_value=np.nan), index=index)
-    arr = vals.reindex(grid).to_numpy(dtype=np.float64)
+    arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    if not aligned:
+        arr = pd.Series(arr, index=index).reindex(grid).to_numpy(dtype=np.float64)
     if np.isinf(arr).any():
         raise ValueError(f"series {uid!r}: infinite values at {_fmt(grid[np.isinf(arr)])}")
     if np.isnan(arr).any():
@@ -259,8 +303,8 @@ def _regular_values(uid, index, values, kind, f, index_name, fill_method, grids=
             )
         if np.isnan(arr).all():
             raise ValueError(f"series {uid!r}: all values are missing")
-        arr = _fill(arr, fill_method)
-    return grid, arr
+        return grid, _fill(arr, fill_method), False
+    return grid, arr, aligned
 
 
 def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
@@ -294,10 +338,12 @@ def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
     # spans (e.g. all end on the same date) keeps a few grids, not one per series
     grids = {}
     # the values (and covariates) of all series in one array each, the series hold views:
-    # no per-series allocation kept (grown when filled gaps add points)
-    values_all = np.empty(len(y), dtype=np.float64)
+    # no per-series allocation kept (grown when filled gaps add points). The values are the
+    # frame's own y column (no copy) while every series is its rows as they are
+    shared = _shared_column(y) if input_type == "long" else None
+    values_all = None  # a copy, from the first series that is not its rows as they are
     exog_parts, spans = [], []
-    for uid, index, values in raw:
+    for uid, index, values, rows in raw:
         k = _index_kind(index)
         if kind is not None and k != kind:
             raise ValueError(
@@ -312,14 +358,21 @@ def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
         _check_order(index, uid, "y")
         f = _infer_freq(index, k, freq, uid)
         freqs.append((uid, f))
-        grid, arr = _regular_values(uid, index, values, k, f, index_name, fill_method, grids)
+        grid, arr, verbatim = _regular_values(
+            uid, index, values, k, f, index_name, fill_method, grids
+        )
         lo = spans[-1][1] if spans else 0
         hi = lo + len(arr)
-        if hi > len(values_all):  # filled gaps: more points than rows
-            grown = np.empty(max(hi, 2 * len(values_all)), dtype=np.float64)
-            grown[:lo] = values_all[:lo]
-            values_all = grown
-        values_all[lo:hi] = arr
+        if values_all is None and not (shared is not None and verbatim and rows == (lo, hi)):
+            values_all = np.empty(max(len(y), hi), dtype=np.float64)
+            if shared is not None:  # the series so far are the column's rows 0:lo
+                values_all[:lo] = shared[:lo]
+        if values_all is not None:
+            if hi > len(values_all):  # filled gaps: more points than rows
+                grown = np.empty(max(hi, 2 * len(values_all)), dtype=np.float64)
+                grown[:lo] = values_all[:lo]
+                values_all = grown
+            values_all[lo:hi] = arr
         spans.append((lo, hi))
         if exog_cols:
             exog_parts.append(
@@ -327,7 +380,9 @@ def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
             )
         series.append(_Series(uid, grid, None, None))
     n_total = spans[-1][1] if spans else 0
-    if n_total < len(values_all):
+    if values_all is None:  # every series is its rows of the column: shared, no copy
+        values_all = shared[:n_total] if shared is not None else np.empty(0)
+    elif n_total < len(values_all):
         values_all = values_all[:n_total].copy()
     if exog_cols:
         exog_all = np.concatenate(exog_parts)

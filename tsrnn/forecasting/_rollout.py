@@ -125,22 +125,33 @@ def origins_at_end(
     n = len(tracks)
     dbuf = np.zeros((n, L + h_pad))
     past = np.zeros((n, L, len(covariates.past_idx)))
-    fut_rows, indexes = [], []
+    future, indexes = None, []
     loc, scale = np.empty(n), np.empty(n)
+    # series with the same last time stamp share their forecast index (and, without
+    # known-future covariates, its features): one object per cutoff, not per series
+    ahead = {}
     for i, s in enumerate(tracks):
         st = stats[s.uid]
         dbuf[i, :L] = layout.transform.apply(s.y, st, s.uid)[-L:]
         p_hist, f_hist = covariates.transform(s.exog, s.index)
         past[i] = p_hist[-L:]
-        fidx = _future_index(s.index[-1], h_pad + E, panel.kind, freq, s.index.name)
-        exog_f = np.zeros((h_pad + E, len(covariates.columns)))
-        if covariates.future_idx:
-            exog_f[:h_pad] = future_exog[s.uid]
-        _, f_fut = covariates.transform(exog_f, fidx)
-        fut_rows.append(np.concatenate([f_hist[-L:], f_fut]))
+        cutoff = s.index[-1]
+        if cutoff not in ahead or covariates.future_idx:
+            fidx = _future_index(cutoff, h_pad + E, panel.kind, freq, s.index.name)
+            exog_f = np.zeros((h_pad + E, len(covariates.columns)))
+            if covariates.future_idx:
+                exog_f[:h_pad] = future_exog[s.uid]
+            ahead[cutoff] = (fidx[:h], covariates.transform(exog_f, fidx)[1])
+        index, f_fut = ahead[cutoff]
+        if future is None:
+            future = np.empty((n, L + len(f_fut), f_hist.shape[1]))
+        future[i, :L] = f_hist[-L:]
+        future[i, L:] = f_fut
         loc[i], scale[i] = st.loc, st.scale
-        indexes.append(fidx[:h])
-    return Origins(dbuf, past, np.stack(fut_rows), loc, scale, indexes)
+        indexes.append(index)
+    if future is None:  # no series
+        future = np.zeros((0, L + h_pad + E, 0))
+    return Origins(dbuf, past, future, loc, scale, indexes)
 
 
 def network_forecasts(

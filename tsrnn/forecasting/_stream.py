@@ -49,12 +49,17 @@ _UNION_CHUNK = 4096
 def prepare_packed(panel, transform, covariates, dtype=np.float64) -> list:
     """:func:`~tsrnn.forecasting._windows.prepare`, every series written into one array per kind.
 
-    Each series' ``d`` (float64), ``past`` and ``future`` go straight into concatenated arrays
-    (no per-series copies kept, no second copy when they are concatenated): the returned
-    PreparedSeries hold views of them, which :class:`WindowSource` takes over. The covariates
-    are stored in ``dtype``, the networks' dtype: they reach the networks only as inputs, cast
-    to that dtype, so float32 storage changes no result (a float32 value cast to float64 and
-    back is itself). The target ``d`` stays float64: the windows are normalised from it.
+    Each series' ``d`` (float64) and ``past`` go straight into concatenated arrays (no
+    per-series copies kept, no second copy when they are concatenated): the returned
+    PreparedSeries hold views of them, which :class:`WindowSource` takes over. Without
+    known-future covariates the ``future`` features are the calendar features, a function of
+    the series' index alone: series sharing their index object (the panel interns one per
+    span) share one array, so no array of one row per point is made (8 bytes a point for
+    two float32 features); :class:`WindowSource` reads them from one row per time stamp.
+    Known-future covariates are packed like ``past``. The covariates are stored in
+    ``dtype``, the networks' dtype: they reach the networks only as inputs, cast to that
+    dtype, so float32 storage changes no result (a float32 value cast to float64 and back is
+    itself). The target ``d`` stays float64: the windows are normalised from it.
 
     Returns
     -------
@@ -66,19 +71,29 @@ def prepare_packed(panel, transform, covariates, dtype=np.float64) -> list:
     offsets = np.zeros(len(series) + 1, dtype=np.int64)
     np.cumsum([len(s.y) for s in series], out=offsets[1:])
     n_total = int(offsets[-1])
+    by_index = None if covariates.future_idx else {}  # id(index) -> (index, features)
     prepared, arrays = [], None
     for s, lo, hi in zip(series, offsets[:-1], offsets[1:]):
         stats, d = transform.fit_apply(s.y, s.uid)
-        past, future = covariates.transform(s.exog, s.index)
+        if by_index is not None and id(s.index) in by_index:
+            past = covariates.transform(s.exog, s.index)[0]
+            future = by_index[id(s.index)][1]
+        else:
+            past, future = covariates.transform(s.exog, s.index)
+            if by_index is not None:  # the index is kept with its features: ids stay unique
+                future = by_index.setdefault(id(s.index), (s.index, future.astype(dtype)))[1]
         if arrays is None:
-            arrays = (
+            arrays = [
                 np.empty(n_total, dtype=np.float64),
                 np.empty((n_total, past.shape[1]), dtype=dtype),
-                np.empty((n_total, future.shape[1]), dtype=dtype),
-            )
-        views = tuple(a[lo:hi] for a in arrays)
+            ]
+            if by_index is None:
+                arrays.append(np.empty((n_total, future.shape[1]), dtype=dtype))
+        views = [a[lo:hi] for a in arrays]
         for view, value in zip(views, (d, past, future)):
             view[...] = value
+        if by_index is not None:
+            views.append(future)
         prepared.append(PreparedSeries(s, stats, *views))
     return prepared
 
@@ -108,12 +123,18 @@ class WindowSource:
         np.cumsum(lengths, out=self.offsets[1:])
         self.d = self._concat("d")
         self.past = self._concat("past")
-        self.future = self._concat("future")
-        # empty: ``future`` has a row per point; else the table row of every point
-        self.future_rows = np.empty(0, dtype=np.int64)
         self.loc = np.array([p.stats.loc for p in prepared], dtype=np.float64)
         self.scale = np.array([p.stats.scale for p in prepared], dtype=np.float64)
         self.ranks, self.n_bins = self._time_ranks(kind)
+        # ``future_rows`` empty: ``future`` has a row per point; else ``future`` is a table
+        # of one row per time stamp and ``future_rows`` the table row of every point
+        self.future_rows = np.empty(0, dtype=np.int64)
+        parts = [p.future for p in prepared]
+        table = None if self._packed(parts) else self._table(parts)
+        if table is None:
+            self.future = self._concat("future")
+        else:
+            self.future, self.future_rows = table, self.ranks
         n_total = int(self.offsets[-1])
         self.pos_dtype = np.int32 if n_total < np.iinfo(np.int32).max else np.int64
         self._last = threading.local()  # each thread's last located positions (_locate)
@@ -166,27 +187,46 @@ class WindowSource:
             ranks[lo:hi] = np.searchsorted(union, _ordinals(p.series.index, kind))
         return ranks, len(union)
 
+    def _table(self, parts):
+        """The features ``parts`` as one row per time stamp, or None if they are not that.
+
+        Built when the series' arrays are not one packed array (:func:`prepare_packed` shares
+        the calendar features of series with the same index): read through each point's time
+        rank, every point must find its own features, bit for bit (checked), else None.
+        """
+        if not parts or parts[0].shape[1] == 0:
+            return None
+        table = np.zeros((self.n_bins, parts[0].shape[1]), dtype=parts[0].dtype)
+        bounds = list(zip(self.offsets[:-1], self.offsets[1:]))
+        for part, (lo, hi) in zip(parts, bounds):
+            table[self.ranks[lo:hi]] = part
+        for part, (lo, hi) in zip(parts, bounds):
+            if part.dtype != table.dtype or not np.array_equal(table[self.ranks[lo:hi]], part):
+                return None
+        return table
+
     def compact_future(self) -> bool:
-        """Keep the known-future features as one row per time stamp (the calendar features).
+        """Keep the known-future features as one row per time stamp; drop the series' views.
 
         For features that depend on the time stamp only (the calendar features, with no
-        known-future covariate of ``X``: the caller knows), the per-point array (8 bytes a
-        point for two float32 features, 160 MB for 20 M points) becomes a table of one row
-        per distinct time stamp, read through the time rank of each point; the batches are
-        bit-identical. Checked: if any two points of the same time stamp differ, nothing
-        changes (False). The series' ``future`` views are dropped (set to None): call this
-        after the last use of the prepared series' ``future`` (the calibration).
+        known-future covariate of ``X``: the caller knows), a per-point array becomes a table
+        of one row per distinct time stamp, read through the time rank of each point; the
+        batches are bit-identical. Checked: if any two points of the same time stamp differ,
+        nothing changes (False). The series' ``future`` arrays are dropped (set to None): call
+        this after the last use of the prepared series' ``future`` (the calibration). True when
+        the features are (already) a table.
         """
         fut = self.future
-        if self.future_rows.size or fut.shape[1] == 0 or len(fut) == 0:
+        if fut.shape[1] == 0 or len(fut) == 0:
             return False
-        table = np.zeros((self.n_bins, fut.shape[1]), dtype=fut.dtype)
-        table[self.ranks] = fut
-        for lo in range(0, len(fut), 1 << 20):
-            hi = lo + (1 << 20)
-            if not np.array_equal(table[self.ranks[lo:hi]], fut[lo:hi]):
-                return False
-        self.future, self.future_rows = table, self.ranks
+        if not self.future_rows.size:
+            table = np.zeros((self.n_bins, fut.shape[1]), dtype=fut.dtype)
+            table[self.ranks] = fut
+            for lo in range(0, len(fut), 1 << 20):
+                hi = lo + (1 << 20)
+                if not np.array_equal(table[self.ranks[lo:hi]], fut[lo:hi]):
+                    return False
+            self.future, self.future_rows = table, self.ranks
         for p in self.prepared:
             p.future = None
         return True
