@@ -19,14 +19,16 @@ points: RSS at most the raw data + ~1 GB and time per window within 25 % of the 
 child that runs out of time (``--timeout``) or memory (killed, or a MemoryError) is reported
 as a row with the reason; the parent carries on with the next size.
 
-The neuralforecast LSTM column of the issue is not measured (neuralforecast is not installed
-here); it is owed.
+``--library neuralforecast`` runs neuralforecast's LSTM with matched settings instead
+(:mod:`_bench_scale_nf`; in an environment that has neuralforecast, which tsrnn does not
+depend on; ``--max-steps`` caps its training steps, see there).
 
 Usage::
 
     python experiments/bench_scale.py --quick                    # 50 and 200 series, length 60
     python experiments/bench_scale.py --series 1000,10000        # default length 200
-    python experiments/bench_scale.py --series 100000 --timeout 3600   # ~20 GB of memory
+    python experiments/bench_scale.py --series 100000 --timeout 3600   # ~2.7 GB of memory
+    python experiments/bench_scale.py --library neuralforecast --series 1000,10000 --tag nf
 
 Results go to ``OUT/bench_scale.md`` and ``.json`` (``--quick``: ``bench_scale_quick.*``;
 ``--tag`` adds a suffix; ``--out`` another folder; ``--json`` another JSON path), rewritten
@@ -245,6 +247,10 @@ def run_child(n_series, args):
     cmd = [
         sys.executable,
         os.path.abspath(__file__),
+        "--library",
+        args.library,
+        "--max-steps",
+        str(args.max_steps),
         "--child",
         str(n_series),
         "--length",
@@ -300,6 +306,8 @@ def write(results, json_path, md_path):
     with open(json_path, "w") as fh:
         json.dump(results, fh, indent=2)
     env = results["environment"]
+    if results.get("library") == "neuralforecast":
+        return _write_nf(results, md_path)
     lines = [
         "# Scale: the default RNNForecaster on synthetic monthly panels (issue 15)",
         "",
@@ -345,8 +353,50 @@ def write(results, json_path, md_path):
         f"`{env['command']}`.",
         "",
         "Acceptance 3 of issue 15 is stated for 100,000 series x ~200 points; a row of another "
-        "size only says whether that size meets the same bounds. The neuralforecast LSTM "
-        "column is not measured (neuralforecast is not installed): owed.",
+        "size only says whether that size meets the same bounds. neuralforecast's LSTM with "
+        "matched settings: `--library neuralforecast` (its own result files).",
+    ]
+    if results.get("notes"):
+        lines += ["", "## Notes", "", results["notes"]]
+    with open(md_path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _write_nf(results, md_path):
+    """The Markdown table of a ``--library neuralforecast`` run."""
+    import _bench_scale_nf
+
+    env = results["environment"]
+    lines = [
+        "# Scale: neuralforecast's LSTM on the same synthetic panels (issue 15)",
+        "",
+        " ".join(_bench_scale_nf.__doc__.split("\n\n")[1].split()),
+        f"Panel, sizes and measurements as in `bench_scale.md`; {results['threads']} torch "
+        "threads.",
+        "",
+        "| series | points | windows | steps (one epoch) | fit s | µs/window | predict s | "
+        "data MB | before fit MB | peak RSS MB | growth MB | RSS − data MB | status |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| --- |",
+    ]
+    for r in results["rows"]:
+        if r.get("status") != "ok":
+            lines.append(f"| {r['n_series']:,} | | | | | | | | | | | | {r['status']} |")
+            continue
+        steps = f"{r['steps']:,}" + (f" (of {r['epoch_steps']:,})" if r["capped"] else "")
+        lines.append(
+            f"| {r['n_series']:,} | {r['n_obs']:,} | {r['n_windows']:,} | {steps} | "
+            f"{r['fit_s']:.1f} | {r['us_per_window']:.1f} | {r['predict_s']:.1f} | "
+            f"{_mb(r['data_bytes'])} | {_mb(r['rss_before_fit_bytes'])} | "
+            f"{_mb(r['peak_rss_bytes'])} | {_mb(r['fit_growth_bytes'])} | "
+            f"{_mb(r['rss_minus_data_bytes'])} | ok |"
+        )
+    versions = {**env["versions"], **(results["rows"][0].get("versions") or {})}
+    lines += [
+        "",
+        f"Run: {env['date']}, {env['cpu_model']} ({env['cpu_count']} CPUs), load average at "
+        f"start {env['loadavg']}; versions {versions}; git {env['git']}. Command: "
+        f"`{env['command']}`.",
     ]
     if results.get("notes"):
         lines += ["", "## Notes", "", results["notes"]]
@@ -376,6 +426,15 @@ def build_parser():
     parser.add_argument("--json", default=None, help="JSON path (default OUT/bench_scale*.json)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--notes", default="", help="text for the Notes section")
+    parser.add_argument(
+        "--library",
+        choices=["tsrnn", "neuralforecast"],
+        default="tsrnn",
+        help="the forecaster measured (neuralforecast: its LSTM, matched settings)",
+    )
+    parser.add_argument(
+        "--max-steps", type=int, default=0, help="neuralforecast: cap on training steps (0: none)"
+    )
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     return parser
 
@@ -383,7 +442,15 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.child is not None:
-        row = run_size(args.child, args.length, args.seed, args.threads)
+        if args.library == "neuralforecast":
+            from _bench_scale_nf import run_size_nf
+
+            bench = sys.modules[__name__]
+            row = run_size_nf(
+                args.child, args.length, args.seed, args.threads, args.max_steps, bench
+            )
+        else:
+            row = run_size(args.child, args.length, args.seed, args.threads)
         print(json.dumps(row), flush=True)
         return 0
     if args.quick:
@@ -391,10 +458,13 @@ def main(argv=None):
         args.length = 60 if args.length == 200 else args.length
     os.makedirs(args.out, exist_ok=True)
     name = "bench_scale" + ("_quick" if args.quick else "") + (f"_{args.tag}" if args.tag else "")
+    if args.library == "neuralforecast" and not args.tag:
+        name += "_neuralforecast"
     json_path = args.json or os.path.join(args.out, name + ".json")
     md_path = os.path.splitext(json_path)[0] + ".md"
     results = {
         "environment": _env.environment(("numpy", "numba", "pandas", "tsrnn")),
+        "library": args.library,
         "length": args.length,
         "seed": args.seed,
         "threads": args.threads,

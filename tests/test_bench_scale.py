@@ -118,3 +118,51 @@ def test_failed_child_becomes_a_row(bench, tmp_path):
     }
     bench.write(results, str(tmp_path / "s.json"), str(tmp_path / "s.md"))
     assert "timeout" in (tmp_path / "s.md").read_text()
+
+
+def test_neuralforecast_library_without_it_is_a_failed_row_and_its_table(bench, tmp_path):
+    pytest.importorskip("numba")  # the tsrnn environment: neuralforecast is not a dependency
+    args = bench.build_parser().parse_args(
+        ["--library", "neuralforecast", "--max-steps", "5", "--series", "20", "--length", "60"]
+    )
+    assert args.library == "neuralforecast" and args.max_steps == 5
+    row = bench.run_child(20, args)
+    if importlib.util.find_spec("neuralforecast") is None:
+        assert row["status"] == "exit 1"
+        assert any("neuralforecast" in line for line in row["error_tail"])
+    else:  # pragma: no cover - an environment with neuralforecast
+        assert row["status"] == "ok" and row["steps"] == 5 and row["capped"]
+    env = {
+        "date": "d",
+        "cpu_model": "c",
+        "cpu_count": 2,
+        "loadavg": None,
+        "versions": {"numpy": "1"},
+        "git": "g",
+        "command": "x",
+    }
+    ok = {
+        "n_series": 1000,
+        "n_obs": 200_000,
+        "n_windows": 160_000,
+        "steps": 5_000,
+        "epoch_steps": 10_000,
+        "capped": True,
+        "fit_s": 12.5,
+        "us_per_window": 78.125,
+        "predict_s": 1.25,
+        "data_bytes": 16_000_000,
+        "rss_before_fit_bytes": 900_000_000,
+        "peak_rss_bytes": 1_200_000_000,
+        "fit_growth_bytes": 300_000_000,
+        "rss_minus_data_bytes": 1_184_000_000,
+        "versions": {"neuralforecast": "3"},
+        "status": "ok",
+    }
+    results = {"environment": env, "library": "neuralforecast", "threads": 2, "rows": [ok, row]}
+    bench.write(results, str(tmp_path / "n.json"), str(tmp_path / "n.md"))
+    text = (tmp_path / "n.md").read_text()
+    assert "neuralforecast's LSTM" in text
+    assert "| 1,000 | 200,000 | 160,000 | 5,000 (of 10,000) | 12.5 | 78.1 | 1.2 |" in text
+    assert "| 1,200 | 300 | 1,184 | ok |" in text and "'neuralforecast': '3'" in text
+    assert f"| 20 | | | | | | | | | | | | {row['status']} |" in text
