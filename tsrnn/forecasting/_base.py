@@ -169,6 +169,13 @@ class BaseForecaster(BaseEstimator):
         network's epoch loop (where an estimator on its own would stop training and keep its
         best weights so far).
 
+        The forecaster keeps each series' history for ``predict``. With pandas 3, a long
+        DataFrame whose series are consecutive rows with a float64 ``y`` column and no gap to
+        fill is not copied: the forecaster keeps a read-only view of the column and a
+        reference to it, so copy-on-write copies the column before any later write to your
+        frame and the fitted history never changes; deleting the frame does not free the
+        column while the forecaster lives. Otherwise the values are copied.
+
         Raises
         ------
         ValueError
