@@ -125,11 +125,18 @@ def test_calendar_features_are_one_row_per_time_stamp_and_the_windows_unchanged(
     assert source.future.shape == (41, 2)
 
 
-def test_features_that_differ_within_a_time_stamp_are_kept_per_point():
+@pytest.mark.parametrize("change", ["value", "signed zero"])
+def test_features_that_differ_within_a_time_stamp_are_kept_per_point(change):
     panel = parse_panel(_long())
     prepared, layout = _packed(panel)
-    prepared[3].future = prepared[3].future.copy()
-    prepared[3].future[-1, 0] += 1.0  # its last month now differs from the other series'
+    for p in prepared:
+        p.future = p.future.copy()
+    if change == "value":
+        prepared[3].future[-1, 0] += 1.0  # its last month now differs from the other series'
+    else:  # equal as numbers, not as bits: the table must give every point its own bits
+        for p in prepared:
+            p.future[-1, 0] = 0.0
+        prepared[3].future[-1, 0] = -0.0
     source = WindowSource(prepared, layout, panel.kind)
     assert source.future_rows.size == 0 and len(source.future) == len(source.d)
     np.testing.assert_array_equal(

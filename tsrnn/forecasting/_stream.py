@@ -98,6 +98,11 @@ def prepare_packed(panel, transform, covariates, dtype=np.float64) -> list:
     return prepared
 
 
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays hold the same values bit for bit (0.0 and -0.0 differ, NaN match)."""
+    return a.shape == b.shape and a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
 class WindowSource:
     """The prepared series of a panel, concatenated once, and the time rank of every point.
 
@@ -201,7 +206,7 @@ class WindowSource:
         for part, (lo, hi) in zip(parts, bounds):
             table[self.ranks[lo:hi]] = part
         for part, (lo, hi) in zip(parts, bounds):
-            if part.dtype != table.dtype or not np.array_equal(table[self.ranks[lo:hi]], part):
+            if not _same_bits(table[self.ranks[lo:hi]], part):
                 return None
         return table
 
@@ -224,7 +229,7 @@ class WindowSource:
             table[self.ranks] = fut
             for lo in range(0, len(fut), 1 << 20):
                 hi = lo + (1 << 20)
-                if not np.array_equal(table[self.ranks[lo:hi]], fut[lo:hi]):
+                if not _same_bits(table[self.ranks[lo:hi]], fut[lo:hi]):
                     return False
             self.future, self.future_rows = table, self.ranks
         for p in self.prepared:
