@@ -283,3 +283,30 @@ def test_series_ending_together_share_their_forecast_index():
         assert index.equals(expected)
     assert len({id(index) for index in start.indexes}) == 1  # one object for one cutoff
     assert start.future.shape == (4, 6 + padded_steps(5, 3), 2)
+
+
+@pytest.mark.parametrize("freq", ["MS", "ME", "QS-OCT", "YE", "W-SUN", "B", "SMS", "BMS"])
+def test_a_complete_index_is_its_own_grid_without_date_range(freq, monkeypatch):
+    ref = pd.date_range("2001-01-01", periods=40, freq=freq, name="ds")
+    df = pd.DataFrame({"unique_id": "a", "ds": ref.to_numpy(), "y": np.arange(40.0) + 1.0})
+    holed = df.drop(index=7)
+    # date_range only for the series with a gap: counted
+    calls = []
+    original = panel_module._grid
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(panel_module, "_grid", spy)
+    panel = parse_panel(df, freq=freq)
+    assert calls == []
+    index = panel.series[0].index
+    assert index.equals(ref) and index.dtype == ref.dtype and index.name == "ds"
+    assert not np.shares_memory(index.asi8, df["ds"].to_numpy())  # a copy, not the frame's
+    filled = parse_panel(holed, freq=freq, fill_method="ffill").series[0]
+    assert len(calls) == 1 and filled.index.equals(ref)
+    np.testing.assert_array_equal(filled.y[6:9], [7.0, 7.0, 9.0])
+    off = df.assign(ds=df["ds"] + pd.Timedelta(days=2))  # not on the offset: reported
+    with pytest.raises(ValueError, match="do not fall on the"):
+        parse_panel(off, freq=freq)

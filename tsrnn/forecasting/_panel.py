@@ -9,6 +9,7 @@ does the same for the known-future covariates of the forecast period.
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -262,6 +263,32 @@ def _align_exog(frame, grid, cols, uid, what, fill_method) -> np.ndarray:
     return out
 
 
+def _complete(index, kind, f, name):
+    """A copy of ``index`` if it is the whole grid from its first to its last stamp, else None.
+
+    ``pandas.date_range`` builds grids of calendar offsets (month, quarter, year starts and
+    ends, business days) one time stamp at a time in Python: about 4 ms for 200 months, ten
+    minutes for 100,000 series of different spans. A naive datetime index whose first stamp
+    is on the offset and whose every next stamp is the previous one plus the offset (one
+    vectorised addition) is that grid, the same stamps (it carries no ``freq`` attribute).
+    Only offsets that are not fixed durations: those ``date_range`` builds vectorised.
+    """
+    if (
+        kind != "datetime"
+        or len(index) < 2
+        or isinstance(f, pd.offsets.Tick)
+        or index.tz is not None
+        or not f.is_on_offset(index[0])
+    ):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", pd.errors.PerformanceWarning)  # applied one by one
+        following = index[:-1] + f
+    if not np.array_equal(following.asi8, index[1:].asi8):
+        return None
+    return pd.DatetimeIndex(index.asi8.copy().view(index.dtype), name=name)
+
+
 def _regular_values(uid, index, values, kind, f, index_name, fill_method, grids=None):
     """The grid of one series, its values on it (gaps filled or reported), and if they are its own.
 
@@ -272,7 +299,9 @@ def _regular_values(uid, index, values, kind, f, index_name, fill_method, grids=
     key = (kind, str(index.dtype), index[0], index[-1], f, index_name)  # dtype: unit, tz
     grid = None if grids is None else grids.get(key)
     if grid is None:
-        grid = _grid(index[0], index[-1], kind, f, name=index_name)
+        grid = _complete(index, kind, f, index_name)
+        if grid is None:
+            grid = _grid(index[0], index[-1], kind, f, name=index_name)
         if grids is not None:
             grids[key] = grid
     if len(grid) == len(index):
