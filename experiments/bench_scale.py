@@ -348,14 +348,26 @@ def write(results, json_path, md_path):
         )
     lines += [
         "",
-        f"Run: {env['date']}, {env['cpu_model']} ({env['cpu_count']} CPUs), load average at "
-        f"start {env['loadavg']}; versions {env['versions']}; git {env['git']}. Command: "
-        f"`{env['command']}`.",
+        _run_line(env, env["versions"]),
         "",
         "Acceptance 3 of issue 15 is stated for 100,000 series x ~200 points; a row of another "
         "size only says whether that size meets the same bounds. neuralforecast's LSTM with "
         "matched settings: `--library neuralforecast` (its own result files).",
     ]
+    _finish(lines, results, md_path)
+
+
+def _run_line(env, versions):
+    """The Markdown line saying when, where and with what a run was made."""
+    return (
+        f"Run: {env['date']}, {env['cpu_model']} ({env['cpu_count']} CPUs), load average at "
+        f"start {env['loadavg']}; versions {versions}; git {env['git']}. Command: "
+        f"`{env['command']}`."
+    )
+
+
+def _finish(lines, results, md_path):
+    """Append the run's notes to ``lines`` and write them as the Markdown file."""
     if results.get("notes"):
         lines += ["", "## Notes", "", results["notes"]]
     with open(md_path, "w") as fh:
@@ -392,16 +404,8 @@ def _write_nf(results, md_path):
             f"{_mb(r['rss_minus_data_bytes'])} | ok |"
         )
     versions = {**env["versions"], **(results["rows"][0].get("versions") or {})}
-    lines += [
-        "",
-        f"Run: {env['date']}, {env['cpu_model']} ({env['cpu_count']} CPUs), load average at "
-        f"start {env['loadavg']}; versions {versions}; git {env['git']}. Command: "
-        f"`{env['command']}`.",
-    ]
-    if results.get("notes"):
-        lines += ["", "## Notes", "", results["notes"]]
-    with open(md_path, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
+    lines += ["", _run_line(env, versions)]
+    _finish(lines, results, md_path)
 
 
 def _sizes(text):

@@ -225,12 +225,10 @@ class WindowSource:
         if fut.shape[1] == 0 or len(fut) == 0:
             return False
         if not self.future_rows.size:
-            table = np.zeros((self.n_bins, fut.shape[1]), dtype=fut.dtype)
-            table[self.ranks] = fut
-            for lo in range(0, len(fut), 1 << 20):
-                hi = lo + (1 << 20)
-                if not _same_bits(table[self.ranks[lo:hi]], fut[lo:hi]):
-                    return False
+            bounds = zip(self.offsets[:-1], self.offsets[1:])
+            table = self._table([fut[lo:hi] for lo, hi in bounds])
+            if table is None:
+                return False
             self.future, self.future_rows = table, self.ranks
         for p in self.prepared:
             p.future = None
