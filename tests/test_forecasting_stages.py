@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tsrnn.forecasting import _rollout
 from tsrnn.forecasting._base import _describe
 from tsrnn.forecasting._ensemble import member_seeds
 from tsrnn.forecasting._features import Covariates, _calendar, calendar_spec
@@ -20,7 +21,14 @@ from tsrnn.forecasting._output import (
     format_forecasts,
 )
 from tsrnn.forecasting._panel import future_exog, parse_panel
-from tsrnn.forecasting._rollout import check_levels, half_width, padded_steps, roll_out
+from tsrnn.forecasting._rollout import (
+    calibrate,
+    check_levels,
+    half_width,
+    holdout_roll_outs,
+    padded_steps,
+    roll_out,
+)
 from tsrnn.forecasting._stream import WindowSource
 from tsrnn.forecasting._time import (
     _future_index,
@@ -41,6 +49,8 @@ from tsrnn.forecasting._transforms import (
     shares_scale,
 )
 from tsrnn.forecasting._windows import (
+    CalibrationOrigins,
+    PreparedSeries,
     WindowLayout,
     check_lengths,
     default_window,
@@ -299,6 +309,58 @@ def test_roll_out_feeds_forecasts_back():
     # block 1 from 3: 4, 5; block 2 from 5: 6 (7 dropped)
     np.testing.assert_array_equal(out, [[4.0, 5.0, 6.0]])
     assert padded_steps(3, 2) == 4 and padded_steps(4, 4) == 4
+
+
+def test_held_out_origins_of_many_series_roll_out_together(monkeypatch):
+    # the "network" forecasts the last normalised input plus 1 and plus 2; series s has
+    # d = 10 s + t (t = 0 .. 7), loc s, scale 2, so from origin o the d-scale forecast is
+    # d[o] + 2 * 1 and d[o] + 2 * 2 (normalised x, back as loc + 2 (x + k))
+    layout = WindowLayout(window=3, out_len=2, horizon=2, extension=0, transform=PLAIN)
+    batches = []
+
+    def predict(X):
+        batches.append(len(X))
+        return X[:, -1, 0][:, None] + np.array([1.0, 2.0])
+
+    prepared = [
+        PreparedSeries(
+            None,
+            _Stats(None, float(s), 2.0),
+            10.0 * s + np.arange(8.0),
+            np.zeros((8, 0)),
+            np.zeros((8, 1)),
+        )
+        for s in range(4)
+    ]
+    calib = [
+        CalibrationOrigins(0, np.array([4, 5])),
+        CalibrationOrigins(1, np.array([], dtype=np.int64)),  # no origin: an empty block
+        CalibrationOrigins(2, np.array([3, 4, 5])),
+        CalibrationOrigins(3, np.array([5])),
+    ]
+    monkeypatch.setattr(_rollout, "HOLDOUT_BLOCK_ROWS", 4)
+    preds = holdout_roll_outs(layout, prepared, calib, predict)
+    # blocks of at most 4 tracks, whole series each: [0, 1] (2 tracks), then [2, 3] (4)
+    assert batches == [2, 4]
+    expected = [
+        [[6.0, 8.0], [7.0, 9.0]],
+        np.zeros((0, 2)),
+        [[25, 27], [26, 28], [27, 29]],
+        [[37, 39]],
+    ]
+    for got, want in zip(preds, expected):
+        np.testing.assert_array_equal(got, np.asarray(want, dtype=float).reshape(-1, 2))
+    # one series' block larger than the limit is rolled out whole
+    batches.clear()
+    monkeypatch.setattr(_rollout, "HOLDOUT_BLOCK_ROWS", 1)
+    again = holdout_roll_outs(layout, prepared, calib, predict)
+    assert batches == [2, 3, 1]
+    for a, b in zip(again, preds):
+        np.testing.assert_array_equal(a, b)
+    # the calibration scores those forecasts: |actual - forecast| / scale, actual d[o + 1 ..]
+    scores = calibrate(layout, prepared, calib, preds)
+    # series 0 from 4: actual 5, 6 against 6, 8 -> 0.5, 1; every series the same
+    np.testing.assert_array_equal(scores, np.tile([[0.5, 1.0]], (6, 1)))
 
 
 def test_conformal_half_widths():

@@ -103,6 +103,17 @@ def test_non_finite_gradients_give_non_finite_norms(dtype):
     assert math.isnan(K.clip_grad_norm(g, 1.0))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_all_finite_finds_any_non_finite_entry(dtype):
+    assert K.all_finite(np.zeros(0, dtype)) and K.all_finite(np.array([0.0, -1e30, 1e-40], dtype))
+    assert K.all_finite(np.array([np.finfo(dtype).max, -np.finfo(dtype).max], dtype))
+    for bad in (np.inf, -np.inf, np.nan):
+        for where in (0, 3, 6):
+            g = np.ones(7, dtype)
+            g[where] = bad
+            assert not K.all_finite(g), (bad, where)
+
+
 def _tiny_trainer(dtype, clip, lr=0.1):
     spec = net.NetworkSpec("rnn", 2, 3, 1, False, 1)
     theta = net.init_params(spec, np.random.default_rng(2), dtype)
@@ -148,6 +159,9 @@ def test_trainer_stops_on_a_non_finite_gradient_without_update(monkeypatch, bad)
     _replace_gradient(monkeypatch, grad)
     L, ok = trainer.train_epoch(X, y, [np.arange(4)])
     assert not ok and math.isnan(L)  # no finite step to average
+    trainer, X, y = _tiny_trainer(np.float32, clip=None)  # checked without clipping too
+    L, ok = trainer.train_epoch(X, y, [np.arange(4)])
+    assert not ok and math.isnan(L)
     np.testing.assert_array_equal(trainer.get_params(), theta0)
     assert trainer.get_optimizer_state()["step"] == 0
 

@@ -12,6 +12,7 @@ from _materialised import all_windows, split_windows
 
 import tsrnn.forecasting._rnn as rnn_module
 from tsrnn._epochs import Batches
+from tsrnn._window_kernels import pairwise_sum
 from tsrnn.estimators._base import BaseRecurrent
 from tsrnn.forecasting import RNNForecaster
 from tsrnn.forecasting._features import Covariates
@@ -253,3 +254,46 @@ def test_epoch_batches_are_the_consecutive_slices_of_the_order():
     assert max(len(b) for b in batches) == 4
     with pytest.raises(IndexError):
         batches[3]
+
+
+def test_window_means_are_summed_as_numpy_sums_them():
+    # the batch kernels sum a window as numpy's add.reduce does (pairwise, eight partial sums,
+    # halves beyond 128 values), so the streamed and the materialised windows agree bit for
+    # bit at any window length; values spanning 1e-3 .. 1e5 make the order of the sum matter
+    rng = np.random.default_rng(1)
+    for n in [*range(1, 40), 63, 64, 65, 127, 128, 129, 130, 200, 255, 256, 257, 1000, 1031]:
+        for trial in range(4):
+            a = rng.standard_normal(n + 9) * 10.0 ** rng.integers(-3, 6, n + 9)
+            if trial == 1:
+                a[rng.integers(0, n + 9, 3)] = -0.0
+            if trial == 2:
+                a[:] = -0.0  # numpy's sum of negative zeros is +0.0
+            lo = int(rng.integers(0, 10))
+            want = np.add.reduce(a[lo : lo + n])
+            got = pairwise_sum(a, lo, n)
+            assert np.float64(got).tobytes() == want.tobytes(), (n, trial)
+
+
+@pytest.mark.parametrize("window", [5, 130])
+def test_long_windows_stream_bit_for_bit(window):
+    # a window beyond numpy's 128-value block, normalised by its mean
+    rng = np.random.default_rng(2)
+    frames = [
+        pd.DataFrame(
+            {
+                "unique_id": f"s{i}",
+                "ds": pd.date_range("2000-01-03", periods=n, freq="D"),
+                "y": 1e4 + rng.standard_normal(n).cumsum() * 10.0 ** rng.integers(-2, 3, n),
+            }
+        )
+        for i, n in enumerate((window + 20, window + 31))
+    ]
+    panel = parse_panel(pd.concat(frames, ignore_index=True), None)
+    transform = SeriesTransform(False, 7, False, "window")
+    layout = WindowLayout(window=window, out_len=4, horizon=4, extension=0, transform=transform)
+    prepared = prepare(panel, transform, Covariates.fit(panel, [], "auto"))
+    full = all_windows(prepared, layout, panel.kind)
+    streamed = WindowSource(prepared, layout, panel.kind).all_windows()
+    assert len(full) == 2 * 20 + 11 - 6  # (n - window - out_len + 1) per series
+    np.testing.assert_array_equal(np.asarray(streamed.X), full.X, strict=True)
+    np.testing.assert_array_equal(np.asarray(streamed.Y), full.Y, strict=True)

@@ -677,6 +677,15 @@ def l2_penalty(theta, mask, grad, scale):
 
 
 @_jit
+def all_finite(a):
+    """Whether every element of the 1-D array ``a`` is finite (stops at the first that is not)."""
+    for p in range(a.shape[0]):
+        if not np.isfinite(a[p]):
+            return False
+    return True
+
+
+@_jit
 def clip_grad_norm(grad, max_norm):
     """Scale grad in place so its global L2 norm is at most max_norm.
 

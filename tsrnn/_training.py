@@ -291,7 +291,7 @@ class CpuTrainer:
                     self.quantiles,
                     team,
                 )
-                if not (math.isfinite(L) and np.isfinite(grad).all()):
+                if not (math.isfinite(L) and K.all_finite(grad)):
                     return (total / count if count else float("nan")), False
                 if self.clip is not None:
                     K.clip_grad_norm(grad, self.clip)

@@ -39,7 +39,7 @@ from ._ensemble import (
 from ._fallback import assign_models, baseline_forecasts, network_panel, series_models
 from ._features import Covariates
 from ._panel import _Panel
-from ._rollout import calibrate, check_levels, network_forecasts
+from ._rollout import calibrate, check_levels, holdout_roll_outs, network_forecasts
 from ._stream import WindowSource, prepare_packed
 from ._summary import holdout_comparison, render_summary
 from ._time import resolve_season_length
@@ -577,10 +577,12 @@ class RNNForecaster(BaseForecaster):
                 )
             check_finite(stage1.estimators, split.train.X)
             predict = partial(ensemble_predict, stage1.estimators)
-            self.conformal_scores_ = calibrate(layout, prepared, split.calib, predict)
+            # one roll-out of the held-out origins: the calibration's and the report's
+            preds = holdout_roll_outs(layout, prepared, split.calib, predict)
+            self.conformal_scores_ = calibrate(layout, prepared, split.calib, preds)
             check_finite(stage1.estimators, None, self.conformal_scores_)
             self.holdout_scores_ = holdout_comparison(
-                layout, prepared, split.calib, predict, self.season_length_
+                layout, prepared, split.calib, preds, self.season_length_
             )
         if stage1 is None or self.refit_full:
             if self._covariates_.calendar and not self._covariates_.future_idx:

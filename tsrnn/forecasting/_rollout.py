@@ -3,8 +3,9 @@
 :func:`roll_out` forecasts any number of steps from a window of history, ``out_len`` steps
 per network call, feeding its forecasts back as inputs (one call for a direct forecast within
 the horizon). :func:`network_forecasts` forecasts every series of the network from the end of
-its history and maps the forecasts back to the data's scale. :func:`calibrate` rolls out every
-held-out origin of stage 1 and keeps the absolute residuals in normalised units;
+its history and maps the forecasts back to the data's scale. :func:`holdout_roll_outs` rolls
+out every held-out origin of stage 1, many series per network call, and :func:`calibrate` keeps
+the absolute residuals of those forecasts in normalised units;
 :func:`half_width` turns them into split-conformal interval half-widths.
 """
 
@@ -281,25 +282,59 @@ def _seasonal_naive_columns(y: np.ndarray, h: int, season_length: int, cols: dic
     return {name: naive if name == "yhat" else np.full(h, np.nan) for name in cols}
 
 
-def holdout_roll_out(layout: WindowLayout, p, origins, predict) -> np.ndarray:
-    """The network's forecasts (normalised units, (len(origins), horizon)) from held-out origins.
+# tracks per held-out roll-out call: enough for the thread pool's prediction chunks
+# (tsrnn._network.PREDICT_CHUNK_ROWS) to run in parallel, few enough to bound the buffers
+HOLDOUT_BLOCK_ROWS = 8192
 
-    ``p`` is one PreparedSeries; each origin is the last observation a forecast starts from.
-    """
-    L, Hc, E = layout.window, layout.horizon, layout.extension
-    h_pad = padded_steps(Hc, layout.out_len)
-    n = len(origins)
+
+def _holdout_tracks(layout: WindowLayout, p, origins):
+    """One series' roll-out buffers from its held-out origins (see :func:`roll_out`)."""
+    L = layout.window
+    h_pad = padded_steps(layout.horizon, layout.out_len)
     starts = origins - L + 1
-    dbuf = np.zeros((n, L + h_pad))
+    dbuf = np.zeros((len(origins), L + h_pad))
     dbuf[:, :L] = gather_windows(p.d, starts, L)
-    fut = gather_windows(_pad_rows(p.future, len(p.d) + h_pad + E), starts, L + h_pad + E)
-    pw = gather_windows(p.past, starts, L)
-    return roll_out(
-        layout, predict, dbuf, pw, fut, np.full(n, p.stats.loc), np.full(n, p.stats.scale), Hc
-    )
+    ext = L + h_pad + layout.extension
+    fut = gather_windows(_pad_rows(p.future, len(p.d) + h_pad + layout.extension), starts, ext)
+    return dbuf, gather_windows(p.past, starts, L), fut
 
 
-def calibrate(layout: WindowLayout, prepared, calib, predict):
+def holdout_roll_outs(layout: WindowLayout, prepared, calib, predict) -> list:
+    """The network's forecasts from every held-out origin, one array per entry of ``calib``.
+
+    Each array is (len(origins), horizon), in normalised units; each origin is the last
+    observation a forecast starts from. The origins of many series are rolled out together,
+    in blocks of about :data:`HOLDOUT_BLOCK_ROWS` tracks, so the prediction runs in large
+    batches on the thread pool: a track's forecast is the same bits as when rolled out alone
+    (the network's prediction and :func:`roll_out` are batch-invariant).
+    """
+    Hc = layout.horizon
+    out = [np.zeros((0, Hc)) for _ in calib]
+    first = 0
+    while first < len(calib):
+        last, rows = first, 0
+        while last < len(calib) and (
+            last == first or rows + len(calib[last].origins) <= HOLDOUT_BLOCK_ROWS
+        ):
+            rows += len(calib[last].origins)
+            last += 1
+        block = [i for i in range(first, last) if len(calib[i].origins)]
+        first = last
+        if not block:
+            continue
+        series = [prepared[calib[i].series_pos] for i in block]
+        counts = [len(calib[i].origins) for i in block]
+        tracks = [_holdout_tracks(layout, p, calib[i].origins) for p, i in zip(series, block)]
+        dbuf, past, fut = (np.concatenate([t[k] for t in tracks]) for k in range(3))
+        loc = np.repeat(np.array([p.stats.loc for p in series], dtype=np.float64), counts)
+        scale = np.repeat(np.array([p.stats.scale for p in series], dtype=np.float64), counts)
+        pred = roll_out(layout, predict, dbuf, past, fut, loc, scale, Hc)
+        for i, lo, hi in zip(block, np.cumsum([0] + counts[:-1]), np.cumsum(counts)):
+            out[i] = pred[lo:hi]
+    return out
+
+
+def calibrate(layout: WindowLayout, prepared, calib, preds):
     """Held-out absolute residuals in normalised units, (n_origins, horizon), or None.
 
     Parameters
@@ -310,8 +345,8 @@ def calibrate(layout: WindowLayout, prepared, calib, predict):
         The panel after the transform and feature stages.
     calib : list of CalibrationOrigins
         The held-out origins of each series.
-    predict : callable
-        The stage-1 ensemble's prediction.
+    preds : list of numpy.ndarray
+        The stage-1 ensemble's forecasts from those origins (:func:`holdout_roll_outs`).
 
     Returns
     -------
@@ -325,11 +360,9 @@ def calibrate(layout: WindowLayout, prepared, calib, predict):
     """
     Hc = layout.horizon
     rows, constant_rows = [], []
-    for c in calib:
+    for c, pred in zip(calib, preds):
         p = prepared[c.series_pos]
-        origins = c.origins
-        pred = holdout_roll_out(layout, p, origins, predict)
-        actual = gather_windows(p.d, origins + 1, Hc)
+        actual = gather_windows(p.d, c.origins + 1, Hc)
         (constant_rows if is_constant(p.d) else rows).append(np.abs(actual - pred) / p.stats.scale)
     rows = rows or constant_rows
     return np.concatenate(rows) if rows else None

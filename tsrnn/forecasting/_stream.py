@@ -9,10 +9,11 @@ the windows: one integer per window, the position of its origin in the concatena
 sorted by the time of its last target exactly as the materialised rows were sorted (stable).
 :class:`StreamInputs` and :class:`StreamTargets` assemble the rows ``X[idx]``, ``Y[idx]`` (int
 index arrays, slices) on demand, with the same normalisation and feature layout as
-the materialised windows and :func:`assemble_inputs` -- the same NumPy operations on the
-same float64 values, so a batch is bit-identical to the same rows of the materialised arrays
-(cast to the model dtype). Memory: the data (the concatenated series, float64) plus 4 bytes per
-window (8 for panels of 2**31 points or more) plus one batch.
+the materialised windows and :func:`assemble_inputs` -- the same float64 arithmetic (one
+kernel call per batch; a window's mean summed as NumPy sums it), so a batch is bit-identical
+to the same rows of the materialised arrays (cast to the model dtype). Memory: the data (the
+concatenated series, float64) plus 4 bytes per window (8 for panels of 2**31 points or more)
+plus one batch.
 
 They are the *lazy row sets* that the estimators' private path
 :meth:`~tsrnn.estimators._base.BaseRecurrent._fit_windows` takes: objects with ``shape``,
@@ -24,8 +25,6 @@ materialised arrays).
 """
 
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 
@@ -142,16 +141,6 @@ class WindowSource:
             self.future, self.future_rows = table, self.ranks
         n_total = int(self.offsets[-1])
         self.pos_dtype = np.int32 if n_total < np.iinfo(np.int32).max else np.int64
-        self._last = threading.local()  # each thread's last located positions (_locate)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        del state["_last"]
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._last = threading.local()
 
     def _concat(self, name):
         parts = [getattr(p, name) for p in self.prepared]
@@ -297,38 +286,24 @@ class WindowSource:
 
     # -- batches --
 
-    def _locate(self, pos):
-        """Series, input starts, window locations and scales of the windows at ``pos``.
-
-        The last result of each thread is kept: a training batch takes its inputs and then
-        its targets at the same positions (``X[idx]``, ``y[idx]``), located once.
-        """
-        pos = np.asarray(pos, dtype=np.int64)
-        key = pos.tobytes()
-        last = getattr(self._last, "located", None)
-        if last is not None and last[0] == key:
-            return last[1]
-        L = self.layout.window
-        s = np.searchsorted(self.offsets, pos, side="right") - 1
-        starts = pos - (L - 1)
-        target = self.d[starts[:, None] + np.arange(L)]
-        loc = self.layout.transform.window_loc(target, self.loc[s])
-        located = (s, starts, target, loc, self.scale[s])
-        self._last.located = (key, located)
-        return located
+    def _norm_args(self):
+        """The arguments of the gather kernels that locate and normalise each window."""
+        window_mean = self.layout.transform.normalize == "window"
+        return self.offsets, self.loc, self.scale, window_mean
 
     def inputs(self, pos, dtype=np.float64) -> np.ndarray:
         """Network inputs of the windows at ``pos`` in ``dtype``.
 
-        The float64 values of :func:`assemble_inputs` (the target channel computed in float64),
-        cast to ``dtype``.
+        The float64 values of :func:`assemble_inputs` (the target channel computed in float64,
+        the window's location as ``SeriesTransform.window_loc`` computes it), cast to
+        ``dtype``; one kernel call (:func:`tsrnn._window_kernels.gather_inputs`).
         """
         L, E = self.layout.window, self.layout.extension
-        _, starts, _, loc, scale = self._locate(pos)
+        origins = np.asarray(pos, dtype=np.int64)
         n_features = 1 + self.past.shape[1] + (1 if E else 0) + self.future.shape[1]
-        out = np.empty((len(starts), L + E, n_features), dtype=dtype)
+        out = np.empty((len(origins), L + E, n_features), dtype=dtype)
         gather_inputs(
-            self.d, self.past, self.future, self.future_rows, starts, loc, scale, L, E, out
+            self.d, self.past, self.future, self.future_rows, *self._norm_args(), origins, L, E, out
         )
         return out
 
@@ -338,10 +313,9 @@ class WindowSource:
         float64 values, then cast; each column repeated ``repeat`` times (quantile levels).
         """
         H = self.layout.out_len
-        _, _, _, loc, scale = self._locate(pos)
-        first = np.asarray(pos, dtype=np.int64) + 1
-        out = np.empty((len(first), H * repeat), dtype=dtype)
-        gather_targets(self.d, first, loc, scale, H, repeat, out)
+        origins = np.asarray(pos, dtype=np.int64)
+        out = np.empty((len(origins), H * repeat), dtype=dtype)
+        gather_targets(self.d, *self._norm_args(), origins, self.layout.window, H, repeat, out)
         return out
 
     def nbytes(self) -> int:

@@ -1,7 +1,7 @@
 """The forecaster's report: held-out comparison with the baselines, and ``summary()``'s text.
 
-:func:`holdout_comparison` forecasts the stage-1 held-out origins once more (the roll-out of
-the calibration, :func:`~tsrnn.forecasting._rollout.calibrate`), maps the forecasts back to the
+:func:`holdout_comparison` takes the forecasts from the stage-1 held-out origins that the
+calibration scored (:func:`~tsrnn.forecasting._rollout.holdout_roll_outs`), maps them back to the
 data's scale and scores them beside the naive and seasonal naive forecasts from the same
 origins. :func:`render_summary` formats a fitted
 :class:`~tsrnn.forecasting.RNNForecaster` as plain text.
@@ -13,14 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import mae, smape
-from ._rollout import holdout_roll_out
 from ._transforms import is_constant
 from ._windows import WindowLayout
 
 _ROWS = ("network", "naive", "seasonal_naive")
 
 
-def holdout_forecasts(layout: WindowLayout, prepared, calib, predict, season_length: int):
+def holdout_forecasts(layout: WindowLayout, prepared, calib, preds, season_length: int):
     """Actuals and forecasts of every held-out origin, on the data's scale.
 
     Parameters
@@ -31,8 +30,9 @@ def holdout_forecasts(layout: WindowLayout, prepared, calib, predict, season_len
         The network's series after the transform and feature stages.
     calib : list of CalibrationOrigins
         The held-out origins of each series.
-    predict : callable
-        The stage-1 ensemble's prediction.
+    preds : list of numpy.ndarray
+        The stage-1 ensemble's forecasts from those origins, in normalised units
+        (:func:`~tsrnn.forecasting._rollout.holdout_roll_outs`, as the calibration used).
     season_length : int
         Seasonal period ``m`` of the seasonal naive forecast.
 
@@ -48,13 +48,12 @@ def holdout_forecasts(layout: WindowLayout, prepared, calib, predict, season_len
     steps = np.arange(Hc)
     lag = m * (steps // m + 1)  # y[o + 1 + k - lag_k]: the same season, last observed
     out = {name: [] for name in ("actual",) + _ROWS}
-    for c in calib:
+    for c, pred in zip(calib, preds):
         p = prepared[c.series_pos]
         y = p.series.y
         origins = c.origins
         if len(origins) == 0:
             continue
-        pred = holdout_roll_out(layout, p, origins, predict)
         for row, o in enumerate(origins):
             d_point = np.full(Hc, p.d[o]) if is_constant(p.d) else pred[row]
             with np.errstate(over="ignore", under="ignore"):
@@ -66,7 +65,7 @@ def holdout_forecasts(layout: WindowLayout, prepared, calib, predict, season_len
     return {k: np.asarray(v, dtype=np.float64).reshape(-1, Hc) for k, v in out.items()}
 
 
-def holdout_comparison(layout, prepared, calib, predict, season_length: int):
+def holdout_comparison(layout, prepared, calib, preds, season_length: int):
     """The sMAPE and MAE of the network and the baselines on the same held-out windows.
 
     The windows scored are those where the seasonal naive forecast exists (every held-out
@@ -78,7 +77,7 @@ def holdout_comparison(layout, prepared, calib, predict, season_length: int):
         Index ``['network', 'naive', 'seasonal_naive']``, columns ``['smape', 'mae',
         'n_windows']``; None without held-out windows.
     """
-    f = holdout_forecasts(layout, prepared, calib, predict, season_length)
+    f = holdout_forecasts(layout, prepared, calib, preds, season_length)
     if len(f["actual"]) == 0:
         return None
     has_snaive = np.isfinite(f["seasonal_naive"]).all(axis=1)
