@@ -454,12 +454,8 @@ class ChunkTeam:
         """Whether the team computes the batch ``X`` (its chunks are the team's)."""
         return X.shape[0] == self.rows * self.n_chunks and self._T in (None, X.shape[1])
 
-    def parts(self, X, y, n_total, overlap=None):
-        """The chunks' (loss, gradient) in chunk order, as :func:`_map` would return them.
-
-        ``overlap`` (a callable, or None) runs on the calling thread once its own chunk is
-        done, while the helpers may still be computing theirs.
-        """
+    def parts(self, X, y, n_total):
+        """The chunks' (loss, gradient) in chunk order, as :func:`_map` would return them."""
         if self._T is None:
             self._start(X.shape[1])
         self.seq += 1
@@ -476,8 +472,6 @@ class ChunkTeam:
             self.spec, self.theta, X[:rows], y[:rows], self.entry, n_total, self.taus
         )
         out = [first]
-        if overlap is not None:
-            overlap()
         for h in self.helpers:
             while not _fused.wait_done(h["control"], self.seq, _fused.SPINS):
                 if not h["thread"].is_alive():
@@ -569,7 +563,6 @@ def loss_and_grad(
     executor=None,
     quantiles=None,
     team=None,
-    overlap=None,
 ):
     """Loss of a mini-batch and its gradient w.r.t. theta.
 
@@ -599,11 +592,6 @@ def loss_and_grad(
     team : ChunkTeam, optional
         Computes the batch instead of ``executor`` where it takes it (:func:`chunk_team`,
         made for this ``theta``, loss and quantile levels); the same result.
-    overlap : callable, optional
-        Work of the caller's that does not depend on this batch's result (the trainer
-        gathers its next batch): called once, with no argument, before this returns -- while
-        the team's helpers finish their chunks where a team computes the batch, else after
-        the batch. Its errors propagate.
 
     Returns
     -------
@@ -614,7 +602,7 @@ def loss_and_grad(
     taus = quantile_levels(entry, quantiles, spec.n_outputs)
     B = X.shape[0]
     if team is not None and team.takes(X):
-        parts = team.parts(X, y, B, overlap)
+        parts = team.parts(X, y, B)
     else:
         parts = _map(
             executor,
@@ -623,8 +611,6 @@ def loss_and_grad(
             ),
             _row_chunks(B, chunk_rows(spec, B)),
         )
-        if overlap is not None:
-            overlap()
     L, grad = parts[0]
     for L_c, g_c in parts[1:]:
         L += L_c

@@ -278,29 +278,18 @@ class CpuTrainer:
             cpu_parallel(largest, net.chunk_rows(self.spec, largest)) as executor,
             _team(executor, self, largest) as team,
         ):
-            # each batch is gathered (X[idx], y[idx]: for streamed windows, assembled from the
-            # series) while the previous one's helper chunks finish (loss_and_grad's overlap)
-            ahead = [X[batches[0]], y[batches[0]]]
-            for k, idx in enumerate(batches):
-                Xb, yb = ahead
-                fetch = None
-                if k + 1 < len(batches):
-
-                    def fetch(rows=batches[k + 1]):
-                        ahead[:] = X[rows], y[rows]
-
+            for idx in batches:
                 L, grad = net.loss_and_grad(
                     self.spec,
                     self.theta,
-                    Xb,
-                    yb,
+                    X[idx],
+                    y[idx],
                     self.loss,
                     self.alpha,
                     self.mask,
                     executor,
                     self.quantiles,
                     team,
-                    fetch,
                 )
                 if not (math.isfinite(L) and K.all_finite(grad)):
                     return (total / count if count else float("nan")), False
