@@ -49,20 +49,25 @@ def holdout_forecasts(layout: WindowLayout, prepared, calib, preds, season_lengt
     lag = m * (steps // m + 1)  # y[o + 1 + k - lag_k]: the same season, last observed
     out = {name: [] for name in ("actual",) + _ROWS}
     for c, pred in zip(calib, preds):
-        p = prepared[c.series_pos]
-        y = p.series.y
         origins = c.origins
         if len(origins) == 0:
             continue
-        for row, o in enumerate(origins):
-            d_point = np.full(Hc, p.d[o]) if is_constant(p.d) else pred[row]
-            with np.errstate(over="ignore", under="ignore"):
-                out["network"].append(layout.transform.invert(d_point, p.stats, int(o) + 1))
-            out["actual"].append(y[o + 1 : o + 1 + Hc])
-            out["naive"].append(np.full(Hc, y[o]))
-            idx = o + 1 + steps - lag
-            out["seasonal_naive"].append(y[idx] if idx.min() >= 0 else np.full(Hc, np.nan))
-    return {k: np.asarray(v, dtype=np.float64).reshape(-1, Hc) for k, v in out.items()}
+        p = prepared[c.series_pos]
+        y = np.asarray(p.series.y, dtype=np.float64)
+        # every origin of the series at once: row r is origin origins[r], column k step k + 1
+        d_point = np.repeat(p.d[origins][:, None], Hc, axis=1) if is_constant(p.d) else pred
+        with np.errstate(over="ignore", under="ignore"):
+            out["network"].append(layout.transform.invert(d_point, p.stats, origins + 1))
+        out["actual"].append(y[origins[:, None] + 1 + steps])
+        out["naive"].append(np.repeat(y[origins][:, None], Hc, axis=1))
+        idx = origins[:, None] + 1 + steps - lag
+        snaive = np.full((len(origins), Hc), np.nan)
+        whole = idx.min(axis=1) >= 0  # a season of history before the first target
+        snaive[whole] = y[idx[whole]]
+        out["seasonal_naive"].append(snaive)
+    return {
+        k: np.concatenate(v) if v else np.empty((0, Hc), dtype=np.float64) for k, v in out.items()
+    }
 
 
 def holdout_comparison(layout, prepared, calib, preds, season_length: int):

@@ -256,12 +256,15 @@ class SeriesTransform:
         m = len(stats.seasonal)
         return z - stats.seasonal[(start + np.arange(len(z))) % m]
 
-    def reseason(self, d: np.ndarray, stats: _Stats, start: int) -> np.ndarray:
-        """Add the seasonal indices back to ``d`` (last axis: time from position ``start``)."""
+    def reseason(self, d: np.ndarray, stats: _Stats, start) -> np.ndarray:
+        """Add the seasonal indices back to ``d`` (last axis: time from position ``start``).
+
+        ``start`` is an int, or an array of one start per row of a 2-D ``d``.
+        """
         if stats.seasonal is None:
             return d
         m = len(stats.seasonal)
-        return d + stats.seasonal[(start + np.arange(d.shape[-1])) % m]
+        return d + stats.seasonal[(np.asarray(start)[..., None] + np.arange(d.shape[-1])) % m]
 
     def fit_apply(self, y: np.ndarray, uid) -> tuple[_Stats, np.ndarray]:
         """Fit the statistics of raw series ``y`` and return them with its deseasonalised ``d``."""
@@ -273,8 +276,11 @@ class SeriesTransform:
         """The deseasonalised ``d`` of raw series ``y`` with fitted ``stats``."""
         return self.deseason(self.to_z(y, uid), stats)
 
-    def invert(self, d: np.ndarray, stats: _Stats, start: int) -> np.ndarray:
-        """Raw values from deseasonalised ``d`` whose first step is at position ``start``."""
+    def invert(self, d: np.ndarray, stats: _Stats, start) -> np.ndarray:
+        """Raw values from deseasonalised ``d`` whose first step is at position ``start``.
+
+        ``start`` is an int, or an array of one start per row of a 2-D ``d``.
+        """
         return self.from_z(self.reseason(d, stats, start))
 
     def window_loc(self, target: np.ndarray, fixed_loc: np.ndarray) -> np.ndarray:
