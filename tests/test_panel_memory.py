@@ -310,3 +310,33 @@ def test_a_complete_index_is_its_own_grid_without_date_range(freq, monkeypatch):
     off = df.assign(ds=df["ds"] + pd.Timedelta(days=2))  # not on the offset: reported
     with pytest.raises(ValueError, match="do not fall on the"):
         parse_panel(off, freq=freq)
+
+
+def test_series_with_the_stamps_of_an_earlier_grid_reuse_its_inferred_frequency(monkeypatch):
+    # 30 monthly series on the same 24 months and one on a later span; then an irregular
+    # series with the same first and last stamp and length as the first 30
+    months = pd.date_range("2018-01-01", periods=24, freq="MS")
+    later = pd.date_range("2019-01-01", periods=24, freq="MS")
+    frames = [pd.DataFrame({"unique_id": f"m{i}", "ds": months, "y": i + 1.0}) for i in range(30)]
+    frames.append(pd.DataFrame({"unique_id": "late", "ds": later, "y": 1.0}))
+    odd = months[:-2].append(pd.DatetimeIndex([months[-1] - pd.Timedelta(days=3), months[-1]]))
+    irregular = pd.DataFrame({"unique_id": "odd", "ds": odd, "y": 1.0})
+    calls = []
+    original = pd.infer_freq
+
+    def spy(index):
+        calls.append(index[0])
+        return original(index)
+
+    monkeypatch.setattr(pd, "infer_freq", spy)
+    panel = parse_panel(pd.concat(frames, ignore_index=True))
+    # inferred for the first series of each span only
+    assert calls == [months[0], later[0]]
+    assert panel.freq == pd.tseries.frequencies.to_offset("MS")
+    assert all(s.index.equals(months) for s in panel.series[:30])
+    assert panel.series[30].index.equals(later)
+    # the same first and last stamp and length as a grid, other stamps: inferred, refused
+    calls.clear()
+    with pytest.raises(ValueError, match="'odd': cannot infer the frequency"):
+        parse_panel(pd.concat(frames[:2] + [irregular], ignore_index=True))
+    assert calls == [months[0], months[0]]
