@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from _signals import sigint_default
 
 import tsrnn.cli
 from tsrnn.cli import _flags, _load, build_parser, main
@@ -197,6 +198,7 @@ def test_ctrl_c_during_the_fit_exits_130_with_one_line(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_default,
     )
     try:
         seen = _read_until(proc.stderr, "Fitting LSTM", timeout=120)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _signals import sigint_default
 from sklearn.exceptions import ConvergenceWarning
 
 import tsrnn
@@ -276,6 +277,7 @@ def test_real_sigint_mid_fit_leaves_a_consistent_trained_state(mode, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=sigint_default,
     )
     lines = []
     deadline = time.monotonic() + 300

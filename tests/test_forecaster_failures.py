@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from _signals import sigint_default
 from sklearn.exceptions import NotFittedError
 
 from tsrnn.forecasting import RNNForecaster
@@ -41,7 +42,11 @@ def _monthly(n=48, seed=0):
 
 def _run_child(code: str, *args, timeout=240):
     proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=None if sys.platform == "win32" else sigint_default,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -220,6 +225,7 @@ def test_real_sigint_from_outside_mid_fit(mode):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=sigint_default,
     )
     try:
         assert proc.stdout.readline().strip() == "READY"
@@ -241,7 +247,17 @@ def test_real_sigint_from_outside_mid_fit(mode):
         assert out["forecast"] == out["expected"]
 
 
-def test_interrupt_guard_installs_counts_and_restores():
+@pytest.fixture
+def python_sigint():
+    """Python's default SIGINT handler for the test, as in an interactive session (a test run
+    started in the background by a shell without job control has SIGINT ignored: see
+    tests/_signals.py); the disposition found is restored afterwards."""
+    found = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, found)
+
+
+def test_interrupt_guard_installs_counts_and_restores(python_sigint):
     """The guard's handler: only over Python's default one, in the main thread, chained to it
     (KeyboardInterrupt where the signal lands), counted for raise_if_interrupted, restored."""
     import threading
