@@ -340,3 +340,34 @@ def test_series_with_the_stamps_of_an_earlier_grid_reuse_its_inferred_frequency(
     with pytest.raises(ValueError, match="'odd': cannot infer the frequency"):
         parse_panel(pd.concat(frames[:2] + [irregular], ignore_index=True))
     assert calls == [months[0], months[0]]
+
+
+def test_interval_half_widths_are_computed_once_per_level_not_per_series(monkeypatch):
+    # the pooled held-out residuals give every series the same normalised half-widths, scaled
+    # by each series' scale: one computation per level (it sorts every residual), not per series
+    import tsrnn.forecasting._rollout as rollout_module
+
+    rng = np.random.default_rng(3)
+    months = pd.date_range("2015-01-01", periods=48, freq="MS")
+    df = pd.concat(
+        [
+            pd.DataFrame({"unique_id": f"s{i}", "ds": months, "y": 10 + i + rng.normal(0, 1, 48)})
+            for i in range(6)
+        ],
+        ignore_index=True,
+    )
+    f = RNNForecaster(horizon=4, window=8, hidden_size=4, max_iter=2, random_state=0).fit(df)
+    calls = []
+    original = rollout_module.half_width
+
+    def spy(*args, **kwargs):
+        calls.append(args[1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rollout_module, "half_width", spy)
+    fc = f.predict(level=[80, 95])
+    assert sorted(calls) == [80, 95]
+    # each series' half-width is the shared one times its own scale
+    for uid, g in fc.groupby("unique_id"):
+        widths = [(g[f"yhat_hi_{lv}"] - g[f"yhat_lo_{lv}"]).to_numpy() / 2 for lv in (80, 95)]
+        assert np.all(widths[1] >= widths[0]) and np.all(widths[0] > 0), uid

@@ -230,6 +230,9 @@ def network_forecasts(
     pred = roll_out(
         layout, predict, start.dbuf, start.past, start.future, start.loc, start.scale, h, qbuf
     )
+    # the pooled residuals give every series the same normalised half-widths (sorting them
+    # once per series took 70 ms a series at 10,000 series): once per level, scaled per series
+    widths = {}
     by_uid, overflowed = {}, []
     for i, s in enumerate(panel.series):
         st = stats[s.uid]
@@ -248,9 +251,9 @@ def network_forecasts(
                 point, halves = np.full(h, d_hist[-1]), {lv: np.zeros(h) for lv in levels}
             else:
                 point = pred[i]
-                halves = {
-                    lv: half_width(scores, lv, h, by_origins) * start.scale[i] for lv in levels
-                }
+                if not widths:
+                    widths = {lv: half_width(scores, lv, h, by_origins) for lv in levels}
+                halves = {lv: widths[lv] * start.scale[i] for lv in levels}
             with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
                 cols = forecast_columns(point, halves, invert)
         if np.all(s.y == s.y[0]):  # exactly the constant, whatever the rounding of exp/log
