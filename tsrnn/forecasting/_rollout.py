@@ -233,6 +233,8 @@ def network_forecasts(
     # the pooled residuals give every series the same normalised half-widths (sorting them
     # once per series took 70 ms a series at 10,000 series): once per level, scaled per series
     widths = {}
+    if quantiles is None and scores is not None:
+        widths = {lv: half_width(scores, lv, h, by_origins) for lv in levels}
     by_uid, overflowed = {}, []
     for i, s in enumerate(panel.series):
         st = stats[s.uid]
@@ -251,8 +253,6 @@ def network_forecasts(
                 point, halves = np.full(h, d_hist[-1]), {lv: np.zeros(h) for lv in levels}
             else:
                 point = pred[i]
-                if not widths:
-                    widths = {lv: half_width(scores, lv, h, by_origins) for lv in levels}
                 halves = {lv: widths[lv] * start.scale[i] for lv in levels}
             with np.errstate(over="ignore", under="ignore"):  # overflow: reported below
                 cols = forecast_columns(point, halves, invert)

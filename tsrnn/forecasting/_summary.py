@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..metrics import mae, smape
 from ._transforms import is_constant
-from ._windows import WindowLayout
+from ._windows import WindowLayout, gather_windows
 
 _ROWS = ("network", "naive", "seasonal_naive")
 
@@ -58,7 +58,7 @@ def holdout_forecasts(layout: WindowLayout, prepared, calib, preds, season_lengt
         d_point = np.repeat(p.d[origins][:, None], Hc, axis=1) if is_constant(p.d) else pred
         with np.errstate(over="ignore", under="ignore"):
             out["network"].append(layout.transform.invert(d_point, p.stats, origins + 1))
-        out["actual"].append(y[origins[:, None] + 1 + steps])
+        out["actual"].append(gather_windows(y, origins + 1, Hc))
         out["naive"].append(np.repeat(y[origins][:, None], Hc, axis=1))
         idx = origins[:, None] + 1 + steps - lag
         snaive = np.full((len(origins), Hc), np.nan)
