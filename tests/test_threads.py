@@ -224,20 +224,20 @@ def test_chunk_team_fits_bit_identical_to_one_thread(cls, kw, monkeypatch):
     spec = net.NetworkSpec("lstm", 3, 32)
     assert net.chunk_rows(spec, 32) == 16 and net.fused(spec)
 
-    calls = []
-    inner = net.ChunkTeam.parts
+    calls = []  # batches each team computed (its last task's number), one team an epoch
+    leave = net.ChunkTeam.__exit__
 
-    def spy(self, *args):
-        calls.append(threading.get_ident())
-        return inner(self, *args)
+    def spy(self, *exc):
+        calls.append(self.seq)
+        return leave(self, *exc)
 
-    monkeypatch.setattr(net.ChunkTeam, "parts", spy)
+    monkeypatch.setattr(net.ChunkTeam, "__exit__", spy)
     with pool_threads(1, monkeypatch):
         a = cls(**params).fit(X, y)
     assert not calls  # one thread: no team
     with pool_threads(2, monkeypatch):
         b = cls(**params).fit(X, y)
-    assert len(calls) == 2 * 4  # the full batches of both epochs; the short ones take the pool
+    assert calls == [4, 4]  # the full batches of both epochs; the short ones take the pool
     assert not any(
         t.name.startswith("Thread") and t.is_alive() and t.daemon for t in threading.enumerate()
     )

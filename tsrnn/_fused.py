@@ -33,7 +33,7 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from . import _kernels as K
 from ._kernels import _jit
@@ -282,3 +282,121 @@ def empty_targets(dtype):
 def no_control():
     """The ``control`` and ``result`` arguments of a single step (empty arrays)."""
     return np.empty(0, np.int64), np.empty(0, np.float64)
+
+
+# --------------------------------------------------------------------------
+# a block of training steps in one call (tsrnn._training.CpuTrainer)
+# --------------------------------------------------------------------------
+#
+# Between two batches the Python training loop did about 200 microseconds of serial work
+# (slicing the batch, posting the helpers' chunks, summing, clipping, the optimiser's call),
+# against a ~600-microsecond chunk: on two threads a third of each batch's time. Here the
+# whole step of each of a block of full mini-batches runs compiled: the chunks' inputs and
+# targets copied into the workspaces, the helpers' chunks posted, the caller's computed, the
+# parts summed in chunk order, the L2 penalty, the finiteness check, the clipping and the
+# optimiser's update -- the kernels of the Python loop, called in its order, on its buffers:
+# the same bits. The caller returns to Python after each block (for Ctrl-C and progress).
+
+BLOCK_DONE, BLOCK_NON_FINITE, BLOCK_WAKE = 0, 1, 2  # how train_block ended
+
+
+def _run_step(args):  # pragma: no cover (compiled: the overload below)
+    """The cell's step (:func:`rnn_step`, :func:`lstm_step` or :func:`gru_step`) on ``args``."""
+
+
+@overload(_run_step)
+def _run_step_overload(args):
+    """Choose the step by the length of its argument tuple (26, 27 or 30: distinct)."""
+    step = {26: rnn_step, 27: lstm_step, 30: gru_step}.get(len(args.types))
+    if step is None:
+        return None
+    return lambda args: step(*args)
+
+
+@_jit
+def _fill_chunk(X, T, Xb, Yb, lo):
+    """Fill a chunk's inputs ``X`` (time-major: steps, rows, D) and targets ``T`` (rows, O).
+
+    From rows ``lo .. lo + rows - 1`` of the block's batch-major ``Xb`` and ``Yb``.
+    """
+    steps, rows, D = X.shape
+    for r in range(rows):
+        for t in range(steps):
+            for d in range(D):
+                X[t, r, d] = Xb[lo + r, t, d]
+        for o in range(T.shape[1]):
+            T[r, o] = Yb[lo + r, o]
+
+
+@_jit
+def _add(a, b):
+    """``a += b`` (1-D, same dtype), as numpy adds."""
+    for p in range(a.shape[0]):
+        a[p] += b[p]
+
+
+@_jit
+def train_block(
+    own, own_X, own_T, own_G, hX, hT, hG, hC, hR, n_helpers, Xb, Yb, n_batches, n_chunks,
+    resume, seq0, theta, grad, mask, alpha, clip, opt, s1, s2, hyper, step0, losses, partial,
+):  # fmt: skip
+    """Train on ``n_batches`` full mini-batches: rows ``b·B .. (b+1)·B - 1`` of ``Xb`` / ``Yb``.
+
+    A batch of ``B = n_chunks · rows`` rows is ``n_chunks`` row chunks (``rows`` the chunk
+    workspace's). ``own`` is the argument tuple of the caller's step (``n_total = B``, empty
+    ``control``), computing into ``own_X``, ``own_T`` (its inputs and targets) and
+    ``own_G`` (its gradient). With ``n_helpers`` > 0 (a chunk team; then ``n_chunks ==
+    n_helpers + 1``) chunk ``k`` goes to helper ``k - 1``, whose buffers are ``hX[k - 1]``,
+    ``hT``, ``hG``, its ``control`` ``hC`` and ``result`` ``hR``; batch ``b`` is posted as task
+    ``seq0 + 1 + b``. Otherwise the caller computes every chunk. Per batch, as
+    ``CpuTrainer.train_epoch``: loss = the chunks' sum (float64, in chunk order), gradient
+    ``grad`` = the chunks' sum in chunk order; ``+ l2_penalty`` when ``alpha``; a non-finite
+    loss or gradient stops before any update; clipping to ``clip`` when ``clip >= 0``; the
+    update (``opt`` 0: ``sgd_update`` with ``hyper = (lr, momentum, nesterov)``, its velocity
+    ``s1``; 1: ``adam_update`` with ``hyper = (lr, beta1, beta2, eps)``, ``s1 = m``, ``s2 = v``,
+    step ``step0 + 1 + b``). ``losses[b]`` receives the batch's loss.
+
+    Returns ``(b, status)``: ``(n_batches, BLOCK_DONE)``; ``(b, BLOCK_NON_FINITE)`` when batch
+    ``b`` was not finite (``b`` updates made); ``(b, BLOCK_WAKE)`` when a helper had not finished
+    batch ``b`` after :data:`SPINS` polls (it may have gone to sleep): wake the helpers and call
+    again with the rows from batch ``b`` on and ``resume=True``, which waits for that batch
+    instead of posting it (the caller's part of it is kept in ``grad`` and ``partial[0]``).
+    """
+    rows = own_X.shape[1]
+    B = rows * n_chunks
+    for b in range(n_batches):
+        base = b * B
+        seq = seq0 + 1 + b
+        if not (resume and b == 0):
+            for k in range(n_helpers):
+                _fill_chunk(hX[k], hT[k], Xb, Yb, base + (k + 1) * rows)
+                post(hC[k], N_TOTAL, B)
+                post(hC[k], TASK, seq)
+            _fill_chunk(own_X, own_T, Xb, Yb, base)
+            L = float(_run_step(own))
+            grad[:] = own_G
+            for c in range(n_helpers + 1, n_chunks):
+                _fill_chunk(own_X, own_T, Xb, Yb, base + c * rows)
+                L += float(_run_step(own))
+                _add(grad, own_G)
+            partial[0] = L
+        for k in range(n_helpers):
+            if not wait_done(hC[k], seq, SPINS):
+                return b, BLOCK_WAKE
+        L = partial[0]
+        for k in range(n_helpers):
+            L += hR[k][0]
+            _add(grad, hG[k])
+        if alpha != 0.0:
+            L += K.l2_penalty(theta, mask, grad, alpha / B)
+        if not (np.isfinite(L) and K.all_finite(grad)):
+            return b, BLOCK_NON_FINITE
+        if clip >= 0.0:
+            K.clip_grad_norm(grad, clip)
+        if opt == 0:
+            K.sgd_update(theta, grad, s1, hyper[0], hyper[1], hyper[2] != 0.0)
+        else:
+            lr, beta1, beta2, eps = hyper[0], hyper[1], hyper[2], hyper[3]
+            K.adam_update(theta, grad, s1, s2, lr, beta1, beta2, eps, step0 + 1 + b)
+        losses[b] = L
+    return n_batches, BLOCK_DONE

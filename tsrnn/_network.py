@@ -328,20 +328,24 @@ def _map(executor, fn, items):
 _reuse = threading.local()
 
 
-def _training_workspace(spec, theta, X):
-    """The training workspace of the calling thread for this batch shape, refilled with X.
+def _thread_workspace(spec, theta, T, B):
+    """The training workspace of the calling thread for ``B`` sequences of ``T`` steps.
 
     Reused from batch to batch (one per thread, replaced when the shape
     changes): a training step then allocates nothing, like the device's.
     Every buffer is written before it is read, so reuse changes no result.
     """
-    B, T = X.shape[0], X.shape[1]
     key = (spec, T, B, theta.dtype)
     cached = getattr(_reuse, "workspace", None)
     if cached is None or cached[0] != key:
         cached = (key, graph.Workspace(spec, CPU, T, B, theta.dtype, train=True))
         _reuse.workspace = cached
-    ws = cached[1]
+    return cached[1]
+
+
+def _training_workspace(spec, theta, X):
+    """The calling thread's training workspace for the batch ``X`` (B, T, D), filled with it."""
+    ws = _thread_workspace(spec, theta, X.shape[1], X.shape[0])
     np.copyto(ws.X, np.transpose(X, (1, 0, 2)), casting="same_kind")
     return ws
 
@@ -450,6 +454,30 @@ class ChunkTeam:
             h["thread"].start()
         self._T = T
 
+    def buffers(self, T):
+        """The helpers' (X, target, gradient, control, result) buffers, tuples in helper order.
+
+        Starts the helpers (for sequences of ``T`` steps) if the team has not; for
+        :func:`tsrnn._fused.train_block`, which posts the chunks itself.
+        """
+        if self._T is None:
+            self._start(T)
+        hs = self.helpers
+        return (
+            tuple(h["ws"].X for h in hs),
+            tuple(h["call"].target for h in hs),
+            tuple(h["call"].grad for h in hs),
+            tuple(h["control"] for h in hs),
+            tuple(h["result"] for h in hs),
+        )
+
+    def wake(self):
+        """Wake helpers that went to sleep waiting; raise if one has stopped."""
+        for h in self.helpers:
+            if h["thread"] is not None and not h["thread"].is_alive():
+                raise RuntimeError("a training thread stopped unexpectedly")
+            h["wake"].set()
+
     def takes(self, X):
         """Whether the team computes the batch ``X`` (its chunks are the team's)."""
         return X.shape[0] == self.rows * self.n_chunks and self._T in (None, X.shape[1])
@@ -491,6 +519,21 @@ class ChunkTeam:
             if h["thread"] is not None:
                 h["thread"].join()
         return False
+
+
+def block_step(spec, theta, T, rows, entry, taus, n_total):
+    """The calling thread's fused step for chunks of ``rows`` sequences of ``T`` steps.
+
+    Returns ``(args, X, target, grad)`` for :func:`tsrnn._fused.train_block`: the step's
+    argument tuple (``n_total`` and ``taus`` set, no ``control``) and the buffers it reads
+    the chunk from and writes the gradient to. The workspace is the one the Python loop's
+    chunks use (:func:`_thread_workspace`).
+    """
+    fc = _fused_call(spec, theta, _thread_workspace(spec, theta, T, rows), entry)
+    args = list(fc.args)
+    args[fc._taus] = fc.no_taus if taus is None else taus
+    args[fc._n_total] = n_total
+    return tuple(args), fc.args[0], fc.target, fc.grad
 
 
 def _serve(step, args, control, wake):
