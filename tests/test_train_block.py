@@ -93,7 +93,9 @@ def test_blocks_give_the_loops_bits(case, threads, monkeypatch):
     _assert_same(blocks, loop)
     assert all(ok for _, ok in blocks[2])
     # seven full batches an epoch in blocks of three: 3 + 3 + 1, the short one by the loop
-    assert sum(done for done, status in calls if status == _fused.BLOCK_DONE) == 2 * 7
+    # (a helper slow to start, say compiling, makes a block return early and resume)
+    assert sum(done for done, _ in calls) == 2 * 7
+    assert all(status != _fused.BLOCK_NON_FINITE for _, status in calls)
 
 
 def test_a_non_finite_batch_stops_the_block_where_the_loop_stops(monkeypatch):
