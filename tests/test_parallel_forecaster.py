@@ -5,7 +5,8 @@ Two mechanisms (issue 15): the seed-ensemble members run concurrently on a threa
 network (an LSTM of 32 units) or a wider one is cut into two 16-row chunks
 (:func:`tsrnn._network.chunk_rows`), computed by a chunk team
 (:class:`tsrnn._network.ChunkTeam`) where :func:`tsrnn._training.cpu_parallel` has more
-than one thread. Each test changes Numba's real thread
+than one thread, runs of full batches handed to the team from one compiled call
+(:func:`tsrnn._fused.train_block`). Each test changes Numba's real thread
 count and checks with a spy that the parallel path really ran on more than one thread, so it
 cannot pass with everything on the calling thread (as before both mechanisms existed).
 """
@@ -23,6 +24,7 @@ import pytest
 import sklearn
 from sklearn.exceptions import ConvergenceWarning
 
+from tsrnn import _fused
 from tsrnn import _network as net
 from tsrnn.forecasting import RNNForecaster, _ensemble
 
@@ -98,25 +100,41 @@ def _fit_predict(n_threads, monkeypatch, **params):
     return f, forecast, chunk_spy, build_spy, caught
 
 
+class BlockSpy:
+    """Wraps :func:`tsrnn._fused.train_block`: records each call's helpers and batches done."""
+
+    def __init__(self, monkeypatch):
+        self.inner = _fused.train_block
+        self.calls = []  # (n_helpers, batches trained)
+        monkeypatch.setattr(_fused, "train_block", self)
+
+    def __call__(self, *args):
+        done, status = self.inner(*args)
+        self.calls.append((args[9], done))
+        return done, status
+
+
 @pytest.mark.parametrize("hidden_size", [32, 64])  # the default network; a wider one
 def test_default_batch_splits_across_threads_bit_identically(hidden_size, monkeypatch):
-    # the default batch (32 rows): two 16-row chunks per batch, the second computed by a
-    # chunk team's helper thread (tsrnn._network.ChunkTeam), inside its fused step
+    # the default batch (32 rows): two 16-row chunks per batch; on two threads the second is
+    # computed by a chunk team's helper thread (tsrnn._network.ChunkTeam), inside its fused
+    # step, posted to it by the compiled block of batches (tsrnn._fused.train_block)
     params = dict(hidden_size=hidden_size, max_iter=2, n_iter_no_change=2)
-    team_spy = ThreadSpy(monkeypatch, net.ChunkTeam, "parts")
+    blocks1, helpers1 = BlockSpy(monkeypatch), ThreadSpy(monkeypatch, net, "_serve")
     f1, out1, chunks1, _, _ = _fit_predict(1, monkeypatch, **params)
-    assert not team_spy.threads  # one thread: no team, no pool
-    team_spy = ThreadSpy(monkeypatch, net.ChunkTeam, "parts")
+    assert not helpers1.threads and {n for n, _ in blocks1.calls} == {0}  # no team
+    blocks2, helpers2 = BlockSpy(monkeypatch), ThreadSpy(monkeypatch, net, "_serve")
     helpers_before = threading.active_count()
     f2, out2, chunks2, _, _ = _fit_predict(2, monkeypatch, **params)
     me = threading.get_ident()
-    assert set(chunks1.threads) == {me}
     # two threads: each full batch went to the team (its first chunk on the caller, the
-    # second on the helper); a short last batch is one chunk, run by the caller
-    n_team = len(team_spy.threads)
-    assert n_team >= len(chunks1.threads) / 3
-    assert set(chunks2.threads) == {me}
-    assert len(chunks2.threads) + n_team == len(chunks1.threads)  # the same chunks
+    # second on the helper thread); a short last batch is one chunk, run by the caller
+    assert {n for n, _ in blocks2.calls} == {1}
+    assert helpers2.threads and me not in helpers2.threads
+    n_full = sum(done for _, done in blocks1.calls)
+    assert n_full >= len(chunks1.threads) and sum(done for _, done in blocks2.calls) == n_full
+    assert set(chunks1.threads) == set(chunks2.threads) == {me}
+    assert len(chunks2.threads) == len(chunks1.threads)  # the same chunks
     assert threading.active_count() == helpers_before  # the helpers stopped with their epoch
     pd.testing.assert_frame_equal(out1, out2, check_exact=True)
     for a, b in zip(f1.estimators_, f2.estimators_):
