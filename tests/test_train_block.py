@@ -129,3 +129,22 @@ def test_a_sleeping_helper_is_woken_and_its_batch_waited_for(monkeypatch):
     _assert_same(blocks, loop)
     assert (0, _fused.BLOCK_WAKE) in calls
     assert sum(done for done, _ in calls) == 2 * 5
+
+
+def test_a_block_gathers_at_most_block_bytes_of_inputs(monkeypatch):
+    """Long windows of many features: fewer batches a block, never less than one."""
+    spec, X, y, theta = _problem("lstm", 32, 32 * 9, np.float32)
+    sizes = []
+    gather = _training._Block.run
+
+    def spy(self, X, y, idx):
+        sizes.append(len(idx))
+        return gather(self, X, y, idx)
+
+    monkeypatch.setattr(_training._Block, "run", spy)
+    row = 7 * 3 * 4  # bytes of one window's inputs
+    for limit, expected in [(2**20, [32 * 9]), (3 * 32 * row, [96, 96, 96]), (row, [32] * 9)]:
+        monkeypatch.setattr(_training, "BLOCK_BYTES", limit)
+        sizes.clear()
+        _train(spec, X, y, theta, 32, _training.Adam(1e-2), epochs=1)
+        assert sizes == expected

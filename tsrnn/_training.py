@@ -329,8 +329,11 @@ class CpuTrainer:
 
 
 #: Rows of full mini-batches trained per compiled call (:class:`_Block`): a few dozen
-#: batches, tens of milliseconds, between the returns to Python that let Ctrl-C through.
+#: batches, tens of milliseconds, between the returns to Python that let Ctrl-C through...
 BLOCK_ROWS = 2048
+#: ... and at most this many bytes of their gathered inputs (long windows with many features),
+#: so that streamed training stays at the data plus the model plus a few batches.
+BLOCK_BYTES = 8 * 2**20
 
 
 class _Block:
@@ -364,12 +367,13 @@ class _Block:
             return None
         if executor is not None and (team is None or B != team.rows * team.n_chunks):
             return None
-        return cls(trainer, X.shape[1], B, rows, entry, team)
+        return cls(trainer, X.shape[1], X.shape[2], B, rows, entry, team)
 
-    def __init__(self, trainer, T, B, rows, entry, team):
+    def __init__(self, trainer, T, X_features, B, rows, entry, team):
         self.trainer, self.B, self.team = trainer, B, team
-        self.n_batches = max(1, BLOCK_ROWS // B)
         theta = trainer.theta
+        row_bytes = T * X_features * theta.dtype.itemsize
+        self.n_batches = max(1, min(BLOCK_ROWS, BLOCK_BYTES // row_bytes) // B)
         taus = net.quantile_levels(entry, trainer.quantiles, trainer.spec.n_outputs)
         self.own = net.block_step(trainer.spec, theta, T, rows, entry, taus, B)
         if team is not None:
