@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numba
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,3 +204,27 @@ def test_every_subpackage_goes_into_the_wheel():
     on_disk = {".".join(p.parent.relative_to(ROOT).parts) for p in PACKAGE.rglob("__init__.py")}
     assert on_disk - listed == set()
     assert not [name for name in listed if "bench" in name or "experiments" in name]
+
+
+def test_train_step_benchmark_quick_run(tmp_path):
+    """experiments/bench_train_step.py --quick: four rows, all with the one-thread bits."""
+    sys.path.insert(0, str(EXPERIMENTS))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_train_step", EXPERIMENTS / "bench_train_step.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        result = module.main(["--quick", "--out", str(tmp_path)])
+    finally:
+        sys.path.remove(str(EXPERIMENTS))
+    rows = result["rows"]
+    threads = (1, 2)[: numba.config.NUMBA_NUM_THREADS]  # a one-core machine: one thread only
+    assert [(r["loop"], r["threads"]) for r in rows] == [
+        (loop, n) for loop in ("compiled", "python") for n in threads
+    ]
+    assert all(r["identical"] for r in rows)
+    assert all(_positive(r["us_per_batch"]) and _positive(r["step_ceiling"]) for r in rows)
+    saved = json.loads((tmp_path / "bench_train_step_quick.json").read_text())
+    assert saved["rows"] == rows
+    assert "| compiled | 2 |" in (tmp_path / "bench_train_step_quick.md").read_text()
