@@ -329,13 +329,6 @@ def _fill_chunk(X, T, Xb, Yb, lo):
 
 
 @_jit
-def _add(a, b):
-    """``a += b`` (1-D, same dtype), as numpy adds."""
-    for p in range(a.shape[0]):
-        a[p] += b[p]
-
-
-@_jit
 def train_block(
     own, own_X, own_T, own_G, hX, hT, hG, hC, hR, n_helpers, Xb, Yb, n_batches, n_chunks,
     resume, seq0, theta, grad, mask, alpha, clip, opt, s1, s2, hyper, step0, losses, partial,
@@ -378,7 +371,7 @@ def train_block(
             for c in range(n_helpers + 1, n_chunks):
                 _fill_chunk(own_X, own_T, Xb, Yb, base + c * rows)
                 L += float(_run_step(own))
-                _add(grad, own_G)
+                grad += own_G
             partial[0] = L
         for k in range(n_helpers):
             if not wait_done(hC[k], seq, SPINS):
@@ -386,7 +379,7 @@ def train_block(
         L = partial[0]
         for k in range(n_helpers):
             L += hR[k][0]
-            _add(grad, hG[k])
+            grad += hG[k]
         if alpha != 0.0:
             L += K.l2_penalty(theta, mask, grad, alpha / B)
         if not (np.isfinite(L) and K.all_finite(grad)):

@@ -474,8 +474,8 @@ class ChunkTeam:
     def wake(self):
         """Wake helpers that went to sleep waiting; raise if one has stopped."""
         for h in self.helpers:
-            if h["thread"] is not None and not h["thread"].is_alive():
-                raise RuntimeError("a training thread stopped unexpectedly")
+            if h["thread"] is not None:
+                _check_alive(h)
             h["wake"].set()
 
     def takes(self, X):
@@ -502,8 +502,7 @@ class ChunkTeam:
         out = [first]
         for h in self.helpers:
             while not _fused.wait_done(h["control"], self.seq, _fused.SPINS):
-                if not h["thread"].is_alive():
-                    raise RuntimeError("a training thread stopped unexpectedly")
+                _check_alive(h)
             out.append((float(h["result"][0]), h["call"].grad))
         return out
 
@@ -534,6 +533,12 @@ def block_step(spec, theta, T, rows, entry, taus, n_total):
     args[fc._taus] = fc.no_taus if taus is None else taus
     args[fc._n_total] = n_total
     return tuple(args), fc.args[0], fc.target, fc.grad
+
+
+def _check_alive(helper):
+    """Raise if a team helper's thread has stopped (it never should)."""
+    if not helper["thread"].is_alive():
+        raise RuntimeError("a training thread stopped unexpectedly")
 
 
 def _serve(step, args, control, wake):

@@ -386,14 +386,12 @@ class _Block:
         self.x_dtype, self.y_dtype = theta.dtype, entry.target_dtype(theta.dtype)
         self.grad = np.empty_like(theta)
         self.partial = np.zeros(1)
-        opt, state = trainer.optimizer, trainer.state
-        if opt.name == "adam":
-            self.opt, self.s1, self.s2 = 1, state["m"], state["v"]
-            hyper = (opt.learning_rate, opt.beta_1, opt.beta_2, opt.epsilon)
-        else:
-            self.opt, self.s1, self.s2 = 0, state["velocity"], state["velocity"]
-            hyper = (opt.learning_rate, opt.momentum, float(opt.nesterov))
-        self.hyper = np.array(hyper, dtype=np.float64)
+        # the registry's order of hyper-parameters and state arrays is train_block's
+        opt = trainer.optimizer
+        self.opt = 1 if opt.name == "adam" else 0
+        states = [trainer.state[key] for key in opt.entry.state]
+        self.s1, self.s2 = states[0], states[-1]  # SGD: its velocity twice
+        self.hyper = np.array(list(opt.hyperparameters().values()), dtype=np.float64)
         self.clip = -1.0 if trainer.clip is None else float(trainer.clip)
 
     def run(self, X, y, idx):
