@@ -63,12 +63,14 @@ HIDDEN = (16, 64, 128, 256)
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 EXTRA_VARIANTS = ("bidirectional", "2 layers", "float64")
 
-# targets of the issue
-TARGET_TRAIN_GEOMEAN = 2.0
-TARGET_TRAIN_MIN = 1.0
+# targets: issue 15's acceptance 2 (the geometric mean over the 12 float32 one-layer cells; the
+# worst training and inference ratios over every row, the bidirectional, 2-layer and float64
+# ones included); the subprocess checks' from the first speed issue
+TARGET_TRAIN_GEOMEAN = 3.0
+TARGET_TRAIN_MIN = 1.2
 TARGET_PREDICT_RATIO = 2.0
 TARGET_PREDICT_MAX_HIDDEN = 64
-TARGET_LSTM256_PEAK_SHARE = 0.70
+TARGET_LSTM256_PEAK_SHARE = 0.60
 TARGET_STARTUP_S = 3.0
 TARGET_COLD_COMPILE_S = 60.0
 TARGET_MEMORY_OVERHEAD_MB = 500.0
@@ -611,6 +613,15 @@ def run_benchmark(
 # --------------------------------------------------------------------------
 
 
+def _below(rows, key, goal):
+    """'cell (ratio), ...' of the rows whose ``key`` is under ``goal``, worst first."""
+    low = sorted((r for r in rows if r[key] < goal), key=lambda r: r[key])
+    if not low:
+        return f"all {len(rows)} rows"
+    names = ", ".join(f"{_label(r)} {r[key]:.2f}x" for r in low)
+    return f"{len(low)} of {len(rows)} rows below: {names}"
+
+
 def _target(name, value, goal, passed, detail=""):
     status = "SKIP" if passed is None else ("PASS" if passed else "FAIL")
     return {"name": name, "value": value, "goal": goal, "status": status, "detail": detail}
@@ -621,11 +632,12 @@ def evaluate_targets(result):
     rows = result.get("rows", [])
     main = [r for r in rows if r["main"]]
     with_torch = [r for r in main if "train_ratio" in r]
+    every = [r for r in rows if "train_ratio" in r]  # the variant rows too
     out = []
     if with_torch:
         ratios = [r["train_ratio"] for r in with_torch]
         gm = math.exp(sum(math.log(x) for x in ratios) / len(ratios))
-        worst = min(with_torch, key=lambda r: r["train_ratio"])
+        worst = min(every, key=lambda r: r["train_ratio"])
         note = "" if len(ratios) == 12 else f"over {len(ratios)} cells, not the full 12"
         out.append(
             _target(
@@ -642,10 +654,10 @@ def evaluate_targets(result):
                 worst["train_ratio"],
                 f">= {TARGET_TRAIN_MIN}x",
                 worst["train_ratio"] >= TARGET_TRAIN_MIN,
-                f"{worst['cell']} h{worst['hidden']}",
+                _below(every, "train_ratio", TARGET_TRAIN_MIN),
             )
         )
-        small = [r for r in with_torch if r["hidden"] <= TARGET_PREDICT_MAX_HIDDEN]
+        small = [r for r in every if r["hidden"] <= TARGET_PREDICT_MAX_HIDDEN]
         if small:
             w = min(small, key=lambda r: r["predict_ratio"])
             out.append(
@@ -654,7 +666,7 @@ def evaluate_targets(result):
                     w["predict_ratio"],
                     f">= {TARGET_PREDICT_RATIO}x",
                     w["predict_ratio"] >= TARGET_PREDICT_RATIO,
-                    f"{w['cell']} h{w['hidden']}",
+                    _below(small, "predict_ratio", TARGET_PREDICT_RATIO),
                 )
             )
         else:

@@ -2,20 +2,33 @@
 
 Every function here is plain Python on scalars or on one element (one row) of
 arrays: no decorator, no allocation, nothing a target lacks.  The CPU kernels
-of :mod:`tsrnn._kernels` compile them with ``numba.njit`` (LLVM inlines them
-into the kernels' loops), the CUDA kernels of :mod:`tsrnn.cuda` with
+of :mod:`tsrnn._kernels` compile them with ``numba.njit`` (inlined into the
+kernels' loops: by LLVM, or in Numba's IR for the large float64 activations,
+see :func:`compile_for`), the CUDA kernels of :mod:`tsrnn.cuda` with
 ``numba.cuda.jit(device=True)``.  So the activations, losses and optimiser
 steps of the two devices are the same source, and float32 outputs of the CPU
 and of the GPU (or its simulator) agree to the rounding of their sums.
 
-The float32 activation policy (``docs/math.md``): llvmlite ships no vector
-math library, so a scalar ``math.tanh`` in a loop costs ~15-30 ns and blocks
-vectorisation.  In float32, tanh is a rational approximation made only of
-``+``, ``*``, ``/`` and compares, which LLVM vectorises (~1 ns per element),
-accurate to 4e-7 absolute (a few float32 ulps); NaN propagates and ±inf
-saturate.  The float32 sigmoid is ``0.5 + 0.5·tanh(x/2)`` with that tanh.
-float64 keeps libm's ``tanh`` and ``exp``, so float64 results stay exact to
-round-off (PyTorch parity to 1e-10).
+The activation policy (``docs/math.md``, section 7): llvmlite ships no vector
+math library, so a libm call (``math.tanh``, ``math.exp``) in a loop costs
+~15-30 ns and blocks vectorisation.  So both dtypes compute their activations
+from ``+``, ``*``, ``/`` and compares only, which LLVM vectorises:
+
+- float32: tanh is Eigen's rational approximation (~1 ns per element),
+  accurate to 4e-7 absolute (a few float32 ulps); the sigmoid is
+  ``0.5 + 0.5·tanh(x/2)`` with that tanh.
+- float64: exp is Cody-Waite reduction (n = round(y / ln 2), r = y - n ln 2 in
+  two parts), a degree-13 Taylor polynomial on |r| <= ln2 / 2 and the scaling
+  by 2**n as a chain of exact power-of-two products (no integer bit tricks,
+  so the same source runs on the GPU and its simulator); tanh is Cephes'
+  rational x + x³P(x²)/Q(x²) below |x| = 0.625 and 1 - 2/(e^{2|x|} + 1) above;
+  the sigmoid 1/(1 + e^-x) with |x| clamped at 80.  Within 2 ulps of libm
+  for tanh (mean 0.2 ulp), 1 ulp for exp and 4 ulps for the sigmoid
+  (``tests/test_activations.py``); 2-3x cheaper than libm's calls per element
+  in a vectorised loop, so float64 results still agree with PyTorch to
+  round-off (1e-10).
+
+NaN propagates and ±inf saturate in both dtypes.
 
 Functions that touch one element take the arrays and the element's index, so a
 CPU loop and a CUDA grid-stride loop call them identically.  A target compiles
@@ -46,6 +59,21 @@ _TB0, _TB2, _TB4, _TB6 = (
 _TCLAMP = _F(7.90531110763549805)
 HALF32 = _F(0.5)
 
+# float64 exp (exp_f64): Cody-Waite's ln 2 in two parts (fdlibm's: n·_LN2_HI is exact for
+# |n| < 2**20), the rounding constant 1.5·2**52 and the Taylor coefficients 1/k!.
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_INV_LN2 = 1.44269504088896338700e00
+_ROUND = 6755399441055744.0
+_EXP_C3, _EXP_C4, _EXP_C5, _EXP_C6 = 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0
+_EXP_C7, _EXP_C8, _EXP_C9 = 1.0 / 5040.0, 1.0 / 40320.0, 1.0 / 362880.0
+_EXP_C10, _EXP_C11 = 1.0 / 3628800.0, 1.0 / 39916800.0
+_EXP_C12, _EXP_C13 = 1.0 / 479001600.0, 1.0 / 6227020800.0
+_P64, _P32, _P16 = 2.0**64, 2.0**32, 2.0**16
+# float64 tanh below |x| = 0.625 (Cephes tanh.c): x + x³·P(x²)/Q(x²), Q monic.
+_TP0, _TP1, _TP2 = -9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3
+_TQ0, _TQ1, _TQ2 = 1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3
+
 
 # --------------------------------------------------------------------------
 # activations
@@ -72,9 +100,70 @@ def tanh_f32(x):
     return x * p / q
 
 
+def exp_f64(y):
+    """float64 e**y for 0 <= y <= 80 from arithmetic only (vectorisable), within 1 ulp of libm.
+
+    y is clamped to [0, 80] (the activations below need no more); n = round(y / ln 2)
+    by the 1.5·2**52 rounding trick, r = y - n·ln 2 with ln 2 split in two so
+    that n·_LN2_HI is exact, e**r by a degree-13 Taylor polynomial (|r| <= 0.347:
+    truncation below 2e-16 relative), then times 2**n (n <= 116) as exact
+    products by 2**64, 2**32, ..., 2**1 (:func:`pow2_bit`), each taken where
+    what is left of n still holds it.  NaN gives NaN.
+
+    Like the float64 functions below it has no branch, not even a conditional
+    expression: Numba inlines them into the kernels' IR (:func:`compile_for`),
+    where a branch would make its SSA check warn, and LLVM vectorises the loop.
+    """
+    y1 = max(min(y, 80.0), 0.0)  # min/max keep a NaN first argument
+    n0 = (y1 * _INV_LN2 + _ROUND) - _ROUND
+    r = (y1 - n0 * _LN2_HI) - n0 * _LN2_LO
+    p = ((((_EXP_C13 * r + _EXP_C12) * r + _EXP_C11) * r + _EXP_C10) * r + _EXP_C9) * r
+    p = ((((p + _EXP_C8) * r + _EXP_C7) * r + _EXP_C6) * r + _EXP_C5) * r
+    p = ((((p + _EXP_C4) * r + _EXP_C3) * r + 0.5) * r + 1.0) * r + 1.0
+    b0 = pow2_bit(n0, 64.0)
+    n1 = n0 - 64.0 * b0
+    b1 = pow2_bit(n1, 32.0)
+    n2 = n1 - 32.0 * b1
+    b2 = pow2_bit(n2, 16.0)
+    n3 = n2 - 16.0 * b2
+    b3 = pow2_bit(n3, 8.0)
+    n4 = n3 - 8.0 * b3
+    b4 = pow2_bit(n4, 4.0)
+    n5 = n4 - 4.0 * b4
+    b5 = pow2_bit(n5, 2.0)
+    b6 = n5 - 2.0 * b5  # 0 or 1
+    s0 = (1.0 + b0 * (_P64 - 1.0)) * (1.0 + b1 * (_P32 - 1.0))
+    s1 = (1.0 + b2 * (_P16 - 1.0)) * (1.0 + b3 * 255.0)
+    s2 = (1.0 + b4 * 15.0) * (1.0 + b5 * 3.0) * (1.0 + b6)
+    return ((p * s0) * s1) * s2
+
+
+def pow2_bit(n, e):
+    """1.0 where the whole number n >= e, else 0.0 (branch-free: clamped n - e + 1).
+
+    The factor ``1 + bit·(2**e - 1)`` is then 2**e or 1 exactly (for e = 64,
+    2**64 - 1 rounds to 2**64 and 1 + 2**64 back to it).
+    """
+    return min(max(n - e + 1.0, 0.0), 1.0)
+
+
 def tanh_f64(x):
-    """float64 tanh (libm)."""
-    return math.tanh(x)
+    """float64 tanh from arithmetic only (vectorisable), within 2 ulps of libm.
+
+    Cephes' rational x + x³P(x²)/Q(x²) for |x| < 0.625, 1 - 2/(e^{2|x|} + 1)
+    with :func:`exp_f64` above (no cancellation there: the result is > 0.55);
+    |x| beyond 20, where tanh is ±1 in float64, is clamped there.  Both
+    are computed and one kept by a 0/1 weight, exactly (no branch).
+    """
+    a = min(abs(x), 20.0)  # NaN stays NaN
+    xs = math.copysign(a, x)
+    z = a * a
+    num = (_TP0 * z + _TP1) * z + _TP2
+    den = ((z + _TQ0) * z + _TQ1) * z + _TQ2
+    small = xs + xs * (z * num / den)
+    big = math.copysign(1.0 - 2.0 / (exp_f64(2.0 * a) + 1.0), x)
+    w = np.float64(a < 0.625)
+    return w * small + (1.0 - w) * big
 
 
 def sigmoid_f32(x):
@@ -83,8 +172,15 @@ def sigmoid_f32(x):
 
 
 def sigmoid_f64(x):
-    """float64 logistic sigmoid 1 / (1 + exp(-x))."""
-    return 1.0 / (1.0 + math.exp(-x))
+    """float64 logistic sigmoid 1 / (1 + e^-x), as t / (1 + t) or 1 / (1 + t), t = e^|x|.
+
+    With :func:`exp_f64` (|x| clamped at 80): within 4 ulps of libm's formula
+    for |x| <= 80; beyond, 1 for x > 80 (as in float64) and e^-80 ≈ 1.8e-35 for
+    x < -80 (the true value is smaller still: an absolute error below 2e-35).
+    """
+    t = exp_f64(abs(x))
+    w = np.float64(x >= 0.0)
+    return (w * t + (1.0 - w)) / (1.0 + t)
 
 
 def sigmoid_tanh_form_f64(x):
@@ -95,7 +191,7 @@ def sigmoid_tanh_form_f64(x):
     on the CPU; the GPU computes its sigmoid gates with this function so that
     both use the same formula.
     """
-    return 0.5 + 0.5 * math.tanh(0.5 * x)
+    return 0.5 + 0.5 * tanh_f64(0.5 * x)
 
 
 # --------------------------------------------------------------------------
@@ -274,6 +370,8 @@ def adam_element(theta, grad, m, v, p, lr, beta1, beta2, eps, bc1, bc2):
 
 FUNCTIONS = (
     "tanh_f32",
+    "pow2_bit",
+    "exp_f64",
     "tanh_f64",
     "sigmoid_f32",
     "sigmoid_f64",
@@ -293,13 +391,21 @@ FUNCTIONS = (
 )
 
 
-def compile_for(jit):
+#: Helpers inlined into their callers in Numba's IR on the CPU (see :func:`compile_for`).
+INLINED = ("pow2_bit", "exp_f64", "tanh_f64", "sigmoid_f64")
+
+
+def compile_for(jit, inline_jit=None):
     """Every function of :data:`FUNCTIONS` compiled by the decorator ``jit``.
 
     ``jit`` is e.g. ``numba.njit(nogil=True)`` or ``numba.cuda.jit(device=True)``.
     Each function is rebuilt over one shared namespace in which the names of
     the others are their compiled versions, so calls between them compile.
-    Returns a :class:`types.SimpleNamespace` of the compiled functions.
+    The functions of :data:`INLINED` are compiled with ``inline_jit`` where it
+    is given (the CPU's ``njit(inline="always")``: inlined into their callers in
+    Numba's IR, so that float64 tanh is one function LLVM inlines into the
+    kernels' loops and vectorises).  Returns a :class:`types.SimpleNamespace`
+    of the compiled functions.
     """
     namespace = dict(globals())
     compiled = {}
@@ -307,5 +413,7 @@ def compile_for(jit):
         fn = globals()[name]
         clone = types.FunctionType(fn.__code__, namespace, name, fn.__defaults__, fn.__closure__)
         clone.__doc__, clone.__qualname__ = fn.__doc__, fn.__qualname__
-        compiled[name] = namespace[name] = jit(clone)
+        decorator = inline_jit if (inline_jit is not None and name in INLINED) else jit
+        compiled[name] = namespace[name] = decorator(clone)
+        compiled[name + "_py"] = clone
     return types.SimpleNamespace(**compiled)

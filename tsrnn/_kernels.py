@@ -45,38 +45,48 @@ _jit = njit(cache=True, nogil=True, error_model="numpy")
 # --------------------------------------------------------------------------
 # activations: the per-element math of :mod:`tsrnn._elementwise`, compiled here
 # for the CPU (the CUDA kernels compile the same functions for the device).
-# float32: the vectorisable rational tanh; float64: libm (see that module).
+# Both dtypes: arithmetic-only activations that LLVM vectorises (see that module).
 # --------------------------------------------------------------------------
 
 # Not cached themselves: they are compiled into (and cached with) the kernels
-# that call them, which inline them.
-_E = E.compile_for(njit(nogil=True, error_model="numpy"))
+# that call them, which inline them: LLVM inlines the small float32 ones; the
+# float64 ones, too large for LLVM's inliner, are inlined in Numba's IR (their
+# overloads below and _elementwise.INLINED), so the kernels' loops vectorise.
+_E = E.compile_for(
+    njit(nogil=True, error_model="numpy"),
+    inline_jit=njit(nogil=True, error_model="numpy", inline="always"),
+)
 _tanh_f32, _sigmoid_f32 = _E.tanh_f32, _E.sigmoid_f32
 _tanh_f64, _sigmoid_f64 = _E.tanh_f64, _E.sigmoid_f64
 
 
 def tanh(x):
-    """Hyperbolic tangent for use inside kernels (float32: vectorisable approximation)."""
+    """Hyperbolic tangent for use inside kernels (vectorisable; see :mod:`tsrnn._elementwise`)."""
     return math.tanh(x)
 
 
 def sigmoid(x):
-    """Logistic sigmoid for use inside kernels (float32 via tanh)."""
+    """Logistic sigmoid for use inside kernels (float32 via tanh, float64 via exp)."""
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@overload(tanh, jit_options={"cache": True})
+def _inline_float64(expr, caller_info, callee_info):
+    """Inline the float64 activations into the kernels' IR (too large for LLVM to inline)."""
+    return callee_info.func_ir.func_id.func_name.endswith("_f64")
+
+
+@overload(tanh, jit_options={"cache": True}, inline=_inline_float64)
 def _ol_tanh(x):
     if x == types.float32:
         return lambda x: _tanh_f32(x)
-    return lambda x: _tanh_f64(x)
+    return _E.tanh_f64_py
 
 
-@overload(sigmoid, jit_options={"cache": True})
+@overload(sigmoid, jit_options={"cache": True}, inline=_inline_float64)
 def _ol_sigmoid(x):
     if x == types.float32:
         return lambda x: _sigmoid_f32(x)
-    return lambda x: _sigmoid_f64(x)
+    return _E.sigmoid_f64_py
 
 
 # --------------------------------------------------------------------------

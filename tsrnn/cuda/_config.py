@@ -161,8 +161,9 @@ def activations(nbt):
     """(tanh, sigmoid, LSTM gate sigmoid) device functions for the numba type ``nbt``.
 
     The same functions as the CPU kernels use for that dtype: float32 the
-    rational tanh and 0.5 + 0.5·tanh(x/2); float64 libm's tanh, 1/(1 + e^-x),
-    and for the LSTM gates 0.5 + 0.5·tanh(x/2) (the CPU LSTM's gate loop).
+    rational tanh and 0.5 + 0.5·tanh(x/2); float64 the arithmetic-only tanh and
+    1/(1 + e^-x) of :mod:`tsrnn._elementwise`, and for the LSTM gates
+    0.5 + 0.5·tanh(x/2) (the CPU LSTM's gate loop).
     """
     m = device_math()
     if nbt == types.float32:
