@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
+from tsrnn import _kernels as K
 from tsrnn import _network as net
 
 GRID = list(itertools.product(["rnn", "lstm", "gru"], [1, 2], [False, True], ["mse", "xent"])) + [
@@ -72,9 +73,13 @@ def test_parameter_count_formulas(D, N, layers, bi, O):
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("loss", ["mse", "xent"])
-def test_float32_agrees_with_float64(cell, loss):
+@pytest.mark.parametrize("hidden", [8, 128])
+def test_float32_agrees_with_float64(cell, loss, hidden):
+    # hidden 128: float32 takes the transposed recurrent products of wide layers
+    # (tsrnn._kernels.recurrent_product / recurrent_gradient), float64 the direct ones
+    assert (hidden >= K.SWAPPED_MIN_HIDDEN) == (hidden == 128)
     rng = np.random.default_rng(1)
-    spec = net.NetworkSpec(cell, 3, 8, 2, True, 3)
+    spec = net.NetworkSpec(cell, 3, hidden, 2, True, 3)
     theta64 = net.init_params(spec, rng)
     theta32 = theta64.astype(np.float32)
     X, y = _batch(rng, loss, B=6, T=7, D=3)

@@ -210,6 +210,54 @@ def input_gradient(dA, W_ih, dX):
     np.dot(dA.reshape(T * B, GN), W_ih, dX.reshape(T * B, D))
 
 
+#: Hidden size from which float32 recurrent products are computed transposed (below).
+SWAPPED_MIN_HIDDEN = 128
+
+
+@_jit
+def _transpose_into(src, dst):
+    """dst[s, j] = src[j, s]."""
+    G, B = src.shape
+    for s in range(B):
+        for j in range(G):
+            dst[s, j] = src[j, s]
+
+
+@_jit
+def recurrent_product(h, W_hh, out, outT):
+    """The forward's recurrent term out = h W_hhᵀ, h (B, N), out (B, GN); outT (GN, B) scratch.
+
+    The training kernels' per-step product has few rows (a thread's chunk of the
+    batch, 16 or 32) against a weight matrix that OpenBLAS repacks on every call.
+    For float32 layers of at least SWAPPED_MIN_HIDDEN units it is computed as
+    (W_hh hᵀ)ᵀ -- the weight matrix as the tall left operand -- and transposed
+    back: measured 1.25-1.9x faster for the products (M = 16 or 32, N = 128 or
+    256, one thread, 2-core EPYC), 1.2-1.5x with the transpose; no gain in
+    float64 or for narrower layers, which keep h W_hhᵀ.  Which form is used
+    depends only on the dtype and the layer's width, never on the thread count
+    or the batch's rows, so results stay deterministic.
+    """
+    if h.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN:
+        np.dot(W_hh, h.T, outT)
+        _transpose_into(outT, out)
+    else:
+        np.dot(h, W_hh.T, out)
+
+
+@_jit
+def recurrent_gradient(dA, W_hh, out, outT):
+    """The backward's recurrent term out = dA W_hh, dA (B, GN), out (B, N); outT (N, B) scratch.
+
+    Transposed like :func:`recurrent_product` for wide float32 layers
+    ((W_hhᵀ dAᵀ)ᵀ: measured 1.03-1.34x faster with the transpose).
+    """
+    if dA.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN:
+        np.dot(W_hh.T, dA.T, outT)
+        _transpose_into(outT, out)
+    else:
+        np.dot(dA, W_hh, out)
+
+
 # --------------------------------------------------------------------------
 # Elman RNN: h_t = tanh(b + W h_{t-1} + U x_t)
 # --------------------------------------------------------------------------
@@ -226,8 +274,9 @@ def rnn_forward(X, W_ih, W_hh, b, H, A):
     N = W_hh.shape[1]
     input_projection(X, W_ih, b, A)
     rec = np.empty((B, N), dtype=X.dtype)
+    recT = np.empty((N, B), dtype=X.dtype)
     for t in range(T):
-        np.dot(H[t], W_hh.T, rec)
+        recurrent_product(H[t], W_hh, rec, recT)
         at = A[t]
         ht = H[t + 1]
         for s in range(B):
@@ -244,6 +293,7 @@ def rnn_backward(W_hh, H, dH, dA):
     """
     T, B, N = dH.shape
     dh = np.zeros((B, N), dtype=H.dtype)
+    dhT = np.empty((N, B), dtype=H.dtype)
     for t in range(T - 1, -1, -1):
         ht = H[t + 1]
         dht = dH[t]
@@ -252,7 +302,7 @@ def rnn_backward(W_hh, H, dH, dA):
             for j in range(N):
                 g = dht[s, j] + dh[s, j]
                 dat[s, j] = g * (1.0 - ht[s, j] * ht[s, j])
-        np.dot(dat, W_hh, dh)
+        recurrent_gradient(dat, W_hh, dh, dhT)
 
 
 # --------------------------------------------------------------------------
@@ -293,9 +343,10 @@ def lstm_forward(X, W_ih, W_hh, b, H, C, A):
     N = W_hh.shape[1]
     input_projection(X, W_ih, b, A)
     rec = np.empty((B, 4 * N), dtype=X.dtype)
+    recT = np.empty((4 * N, B), dtype=X.dtype)
     off, scale = gate_coefficients(4, N, 2 * N, 3 * N, X)
     for t in range(T):
-        np.dot(H[t], W_hh.T, rec)
+        recurrent_product(H[t], W_hh, rec, recT)
         at = A[t]
         cp = C[t]
         ct = C[t + 1]
@@ -325,6 +376,7 @@ def lstm_backward(W_hh, C, A, dH, dA):
     dh = np.zeros((B, N), dtype=C.dtype)  # dL/dh_t, recurrent path + from above
     dc = np.zeros((B, N), dtype=C.dtype)  # dL/dc_t
     tc = np.empty(N, dtype=C.dtype)
+    dhT = np.empty((N, B), dtype=C.dtype)
     for t in range(T - 1, -1, -1):
         at = A[t]
         dat = dA[t]
@@ -359,7 +411,7 @@ def lstm_backward(W_hh, C, A, dH, dA):
                 da[2 * N + j] = gc[j] * a[j] * (1.0 - g * g)
             for j in range(N):  # dc_{t-1}
                 gc[j] *= a[N + j]
-        np.dot(dat, W_hh, dh)
+        recurrent_gradient(dat, W_hh, dh, dhT)
 
 
 # --------------------------------------------------------------------------
@@ -378,9 +430,10 @@ def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN):
     N = W_hh.shape[1]
     input_projection(X, W_ih, b_ih, A)
     rec = np.empty((B, 3 * N), dtype=X.dtype)
+    recT = np.empty((3 * N, B), dtype=X.dtype)
     for t in range(T):
         hp = H[t]
-        np.dot(hp, W_hh.T, rec)
+        recurrent_product(hp, W_hh, rec, recT)
         at = A[t]
         hnt = HN[t]
         ht = H[t + 1]
@@ -415,6 +468,7 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
     T, B, N = dH.shape
     dh = np.zeros((B, N), dtype=H.dtype)
     rec = np.empty((B, N), dtype=H.dtype)
+    recT = np.empty((N, B), dtype=H.dtype)
     for t in range(T - 1, -1, -1):
         at = A[t]
         dat = dA[t]
@@ -448,7 +502,7 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
                 dah[2 * N + j] = da[2 * N + j] * a[j]
             for j in range(N):  # direct path through the update gate
                 gh[j] *= a[N + j]
-        np.dot(daht, W_hh, rec)
+        recurrent_gradient(daht, W_hh, rec, recT)
         for s in range(B):
             gh = dh[s]
             r = rec[s]
