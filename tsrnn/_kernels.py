@@ -57,7 +57,6 @@ _E = E.compile_for(
     inline_jit=njit(nogil=True, error_model="numpy", inline="always"),
 )
 _tanh_f32, _sigmoid_f32 = _E.tanh_f32, _E.sigmoid_f32
-_tanh_f64, _sigmoid_f64 = _E.tanh_f64, _E.sigmoid_f64
 
 
 def tanh(x):
