@@ -57,6 +57,42 @@ def test_make_data_windows_are_the_shifted_series(bench):
     assert Y[0, 0] == X[1, -1, 0] and Y[1, 0] == X[2, -1, 0]
 
 
+def test_targets_are_issue_15s_over_every_row(bench):
+    """Geometric mean over the 12 main cells; the worst ratios over every row, variants included."""
+
+    def row(cell, hidden, train, predict, variant="", main=True, share=0.5):
+        return dict(
+            cell=cell,
+            hidden=hidden,
+            variant=variant,
+            main=main,
+            train_ratio=train,
+            predict_ratio=predict,
+            tsrnn_train_peak_share=share,
+        )
+
+    rows = [row(c, h, 4.0, 2.5) for c in ("rnn", "lstm", "gru") for h in (16, 64, 128, 256)]
+    rows[7]["tsrnn_train_peak_share"] = 0.65  # lstm 256
+    rows.append(row("lstm", 64, 1.1, 1.5, variant="2 layers", main=False))
+    rows.append(row("rnn", 64, 3.0, 0.9, variant="float64", main=False))
+    targets = {t["name"]: t for t in bench.evaluate_targets({"rows": rows})}
+    assert targets["training ratio tsrnn/PyTorch, geometric mean"]["status"] == "PASS"
+    worst = targets["training ratio, worst cell"]
+    assert worst["status"] == "FAIL" and worst["value"] == 1.1
+    assert "1 of 14 rows below: lstm h64 2 layers 1.10x" in worst["detail"]
+    infer = targets["inference ratio, hidden <= 64 (worst)"]
+    assert infer["status"] == "FAIL" and infer["value"] == 0.9
+    assert infer["detail"].startswith("2 of 8 rows below: rnn h64 float64 0.90x, lstm h64 2 layers")
+    assert targets["LSTM h256 training, share of float32 GEMM peak"]["status"] == "PASS"
+    rows[7]["tsrnn_train_peak_share"] = 0.55
+    for r in rows:
+        r["train_ratio"] = 2.9
+    targets = {t["name"]: t for t in bench.evaluate_targets({"rows": rows})}
+    assert targets["training ratio tsrnn/PyTorch, geometric mean"]["status"] == "FAIL"
+    assert targets["training ratio, worst cell"]["status"] == "PASS"
+    assert targets["LSTM h256 training, share of float32 GEMM peak"]["status"] == "FAIL"
+
+
 def test_quick_run_has_expected_keys_and_positive_numbers(bench):
     result = bench.run_benchmark(
         cells=("lstm",),
