@@ -216,12 +216,21 @@ SWAPPED_MIN_HIDDEN_BACKWARD = 128
 
 
 @_jit
-def _transpose_into(src, dst):
-    """dst[s, j] = src[j, s]."""
-    G, B = src.shape
-    for s in range(B):
-        for j in range(G):
-            dst[s, j] = src[j, s]
+def _rows_product(A, W, out, outT, swapped):
+    """The product out = A W of a few rows A (B, K) and weights W (K, M); outT (M, B) scratch.
+
+    ``swapped``: computed as (Wᵀ Aᵀ)ᵀ -- the weight matrix as the tall left
+    operand, which OpenBLAS packs once per call however few rows A has -- and
+    transposed back into out; otherwise the plain product.
+    """
+    if swapped:
+        np.dot(W.T, A.T, outT)
+        B, M = out.shape
+        for s in range(B):
+            for j in range(M):
+                out[s, j] = outT[j, s]
+    else:
+        np.dot(A, W, out)
 
 
 @_jit
@@ -231,19 +240,16 @@ def recurrent_product(h, W_hh, out, outT):
     The training kernels' per-step product has few rows (a thread's chunk of the
     batch, 16 or 32) against a weight matrix that OpenBLAS repacks on every call.
     For float32 layers of at least SWAPPED_MIN_HIDDEN units it is computed as
-    (W_hh hᵀ)ᵀ -- the weight matrix as the tall left operand -- and transposed
-    back: measured 1.25-1.9x faster for the products (M = 16 or 32, N = 128 or
-    256, one thread, 2-core EPYC), 1.2-1.5x with the transpose; the LSTM and GRU
-    forward sweeps 1.1-1.4x faster from 64 units; no gain in float64 or for
-    narrower layers, which keep h W_hhᵀ.  Which form is used
-    depends only on the dtype and the layer's width, never on the thread count
-    or the batch's rows, so results stay deterministic.
+    (W_hh hᵀ)ᵀ and transposed back (:func:`_rows_product`): measured 1.25-1.9x
+    faster for the products (M = 16 or 32, N = 128 or 256, one thread, 2-core
+    EPYC), 1.2-1.5x with the transpose; the LSTM and GRU forward sweeps 1.1-1.4x
+    faster from 64 units; no gain in float64 or for narrower layers, which keep
+    h W_hhᵀ.  Which form is used depends only on the dtype and the layer's
+    width, never on the thread count or the batch's rows, so results stay
+    deterministic.
     """
-    if h.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN:
-        np.dot(W_hh, h.T, outT)
-        _transpose_into(outT, out)
-    else:
-        np.dot(h, W_hh.T, out)
+    swapped = h.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN
+    _rows_product(h, W_hh.T, out, outT, swapped)
 
 
 @_jit
@@ -254,11 +260,8 @@ def recurrent_gradient(dA, W_hh, out, outT):
     SWAPPED_MIN_HIDDEN_BACKWARD units ((W_hhᵀ dAᵀ)ᵀ: measured 1.03-1.34x faster
     with the transpose; at 32-64 units 0.86-1.14x, so those keep dA W_hh).
     """
-    if dA.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN_BACKWARD:
-        np.dot(W_hh.T, dA.T, outT)
-        _transpose_into(outT, out)
-    else:
-        np.dot(dA, W_hh, out)
+    swapped = dA.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN_BACKWARD
+    _rows_product(dA, W_hh, out, outT, swapped)
 
 
 # --------------------------------------------------------------------------
