@@ -148,3 +148,37 @@ def test_a_block_gathers_at_most_block_bytes_of_inputs(monkeypatch):
         sizes.clear()
         _train(spec, X, y, theta, 32, _training.Adam(1e-2), epochs=1)
         assert sizes == expected
+
+
+@pytest.mark.skipif(not hasattr(time, "CLOCK_MONOTONIC"), reason="no POSIX monotonic clock")
+def test_the_helpers_clock_is_the_monotonic_clock():
+    """The compiled clock reads clock_gettime(CLOCK_MONOTONIC) in nanoseconds."""
+    _fused.now_ns()  # compiled (or loaded) before the reading
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    now = _fused.now_ns()
+    after = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    assert before <= now <= after
+
+
+@pytest.mark.skipif(not hasattr(time, "CLOCK_MONOTONIC"), reason="no POSIX monotonic clock")
+def test_a_waiting_helper_sleeps_only_after_its_last_chunks_time():
+    """A helper waits for its next chunk as long as its last one took, at least IDLE_MIN_NS.
+
+    With a fixed count of polls (about a millisecond) the helpers of wide layers slept
+    during the caller's update at every batch, and the batch's chunks ran one after the
+    other. A posted chunk or STOP is taken at once.
+    """
+    control = np.zeros(3, np.int64)
+    _fused._idle_wait(_fused.now_ns())  # both compiled (or loaded) before the timings
+    _fused._next_task(control, 0, 1, 0)
+    assert _fused._idle_wait(_fused.now_ns()) == _fused.IDLE_MIN_NS
+    assert _fused._idle_wait(_fused.now_ns() - 50_000_000) >= 50_000_000
+
+    start = time.monotonic()
+    assert _fused._next_task(control, 0, 10, 30_000_000) == _fused.IDLE
+    assert time.monotonic() - start >= 0.03  # not after 10 polls: the wait it was given
+
+    control[_fused.TASK] = 7
+    assert _fused._next_task(control, 0, 10**9, 10**15) == 7
+    control[_fused.TASK] = _fused.STOP
+    assert _fused._next_task(control, 0, 10**9, 10**15) == _fused.STOP

@@ -28,6 +28,7 @@ stay inside, computing each chunk the calling thread posts, until told to stop
 """
 
 import sys
+import time
 
 import numpy as np
 from llvmlite import ir
@@ -50,17 +51,31 @@ from ._kernels import _jit
 # number of the last chunk finished, ``control[N_TOTAL]`` the batch size of the loss mean.
 TASK, DONE, N_TOTAL = 0, 1, 2
 STOP, IDLE = -1, -2  # what a serving step returns: stopped, or no chunk came for a while
-# Polls before a waiting thread gives up (one to a few milliseconds); each poll after the
-# first YIELD_EVERY - 1 offers the core to another runnable thread (sched_yield, which returns
-# at once when there is none), so that where there are more busy threads than cores --
-# several processes training at once -- a waiting thread does not hold the core that the
-# thread it waits for needs. Measured on the 2-core EPYC, two processes of two threads each
-# fitting the default forecaster at once: 7.9-8.2 s each with pure spinning, 5.8-6.4 s
-# yielding at every poll, 5.7-6.0 s with the thread pool (4.2-5.6 s with one thread each);
-# one process alone: 2.4-2.5 s yielding, 2.7 s yielding every fourth poll, 4.5 s on one thread.
+# A waiting thread polls; each poll after the first YIELD_EVERY - 1 offers the core to
+# another runnable thread (sched_yield, which returns at once when there is none), so that
+# where there are more busy threads than cores -- several processes training at once -- a
+# waiting thread does not hold the core that the thread it waits for needs. Measured on the
+# 2-core EPYC, two processes of two threads each fitting the default forecaster at once:
+# 7.9-8.2 s each with pure spinning, 5.8-6.4 s yielding at every poll, 5.7-6.0 s with the
+# thread pool (4.2-5.6 s with one thread each); one process alone: 2.4-2.5 s yielding, 2.7 s
+# yielding every fourth poll, 4.5 s on one thread.
+#
+# How long a helper waits for its next chunk before it goes to sleep (the caller then wakes
+# it from Python, which costs the helper's whole chunk when the caller only finds out after
+# its own): at least SPINS polls and IDLE_MIN_NS, and at least as long as its last chunk took
+# to compute. The caller's serial work between two batches (the sum of the parts, the
+# optimiser's update: a few passes over the parameters) takes less than a chunk, so a helper
+# of any width waits it out. With a fixed 1,000 polls (about a millisecond) the helpers of
+# wide layers slept at every batch -- the caller's update of an LSTM of 256 units takes
+# about that long -- and the two chunks of each batch ran one after the other: 2-thread
+# training no faster than 1-thread (LSTM 256, 775 against 784 samples/s on the 2-core Xeon).
+# Where there is no monotonic clock (Windows), the polls alone count.
 SPINS = 1_000
+IDLE_MIN_NS = 1_000_000
 YIELD_EVERY = 1
 _YIELD = None if sys.platform == "win32" else "sched_yield"  # POSIX; Windows: spin only
+# clock_gettime(CLOCK_MONOTONIC) with a 64-bit timespec (POSIX, 64-bit); -1 elsewhere
+_CLOCK = getattr(time, "CLOCK_MONOTONIC", None) if sys.maxsize > 2**32 else None
 
 
 @intrinsic
@@ -104,6 +119,36 @@ def _relax(typingctx):
     return sig, codegen
 
 
+@intrinsic
+def _now_ns(typingctx):
+    """Nanoseconds of the monotonic clock (``time.monotonic_ns``'s), or -1 where there is none."""
+    sig = types.int64()
+
+    def codegen(context, builder, signature, args):
+        i64 = ir.IntType(64)
+        if _CLOCK is None:
+            return ir.Constant(i64, -1)
+        timespec = ir.LiteralStructType([i64, i64])  # tv_sec, tv_nsec (64-bit platforms)
+        ts = cgutils.alloca_once(builder, timespec)
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.IntType(32), [ir.IntType(32), timespec.as_pointer()]),
+            "clock_gettime",
+        )
+        builder.call(fn, [ir.Constant(ir.IntType(32), _CLOCK), ts])
+        sec = builder.load(cgutils.gep_inbounds(builder, ts, 0, 0))
+        nsec = builder.load(cgutils.gep_inbounds(builder, ts, 0, 1))
+        return builder.add(builder.mul(sec, ir.Constant(i64, 1_000_000_000)), nsec)
+
+    return sig, codegen
+
+
+@_jit
+def now_ns():
+    """The clock the waits below use, in nanoseconds (-1 where there is none)."""
+    return _now_ns()
+
+
 @_jit
 def post(control, slot, value):
     """``control[slot] = value``, visible to a spinning thread after every earlier write."""
@@ -122,15 +167,29 @@ def wait_done(control, seq, spins):
 
 
 @_jit
-def _next_task(control, done, spins):
-    """The next posted chunk's number (or STOP), or IDLE after ``spins`` polls."""
-    for i in range(spins):
+def _next_task(control, done, spins, wait_ns):
+    """The next posted chunk's number (or STOP), or IDLE.
+
+    IDLE once none came in ``spins`` polls and ``wait_ns`` nanoseconds (the polls alone
+    where there is no clock).
+    """
+    start = _now_ns()
+    i = 0
+    while True:
         task = _load_acquire(control, TASK)
         if task != done:
             return task
         if i % YIELD_EVERY == YIELD_EVERY - 1:
             _relax()
-    return IDLE
+        i += 1
+        if i >= spins and (start < 0 or _now_ns() - start >= wait_ns):
+            return IDLE
+
+
+@_jit
+def _idle_wait(started):
+    """How long a helper waits for its next chunk: its last one's time, at least IDLE_MIN_NS."""
+    return max(IDLE_MIN_NS, _now_ns() - started)
 
 
 @_jit
@@ -213,10 +272,12 @@ def rnn_step(
 ):  # fmt: skip
     """One chunk's loss (``control`` empty), or serve a team's chunks (see :func:`lstm_step`)."""
     serving = control.size > 0
+    wait = IDLE_MIN_NS
     while True:  # one call of the chunk's step below: the kernels are compiled in once
-        task = _next_task(control, control[DONE], SPINS) if serving else 0
+        task = _next_task(control, control[DONE], SPINS, wait) if serving else 0
         if task < 0:
             return float(task)
+        started = _now_ns()
         L = _rnn_once(X, W_ih, W_hh, b, H, A, V, c, Z, out, dO, dZ, dH, dA,
                       Y, labels, taus, loss_code, control[N_TOTAL] if serving else n_total,
                       gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
@@ -224,6 +285,7 @@ def rnn_step(
             return L
         result[0] = L
         _store_release(control, DONE, task)
+        wait = _idle_wait(started)
 
 
 @_jit
@@ -238,13 +300,16 @@ def lstm_step(
     posted chunk (its inputs and targets already in ``X`` and ``Y`` or ``labels``), computes
     it with ``n_total = control[N_TOTAL]``, writes the loss into ``result[0]``, marks it done
     and waits for the next; it returns STOP when told to, IDLE when no chunk came for
-    :data:`SPINS` polls (the caller then sleeps until the next one is posted).
+    as long as its last one took to compute (at least :data:`IDLE_MIN_NS` and :data:`SPINS`
+    polls; the caller then sleeps until the next one is posted).
     """
     serving = control.size > 0
+    wait = IDLE_MIN_NS
     while True:  # one call of the chunk's step below: the kernels are compiled in once
-        task = _next_task(control, control[DONE], SPINS) if serving else 0
+        task = _next_task(control, control[DONE], SPINS, wait) if serving else 0
         if task < 0:
             return float(task)
+        started = _now_ns()
         L = _lstm_once(X, W_ih, W_hh, b, H, C, A, V, c, Z, out, dO, dZ, dH, dA,
                        Y, labels, taus, loss_code, control[N_TOTAL] if serving else n_total,
                        gW_ih, gW_hh, gb, gV, gc)  # fmt: skip
@@ -252,6 +317,7 @@ def lstm_step(
             return L
         result[0] = L
         _store_release(control, DONE, task)
+        wait = _idle_wait(started)
 
 
 @_jit
@@ -261,10 +327,12 @@ def gru_step(
 ):  # fmt: skip
     """One chunk's loss (``control`` empty), or serve a team's chunks (see :func:`lstm_step`)."""
     serving = control.size > 0
+    wait = IDLE_MIN_NS
     while True:  # one call of the chunk's step below: the kernels are compiled in once
-        task = _next_task(control, control[DONE], SPINS) if serving else 0
+        task = _next_task(control, control[DONE], SPINS, wait) if serving else 0
         if task < 0:
             return float(task)
+        started = _now_ns()
         L = _gru_once(X, W_ih, W_hh, b_ih, b_hh, H, A, HN, V, c, Z, out, dO, dZ, dH, dA, dAh,
                       Y, labels, taus, loss_code, control[N_TOTAL] if serving else n_total,
                       gW_ih, gW_hh, gb_ih, gb_hh, gV, gc)  # fmt: skip
@@ -272,6 +340,7 @@ def gru_step(
             return L
         result[0] = L
         _store_release(control, DONE, task)
+        wait = _idle_wait(started)
 
 
 def empty_targets(dtype):

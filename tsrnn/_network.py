@@ -420,9 +420,10 @@ class ChunkTeam:
     helpers' ``DONE``; 580-710 us a batch in the same measurement. Waiting threads offer
     their core to any other runnable thread at every poll (``sched_yield``), so several
     processes training at once on too few cores lose no more than with the pool, and a
-    helper that gets no chunk for a millisecond or so sleeps until the next is posted, so a
-    team costs nothing between epochs. Same chunks, same kernels, same order of the sums:
-    the same bits as the pool and as one thread.
+    helper that gets no chunk for as long as its last one took (at least a millisecond)
+    sleeps until the next is posted, so a team costs nothing while the caller is away.
+    Same chunks, same kernels, same order of the sums: the same bits as the pool and as
+    one thread.
 
     A team serves batches of exactly ``len(helpers) + 1`` full chunks (the others, such as an
     epoch's short last batch, take the pool). Use it as a context manager: leaving stops and
