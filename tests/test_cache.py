@@ -394,6 +394,8 @@ def test_source_stamp_covers_inlined_sources(tmp_path, monkeypatch):
     from tsrnn import _cache, _kernels
 
     assert any(p.endswith("_elementwise.py") for p in _cache._INLINED_SOURCES)
+    # the fused steps (tsrnn._fused) compile the kernels into theirs
+    assert any(p.endswith("_kernels.py") for p in _cache._INLINED_SOURCES)
     inlined = tmp_path / "inlined.py"
     inlined.write_text("x = 1\n")
     monkeypatch.setattr(_cache, "_INLINED_SOURCES", (str(inlined),))

@@ -48,10 +48,16 @@ ENV_VAR = "TSRNN_CACHE_DIR"
 
 _PKG_DIR = os.path.dirname(os.path.realpath(__file__))
 
-# Source files whose functions are inlined into cached kernels of other files:
-# part of every tsrnn kernel's source stamp (see _TsrnnCacheLocator).
+# Source files whose functions are compiled into cached kernels of other files:
+# part of every tsrnn kernel's source stamp (see _TsrnnCacheLocator). Numba links a
+# kernel's callees into the kernel's own cached machine code, and checks only the
+# defining file: the per-element math (_elementwise) is inlined into the kernels, the
+# recurrent products (_products) compiled into them, and the kernels (_kernels) into the
+# fused training steps (_fused), which an edit of _kernels.py alone left stale.
 _INLINED_SOURCES = tuple(
-    p for p in (os.path.join(_PKG_DIR, "_elementwise.py"),) if os.path.exists(p)
+    p
+    for p in (os.path.join(_PKG_DIR, f) for f in ("_elementwise.py", "_products.py", "_kernels.py"))
+    if os.path.exists(p)
 )
 
 
@@ -218,7 +224,9 @@ class _TsrnnCacheLocator(_LocatorBase):
 
         Numba invalidates an entry when the stamp differs.  Its own stamp covers
         the defining file only, but tsrnn's kernels inline the per-element math
-        of :mod:`tsrnn._elementwise`: an edit there alone must recompile them.
+        of :mod:`tsrnn._elementwise`, and the fused training steps of
+        :mod:`tsrnn._fused` compile the kernels of :mod:`tsrnn._kernels` into
+        theirs: an edit of either alone must recompile them.
         """
         stamps = []
         for path in (self._py_file, *_INLINED_SOURCES):
