@@ -75,9 +75,10 @@ def test_parameter_count_formulas(D, N, layers, bi, O):
 @pytest.mark.parametrize("loss", ["mse", "xent"])
 @pytest.mark.parametrize("hidden", [8, 128])
 def test_float32_agrees_with_float64(cell, loss, hidden):
-    # hidden 8: float32 computes the recurrent products directly, as float64 always does;
-    # hidden 128: float32 computes both transposed (tsrnn._kernels.recurrent_product and
-    # recurrent_gradient, for wide layers), so this compares the two forms
+    # hidden 8: float32 computes the recurrent products directly (the forward's against a
+    # contiguous copy of W_hhT), as float64 always does (against a transposed view);
+    # hidden 128: float32 computes the LSTM's and GRU's transposed (tsrnn._products, for
+    # wide layers), so this compares the forms
     narrow, wide = (hidden < K.SWAPPED_MIN_HIDDEN), (hidden >= K.SWAPPED_MIN_HIDDEN_BACKWARD)
     assert narrow if hidden == 8 else wide
     rng = np.random.default_rng(1)

@@ -35,6 +35,14 @@ from numba.extending import overload
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
 from . import _elementwise as E
+from ._products import (  # noqa: F401  (SWAPPED_*, SMALL_PRODUCT: part of this module's API)
+    SMALL_PRODUCT,
+    SWAPPED_MIN_HIDDEN,
+    SWAPPED_MIN_HIDDEN_BACKWARD,
+    recurrent_gradient,
+    recurrent_product,
+    transposed_weights,
+)
 
 # error_model="numpy": a division by zero gives inf/nan like NumPy instead of
 # raising inside the kernel; the training loop checks the loss for finiteness.
@@ -209,61 +217,6 @@ def input_gradient(dA, W_ih, dX):
     np.dot(dA.reshape(T * B, GN), W_ih, dX.reshape(T * B, D))
 
 
-#: Hidden sizes from which float32 recurrent products are computed transposed (below): the
-#: forward's from 64 units, the backward's from 128 (measured gains start there).
-SWAPPED_MIN_HIDDEN = 64
-SWAPPED_MIN_HIDDEN_BACKWARD = 128
-
-
-@_jit
-def _rows_product(A, W, out, outT, swapped):
-    """The product out = A W of a few rows A (B, K) and weights W (K, M); outT (M, B) scratch.
-
-    ``swapped``: computed as (Wᵀ Aᵀ)ᵀ -- the weight matrix as the tall left
-    operand, which OpenBLAS packs once per call however few rows A has -- and
-    transposed back into out; otherwise the plain product.
-    """
-    if swapped:
-        np.dot(W.T, A.T, outT)
-        B, M = out.shape
-        for s in range(B):
-            for j in range(M):
-                out[s, j] = outT[j, s]
-    else:
-        np.dot(A, W, out)
-
-
-@_jit
-def recurrent_product(h, W_hh, out, outT):
-    """The forward's recurrent term out = h W_hhᵀ, h (B, N), out (B, GN); outT (GN, B) scratch.
-
-    The training kernels' per-step product has few rows (a thread's chunk of the
-    batch, 16 or 32) against a weight matrix that OpenBLAS repacks on every call.
-    For float32 layers of at least SWAPPED_MIN_HIDDEN units it is computed as
-    (W_hh hᵀ)ᵀ and transposed back (:func:`_rows_product`): measured 1.25-1.9x
-    faster for the products (M = 16 or 32, N = 128 or 256, one thread, 2-core
-    EPYC), 1.2-1.5x with the transpose; the LSTM and GRU forward sweeps 1.1-1.4x
-    faster from 64 units; no gain in float64 or for narrower layers, which keep
-    h W_hhᵀ.  Which form is used depends only on the dtype and the layer's
-    width, never on the thread count or the batch's rows, so results stay
-    deterministic.
-    """
-    swapped = h.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN
-    _rows_product(h, W_hh.T, out, outT, swapped)
-
-
-@_jit
-def recurrent_gradient(dA, W_hh, out, outT):
-    """The backward's recurrent term out = dA W_hh, dA (B, GN), out (B, N); outT (N, B) scratch.
-
-    Transposed like :func:`recurrent_product` for float32 layers of at least
-    SWAPPED_MIN_HIDDEN_BACKWARD units ((W_hhᵀ dAᵀ)ᵀ: measured 1.03-1.34x faster
-    with the transpose; at 32-64 units 0.86-1.14x, so those keep dA W_hh).
-    """
-    swapped = dA.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN_BACKWARD
-    _rows_product(dA, W_hh, out, outT, swapped)
-
-
 # --------------------------------------------------------------------------
 # Elman RNN: h_t = tanh(b + W h_{t-1} + U x_t)
 # --------------------------------------------------------------------------
@@ -281,8 +234,9 @@ def rnn_forward(X, W_ih, W_hh, b, H, A):
     input_projection(X, W_ih, b, A)
     rec = np.empty((B, N), dtype=X.dtype)
     recT = np.empty((N, B), dtype=X.dtype)
+    W_hhT = transposed_weights(W_hh)
     for t in range(T):
-        recurrent_product(H[t], W_hh, rec, recT)
+        recurrent_product(H[t], W_hh, W_hhT, rec, recT)
         at = A[t]
         ht = H[t + 1]
         for s in range(B):
@@ -300,6 +254,7 @@ def rnn_backward(W_hh, H, dH, dA):
     T, B, N = dH.shape
     dh = np.zeros((B, N), dtype=H.dtype)
     dhT = np.empty((N, B), dtype=H.dtype)
+    W_hhT = transposed_weights(W_hh)
     for t in range(T - 1, -1, -1):
         ht = H[t + 1]
         dht = dH[t]
@@ -308,7 +263,7 @@ def rnn_backward(W_hh, H, dH, dA):
             for j in range(N):
                 g = dht[s, j] + dh[s, j]
                 dat[s, j] = g * (1.0 - ht[s, j] * ht[s, j])
-        recurrent_gradient(dat, W_hh, dh, dhT)
+        recurrent_gradient(dat, W_hh, W_hhT, dh, dhT)
 
 
 # --------------------------------------------------------------------------
@@ -350,9 +305,10 @@ def lstm_forward(X, W_ih, W_hh, b, H, C, A):
     input_projection(X, W_ih, b, A)
     rec = np.empty((B, 4 * N), dtype=X.dtype)
     recT = np.empty((4 * N, B), dtype=X.dtype)
+    W_hhT = transposed_weights(W_hh)
     off, scale = gate_coefficients(4, N, 2 * N, 3 * N, X)
     for t in range(T):
-        recurrent_product(H[t], W_hh, rec, recT)
+        recurrent_product(H[t], W_hh, W_hhT, rec, recT)
         at = A[t]
         cp = C[t]
         ct = C[t + 1]
@@ -383,6 +339,7 @@ def lstm_backward(W_hh, C, A, dH, dA):
     dc = np.zeros((B, N), dtype=C.dtype)  # dL/dc_t
     tc = np.empty(N, dtype=C.dtype)
     dhT = np.empty((N, B), dtype=C.dtype)
+    W_hhT = transposed_weights(W_hh)
     for t in range(T - 1, -1, -1):
         at = A[t]
         dat = dA[t]
@@ -417,7 +374,7 @@ def lstm_backward(W_hh, C, A, dH, dA):
                 da[2 * N + j] = gc[j] * a[j] * (1.0 - g * g)
             for j in range(N):  # dc_{t-1}
                 gc[j] *= a[N + j]
-        recurrent_gradient(dat, W_hh, dh, dhT)
+        recurrent_gradient(dat, W_hh, W_hhT, dh, dhT)
 
 
 # --------------------------------------------------------------------------
@@ -437,9 +394,10 @@ def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN):
     input_projection(X, W_ih, b_ih, A)
     rec = np.empty((B, 3 * N), dtype=X.dtype)
     recT = np.empty((3 * N, B), dtype=X.dtype)
+    W_hhT = transposed_weights(W_hh)
     for t in range(T):
         hp = H[t]
-        recurrent_product(hp, W_hh, rec, recT)
+        recurrent_product(hp, W_hh, W_hhT, rec, recT)
         at = A[t]
         hnt = HN[t]
         ht = H[t + 1]
@@ -475,6 +433,7 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
     dh = np.zeros((B, N), dtype=H.dtype)
     rec = np.empty((B, N), dtype=H.dtype)
     recT = np.empty((N, B), dtype=H.dtype)
+    W_hhT = transposed_weights(W_hh)
     for t in range(T - 1, -1, -1):
         at = A[t]
         dat = dA[t]
@@ -508,7 +467,7 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
                 dah[2 * N + j] = da[2 * N + j] * a[j]
             for j in range(N):  # direct path through the update gate
                 gh[j] *= a[N + j]
-        recurrent_gradient(daht, W_hh, rec, recT)
+        recurrent_gradient(daht, W_hh, W_hhT, rec, recT)
         for s in range(B):
             gh = dh[s]
             r = rec[s]
