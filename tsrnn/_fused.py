@@ -156,14 +156,21 @@ def post(control, slot, value):
 
 
 @_jit
-def wait_done(control, seq, spins):
-    """Spin until ``control[DONE] == seq``: True, or False after ``spins`` polls."""
-    for i in range(spins):
+def wait_done(control, seq, spins, wait_ns):
+    """Spin until ``control[DONE] == seq``: True, or False after ``spins`` polls and ``wait_ns``.
+
+    ``wait_ns`` nanoseconds at least, where there is a clock (the polls alone where not).
+    """
+    start = _now_ns()
+    i = 0
+    while True:
         if _load_acquire(control, DONE) == seq:
             return True
         if i % YIELD_EVERY == YIELD_EVERY - 1:
             _relax()
-    return False
+        i += 1
+        if i >= spins and (start < 0 or _now_ns() - start >= wait_ns):
+            return False
 
 
 @_jit
@@ -420,7 +427,8 @@ def train_block(
 
     Returns ``(b, status)``: ``(n_batches, BLOCK_DONE)``; ``(b, BLOCK_NON_FINITE)`` when batch
     ``b`` was not finite (``b`` updates made); ``(b, BLOCK_WAKE)`` when a helper had not finished
-    batch ``b`` after :data:`SPINS` polls (it may have gone to sleep): wake the helpers and call
+    batch ``b`` after :data:`SPINS` polls and as long again as the caller's own chunks took (it
+    may have gone to sleep; only the polls when resuming): wake the helpers and call
     again with the rows from batch ``b`` on and ``resume=True``, which waits for that batch
     instead of posting it (the caller's part of it is kept in ``grad`` and ``partial[0]``).
     """
@@ -429,11 +437,13 @@ def train_block(
     for b in range(n_batches):
         base = b * B
         seq = seq0 + 1 + b
+        own_ns = 0  # resuming: the helper may be asleep, give up after SPINS polls
         if not (resume and b == 0):
             for k in range(n_helpers):
                 _fill_chunk(hX[k], hT[k], Xb, Yb, base + (k + 1) * rows)
                 post(hC[k], N_TOTAL, B)
                 post(hC[k], TASK, seq)
+            started = _now_ns()
             _fill_chunk(own_X, own_T, Xb, Yb, base)
             L = float(_run_step(own))
             grad[:] = own_G
@@ -442,8 +452,9 @@ def train_block(
                 L += float(_run_step(own))
                 grad += own_G
             partial[0] = L
-        for k in range(n_helpers):
-            if not wait_done(hC[k], seq, SPINS):
+            own_ns = _now_ns() - started
+        for k in range(n_helpers):  # a helper takes about as long as the caller's chunk
+            if not wait_done(hC[k], seq, SPINS, own_ns):
                 return b, BLOCK_WAKE
         L = partial[0]
         for k in range(n_helpers):

@@ -502,7 +502,7 @@ class ChunkTeam:
         )
         out = [first]
         for h in self.helpers:
-            while not _fused.wait_done(h["control"], self.seq, _fused.SPINS):
+            while not _fused.wait_done(h["control"], self.seq, _fused.SPINS, 0):
                 _check_alive(h)
             out.append((float(h["result"][0]), h["call"].grad))
         return out
