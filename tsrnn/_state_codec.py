@@ -198,7 +198,13 @@ class _Encoder:
             }
         if isinstance(dtype, pd.StringDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "O"):
             items = list(values)
-            kind = "strings" if isinstance(dtype, pd.StringDtype) else "object"
+            # strings in an object array (pandas 2's default) load as the reader's default
+            # string dtype, as pandas 3's str values do: a file does not depend on the
+            # writer's pandas
+            strings = isinstance(dtype, pd.StringDtype) or (
+                len(items) > 0 and all(isinstance(x, str) for x in items)
+            )
+            kind = "strings" if strings else "object"
             return {
                 _TAG: kind,
                 "items": [self.encode(x, f"{path}[{i}]") for i, x in enumerate(items)],
