@@ -225,6 +225,8 @@ def test_predictions_are_batch_invariant(cell, dtype):
 
 
 def test_rowwise_matmul_equals_a_row_by_row_dot_product():
+    from fractions import Fraction
+
     from tsrnn import _kernels as K
 
     rng = np.random.default_rng(6)
@@ -234,8 +236,8 @@ def test_rowwise_matmul_equals_a_row_by_row_dot_product():
     for i in range(7):
         for j in range(4):
             acc = 0.0
-            for k in range(9):  # ascending k, product rounded before the add
-                acc += A[i, k] * W[j, k]
+            for k in range(9):  # ascending k, each product fused with its add: one rounding
+                acc = float(Fraction(A[i, k]) * Fraction(W[j, k]) + Fraction(acc))
             assert out[i, j] == acc
 
 

