@@ -241,6 +241,36 @@ def test_rowwise_matmul_equals_a_row_by_row_dot_product():
             assert out[i, j] == acc
 
 
+def test_without_fma_instructions_the_rows_are_a_rounded_product_and_an_add(tmp_path):
+    """Code compiled for a CPU without FMA (here: Numba's generic x86-64 / AArch64 target)
+    sums rounded products instead of calling a slow software FMA, in every loop alike."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from tsrnn import _kernels as K\n"
+        "assert not K.FMA\n"
+        "rng = np.random.default_rng(6)\n"
+        "A, W = rng.normal(size=(7, 9)), rng.normal(size=(4, 9))\n"
+        "out = np.empty((7, 4))\n"
+        "K.rowwise_matmul(A, np.ascontiguousarray(W.T), out)\n"
+        "for i in range(7):\n"
+        "    for j in range(4):\n"
+        "        acc = 0.0\n"
+        "        for k in range(9):\n"
+        "            acc += A[i, k] * W[j, k]\n"
+        "        assert out[i, j] == acc, (i, j)\n"
+        "print('unfused')\n"
+    )
+    env = dict(os.environ, TSRNN_CACHE_DIR=str(tmp_path), NUMBA_CPU_NAME="generic")
+    env.pop("NUMBA_CPU_FEATURES", None)
+    run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "unfused"
+
+
 # --------------------------------------------------------------------------
 # one graph, two backends: the registries
 # --------------------------------------------------------------------------
