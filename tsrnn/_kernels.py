@@ -28,18 +28,19 @@ caller sets it), so ``H[t]`` is ``h_{t-1}`` for the step ``t`` (0-based) and
 """
 
 import math
-import platform
 
 import numpy as np
 from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
 from . import _elementwise as E
-from ._products import (  # noqa: F401  (SWAPPED_*, SMALL_PRODUCT: part of this module's API)
+from ._products import (  # noqa: F401  (FMA, SWAPPED_*, SMALL_PRODUCT: this module's API too)
+    FMA,
     SMALL_PRODUCT,
     SWAPPED_MIN_HIDDEN,
     SWAPPED_MIN_HIDDEN_BACKWARD,
+    fma,
     recurrent_gradient,
     recurrent_product,
     transposed_weights,
@@ -102,57 +103,13 @@ def _ol_sigmoid(x):
 # --------------------------------------------------------------------------
 
 
-def _fma_in_hardware():
-    """Whether the CPU Numba compiles for has fused multiply-add instructions."""
-    from numba.core import config
-
-    if config.CPU_FEATURES is not None:  # NUMBA_CPU_FEATURES: what the code is compiled for
-        return "+fma" in config.CPU_FEATURES.split(",")
-    if config.CPU_NAME not in (None, "host"):  # NUMBA_CPU_NAME=generic, say: assume none
-        return False
-    if platform.machine().lower() in ("aarch64", "arm64"):
-        return True  # ARMv8's floating point always has them
-    import llvmlite.binding as llvm
-
-    try:
-        return bool(llvm.get_host_cpu_features().get("fma", False))
-    except RuntimeError:  # no feature list for this host
-        return False
-
-
-#: Fused multiply-adds where the CPU has them (x86-64 since 2013, every ARMv8); elsewhere a
-#: rounded product and an add (a software FMA would be many times slower). Numba's kernel
-#: cache is kept per CPU, so compiled code never moves between the two.
-FMA = _fma_in_hardware()
-
-
-@intrinsic
-def _fma(typingctx, a, b, c):
-    """a·b + c rounded once (LLVM's ``llvm.fma``): the same bits in every loop it is in.
-
-    Exact by definition, not a fast-math contraction that the compiler may or may not make:
-    a vector loop and its scalar tail compute the same value. On a CPU without FMA
-    instructions (:data:`FMA` false): a·b rounded, then + c, the same in every loop too.
-    """
-    if not (a == b == c and isinstance(a, types.Float)):
-        return None
-    sig = a(a, b, c)
-
-    def codegen(context, builder, signature, args):
-        if FMA:
-            return builder.fma(*args)
-        return builder.fadd(builder.fmul(args[0], args[1]), args[2])
-
-    return sig, codegen
-
-
 @_jit
 def accumulate_rows(A, i, r, Wt, acc):
     """acc[q] += A[i + q] Wt for q < r (r <= 4), with the same arithmetic for every row.
 
     A (M, K), Wt (K, N) (a weight matrix's transpose, contiguous), acc (>= r, N).
     Every element is accumulated as ``fma(a_1, w_1, fma(a_0, w_0, acc)) ...`` in
-    ascending k, each product fused with its add (one rounding, :func:`_fma`),
+    ascending k, each product fused with its add (one rounding, :func:`tsrnn._products.fma`),
     whether its row is in a block of four or alone and whether k is in an
     unrolled group of four or the tail. So a row's result depends only on that
     row, never on its position or on the other rows: batch-invariant. Optimised
@@ -177,17 +134,17 @@ def accumulate_rows(A, i, r, Wt, acc):
             a30, a31, a32, a33 = a3[k], a3[k + 1], a3[k + 2], a3[k + 3]
             for j in range(N):
                 x0, x1, x2, x3 = w0[j], w1[j], w2[j], w3[j]
-                o0[j] = _fma(a03, x3, _fma(a02, x2, _fma(a01, x1, _fma(a00, x0, o0[j]))))
-                o1[j] = _fma(a13, x3, _fma(a12, x2, _fma(a11, x1, _fma(a10, x0, o1[j]))))
-                o2[j] = _fma(a23, x3, _fma(a22, x2, _fma(a21, x1, _fma(a20, x0, o2[j]))))
-                o3[j] = _fma(a33, x3, _fma(a32, x2, _fma(a31, x1, _fma(a30, x0, o3[j]))))
+                o0[j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, o0[j]))))
+                o1[j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, o1[j]))))
+                o2[j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, o2[j]))))
+                o3[j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, o3[j]))))
         else:
             for q in range(r):
                 o = acc[q]
                 a = A[i + q]
                 b0, b1, b2, b3 = a[k], a[k + 1], a[k + 2], a[k + 3]
                 for j in range(N):
-                    o[j] = _fma(b3, w3[j], _fma(b2, w2[j], _fma(b1, w1[j], _fma(b0, w0[j], o[j]))))
+                    o[j] = fma(b3, w3[j], fma(b2, w2[j], fma(b1, w1[j], fma(b0, w0[j], o[j]))))
         k += 4
     while k < K:
         w = Wt[k]
@@ -195,7 +152,7 @@ def accumulate_rows(A, i, r, Wt, acc):
             o = acc[q]
             b = A[i + q, k]
             for j in range(N):
-                o[j] = _fma(b, w[j], o[j])
+                o[j] = fma(b, w[j], o[j])
         k += 1
 
 

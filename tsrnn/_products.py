@@ -1,4 +1,6 @@
-"""The per-step recurrent products of the training sweeps (:mod:`tsrnn._kernels`).
+"""The per-step recurrent products of the training sweeps, and the fused multiply-add.
+
+:func:`fma` is the inference products' arithmetic (:func:`tsrnn._kernels.accumulate_rows`).
 
 A training chunk's recurrent product has few rows (a thread's chunk of the batch, 16 or
 32) against the layer's whole recurrent weight matrix, 48 times a sweep; which way round it
@@ -7,13 +9,60 @@ forms here compute the same products; the one used depends only on the dtype, th
 width and the chunk's rows, never on the thread count, so results stay deterministic.
 """
 
+import platform
+
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import intrinsic
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
 
 # the kernels' options (tsrnn._kernels): no fastmath, NumPy's error model, GIL released
 _jit = njit(cache=True, nogil=True, error_model="numpy")
+
+
+def _fma_in_hardware():
+    """Whether the CPU Numba compiles for has fused multiply-add instructions."""
+    from numba.core import config
+
+    if config.CPU_FEATURES is not None:  # NUMBA_CPU_FEATURES: what the code is compiled for
+        return "+fma" in config.CPU_FEATURES.split(",")
+    if config.CPU_NAME not in (None, "host"):  # NUMBA_CPU_NAME=generic, say: assume none
+        return False
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return True  # ARMv8's floating point always has them
+    import llvmlite.binding as llvm
+
+    try:
+        return bool(llvm.get_host_cpu_features().get("fma", False))
+    except RuntimeError:  # no feature list for this host
+        return False
+
+
+#: Fused multiply-adds where the CPU has them (x86-64 since 2013, every ARMv8); elsewhere a
+#: rounded product and an add (a software FMA would be many times slower). Numba's kernel
+#: cache is kept per CPU, so compiled code never moves between the two.
+FMA = _fma_in_hardware()
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """a·b + c rounded once (LLVM's ``llvm.fma``): the same bits in every loop it is in.
+
+    Exact by definition, not a fast-math contraction that the compiler may or may not make:
+    a vector loop and its scalar tail compute the same value. On a CPU without FMA
+    instructions (:data:`FMA` false): a·b rounded, then + c, the same in every loop too.
+    """
+    if not (a == b == c and isinstance(a, types.Float)):
+        return None
+    sig = a(a, b, c)
+
+    def codegen(context, builder, signature, args):
+        if FMA:
+            return builder.fma(*args)
+        return builder.fadd(builder.fmul(args[0], args[1]), args[2])
+
+    return sig, codegen
 
 
 #: Float32 recurrent products: the forward's computed transposed from 64 units and the
