@@ -224,9 +224,10 @@ class _TsrnnCacheLocator(_LocatorBase):
 
         Numba invalidates an entry when the stamp differs.  Its own stamp covers
         the defining file only, but tsrnn's kernels inline the per-element math
-        of :mod:`tsrnn._elementwise`, and the fused training steps of
-        :mod:`tsrnn._fused` compile the kernels of :mod:`tsrnn._kernels` into
-        theirs: an edit of either alone must recompile them.
+        of :mod:`tsrnn._elementwise` and compile in the products of
+        :mod:`tsrnn._products`, and the fused training steps of :mod:`tsrnn._fused`
+        compile in the kernels of :mod:`tsrnn._kernels`: an edit of any of them
+        alone must recompile the kernels that use it.
         """
         stamps = []
         for path in (self._py_file, *_INLINED_SOURCES):

@@ -121,7 +121,7 @@ def _relax(typingctx):
 
 @intrinsic
 def _now_ns(typingctx):
-    """Nanoseconds of the monotonic clock (``time.monotonic_ns``'s), or -1 where there is none."""
+    """Nanoseconds of ``clock_gettime(CLOCK_MONOTONIC)``, or -1 where there is no such clock."""
     sig = types.int64()
 
     def codegen(context, builder, signature, args):
