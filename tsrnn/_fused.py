@@ -156,6 +156,18 @@ def post(control, slot, value):
 
 
 @_jit
+def _poll_again(i, spins, start, wait_ns):
+    """After poll ``i`` (from 0), begun at ``start``: whether to poll once more.
+
+    Offers the core first (every YIELD_EVERY polls); yes until ``spins`` polls and
+    ``wait_ns`` nanoseconds have passed (the polls alone where there is no clock).
+    """
+    if i % YIELD_EVERY == YIELD_EVERY - 1:
+        _relax()
+    return i + 1 < spins or (start >= 0 and _now_ns() - start < wait_ns)
+
+
+@_jit
 def wait_done(control, seq, spins, wait_ns):
     """Spin until ``control[DONE] == seq``: True, or False after ``spins`` polls and ``wait_ns``.
 
@@ -163,14 +175,11 @@ def wait_done(control, seq, spins, wait_ns):
     """
     start = _now_ns()
     i = 0
-    while True:
-        if _load_acquire(control, DONE) == seq:
-            return True
-        if i % YIELD_EVERY == YIELD_EVERY - 1:
-            _relax()
-        i += 1
-        if i >= spins and (start < 0 or _now_ns() - start >= wait_ns):
+    while _load_acquire(control, DONE) != seq:
+        if not _poll_again(i, spins, start, wait_ns):
             return False
+        i += 1
+    return True
 
 
 @_jit
@@ -186,11 +195,9 @@ def _next_task(control, done, spins, wait_ns):
         task = _load_acquire(control, TASK)
         if task != done:
             return task
-        if i % YIELD_EVERY == YIELD_EVERY - 1:
-            _relax()
-        i += 1
-        if i >= spins and (start < 0 or _now_ns() - start >= wait_ns):
+        if not _poll_again(i, spins, start, wait_ns):
             return IDLE
+        i += 1
 
 
 @_jit
