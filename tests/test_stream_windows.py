@@ -12,7 +12,7 @@ from _materialised import all_windows, split_windows
 
 import tsrnn.forecasting._rnn as rnn_module
 from tsrnn._epochs import Batches
-from tsrnn._window_kernels import pairwise_sum
+from tsrnn._window_kernels import LOCATOR_SHIFT, _series_of, pairwise_sum, series_locator
 from tsrnn.estimators._base import BaseRecurrent
 from tsrnn.forecasting import RNNForecaster
 from tsrnn.forecasting._features import Covariates
@@ -254,6 +254,42 @@ def test_epoch_batches_are_the_consecutive_slices_of_the_order():
     assert max(len(b) for b in batches) == 4
     with pytest.raises(IndexError):
         batches[3]
+
+
+@pytest.mark.parametrize("case", ["mixed", "long", "single", "empty series"])
+def test_the_series_locator_finds_the_series_of_every_point(case):
+    rng = np.random.default_rng(3)
+    lengths = {
+        "mixed": rng.integers(1, 700, 60),  # shorter and longer than a bucket (256 points)
+        "long": np.array([5000, 3, 1, 2000]),
+        "single": np.array([257]),
+        "empty series": np.array([0, 4, 0, 0, 300, 0, 1, 600, 0]),
+    }[case]
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    locator = series_locator(offsets)
+    assert locator.dtype == np.int64 and len(locator) == -(-offsets[-1] // 2**LOCATOR_SHIFT)
+    owner = np.repeat(np.arange(len(lengths)), lengths)  # the series of every point
+    got = np.array([_series_of(offsets, locator, p) for p in range(offsets[-1])])
+    np.testing.assert_array_equal(got, owner)
+
+
+@pytest.mark.parametrize(("n", "size"), [(10, 4), (12, 4), (3, 4), (4, 4), (0, 4), (1, 1)])
+def test_a_run_of_full_batches_is_found_without_looking_at_each(n, size):
+    order = np.random.default_rng(0).permutation(n).astype(np.int32)
+    batches = Batches(order, size)
+    listed = list(batches)
+    largest = max(map(len, listed), default=0)
+    assert batches.largest == largest
+    for limit in (1, 2, 5):
+        for k in range(len(listed) + 1):
+            k1, rows = batches.full_run(k, limit)
+            want = k
+            while want < len(listed) and want - k < limit and len(listed[want]) == largest:
+                want += 1
+            assert k1 == want, (k, limit)
+            expected = np.concatenate(listed[k:k1]) if k1 > k else order[:0]
+            np.testing.assert_array_equal(rows, expected, strict=True)
 
 
 def test_window_means_are_summed_as_numpy_sums_them():

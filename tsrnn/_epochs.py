@@ -84,6 +84,22 @@ class Batches(Sequence):
         for i in range(0, len(self.order), self.size):
             yield self.order[i : i + self.size]
 
+    @property
+    def largest(self) -> int:
+        """Rows of the largest batch (0 for an empty epoch)."""
+        return min(self.size, len(self.order))
+
+    def full_run(self, k, limit):
+        """``(k1, rows)``: batches ``k .. k1 - 1`` are full (``largest`` rows), at most ``limit``.
+
+        ``rows`` their rows in order (a view of ``order``); ``k1 == k`` when batch ``k`` is not
+        full. Without looking at the batches one by one: only the last may be short.
+        """
+        n = len(self.order)
+        n_full = n // self.size if n >= self.size else int(n > 0)
+        k1 = max(k, min(k + limit, n_full))
+        return k1, self.order[k * self.size : k1 * self.size]
+
 
 @dataclass
 class EpochHistory:

@@ -31,6 +31,7 @@ from threadpoolctl import ThreadpoolController
 from . import _fused
 from . import _kernels as K
 from . import _network as net
+from ._epochs import Batches
 from ._registry import LOSSES, OPTIMIZERS, call, lookup
 
 
@@ -274,7 +275,7 @@ class CpuTrainer:
 
     def train_epoch(self, X, y, batches):
         total, count = 0.0, 0
-        largest = max(len(idx) for idx in batches)
+        largest = batches.largest if isinstance(batches, Batches) else max(map(len, batches))
         with (
             cpu_parallel(largest, net.chunk_rows(self.spec, largest)) as executor,
             _team(executor, self, largest) as team,
@@ -282,12 +283,12 @@ class CpuTrainer:
             block = _Block.make(self, X, y, largest, executor, team)
             k, n = 0, len(batches)
             while k < n:
-                if block is not None and len(batches[k]) == largest:
+                k1, rows = k, None
+                if block is not None:
+                    k1, rows = _full_run(batches, k, block.n_batches, largest)
+                if k1 > k:
                     # a run of full batches in one compiled call (the same steps, the same bits)
-                    k1 = k + 1
-                    while k1 < n and k1 - k < block.n_batches and len(batches[k1]) == largest:
-                        k1 += 1
-                    losses, ok = block.run(X, y, np.concatenate(batches[k:k1]))
+                    losses, ok = block.run(X, y, rows)
                     for L in losses.tolist():
                         total += L * largest
                         count += largest
@@ -326,6 +327,20 @@ class CpuTrainer:
 
     def get_optimizer_state(self):
         return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.state.items()}
+
+
+def _full_run(batches, k, limit, largest):
+    """``(k1, rows)``: batches ``k .. k1 - 1`` are full, at most ``limit``; their rows in order.
+
+    ``k1 == k`` when batch ``k`` is not full (has fewer rows than ``largest``, the largest
+    batch's). :meth:`Batches.full_run` where it applies, else by looking at each batch.
+    """
+    if isinstance(batches, Batches):
+        return batches.full_run(k, limit)
+    k1 = k
+    while k1 < len(batches) and k1 - k < limit and len(batches[k1]) == largest:
+        k1 += 1
+    return k1, (np.concatenate(batches[k:k1]) if k1 > k else None)
 
 
 #: Rows of full mini-batches trained per compiled call (:class:`_Block`): a few dozen

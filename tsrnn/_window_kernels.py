@@ -91,29 +91,47 @@ def pairwise_sum(a, lo, n):
     return 0.0 + _pairwise(a, lo, n)
 
 
-@numba.njit(cache=True, nogil=True)
-def _series_of(offsets, point):
-    """The series ``s`` with ``offsets[s] <= point < offsets[s + 1]`` (a binary search)."""
-    lo, hi = 0, offsets.size - 1
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if offsets[mid] <= point:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+#: a series locator has one entry per ``2**LOCATOR_SHIFT`` points of the concatenated panel
+LOCATOR_SHIFT = 8
+
+
+def series_locator(offsets):
+    """The series holding every ``2**LOCATOR_SHIFT``-th point: where :func:`_series_of` starts.
+
+    Entry ``b`` is the last series ``s`` with ``offsets[s] <= b << LOCATOR_SHIFT`` (int64;
+    8 bytes per 256 points). For the concatenated panel of :func:`gather_inputs`.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n_total = int(offsets[-1]) if offsets.size else 0
+    firsts = np.arange(0, n_total, 1 << LOCATOR_SHIFT, dtype=np.int64)
+    return np.searchsorted(offsets, firsts, side="right").astype(np.int64) - 1
 
 
 @numba.njit(cache=True, nogil=True)
-def _window_loc_scale(d, offsets, series_loc, series_scale, window_mean, origin, window):
+def _series_of(offsets, locator, point):
+    """The series ``s`` with ``offsets[s] <= point < offsets[s + 1]``.
+
+    From the series of the point's bucket (:func:`series_locator`), forward past the series
+    that end before ``point``: a few steps where series are a few hundred points long,
+    instead of a binary search over all of them.
+    """
+    s = locator[point >> LOCATOR_SHIFT]
+    while offsets[s + 1] <= point:
+        s += 1
+    return s
+
+
+@numba.njit(cache=True, nogil=True)
+def _window_loc_scale(d, offsets, locator, series_loc, series_scale, window_mean, origin, window):
     """(loc, scale) of the window whose last input is ``d[origin]``.
 
-    ``scale`` is its series' (the series holding point ``origin``: :func:`_series_of`);
+    ``scale`` is its series' (the series holding point ``origin``: :func:`_series_of`, with
+    the panel's :func:`series_locator`);
     ``loc`` the mean of the window's ``window`` inputs when ``window_mean``
     (``normalize='window'``: ``add.reduce(inputs) / window``, as numpy computes it), else its
     series' location.
     """
-    s = _series_of(offsets, origin)
+    s = _series_of(offsets, locator, origin)
     if window_mean:
         return pairwise_sum(d, origin - (window - 1), window) / window, series_scale[s]
     return series_loc[s], series_scale[s]
@@ -126,6 +144,7 @@ def gather_inputs(
     future,
     future_rows,
     offsets,
+    locator,
     series_loc,
     series_scale,
     window_mean,
@@ -155,7 +174,7 @@ def gather_inputs(
     steps = window + extension
     for i in range(origins.size):
         loc, scale = _window_loc_scale(
-            d, offsets, series_loc, series_scale, window_mean, origins[i], window
+            d, offsets, locator, series_loc, series_scale, window_mean, origins[i], window
         )
         s = origins[i] - (window - 1)
         for t in range(window):
@@ -181,7 +200,7 @@ def gather_inputs(
 
 @numba.njit(cache=True, nogil=True)
 def gather_targets(
-    d, offsets, series_loc, series_scale, window_mean, origins, window, length, repeat, out
+    d, offsets, locator, series_loc, series_scale, window_mean, origins, window, length, repeat, out
 ):
     """Fill ``out`` (n, length * repeat) with the normalised targets of windows.
 
@@ -192,7 +211,7 @@ def gather_targets(
     """
     for i in range(origins.size):
         loc, scale = _window_loc_scale(
-            d, offsets, series_loc, series_scale, window_mean, origins[i], window
+            d, offsets, locator, series_loc, series_scale, window_mean, origins[i], window
         )
         for k in range(length):
             value = (d[origins[i] + 1 + k] - loc) / scale

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._window_kernels import gather_inputs, gather_targets, sorted_origins
+from .._window_kernels import gather_inputs, gather_targets, series_locator, sorted_origins
 from ._time import _ordinals
 from ._windows import (
     CalibrationOrigins,
@@ -125,6 +125,7 @@ class WindowSource:
         lengths = np.array([len(p.d) for p in prepared], dtype=np.int64)
         self.offsets = np.zeros(len(prepared) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.offsets[1:])
+        self.locator = series_locator(self.offsets)  # where the gathers find a point's series
         self.d = self._concat("d")
         self.past = self._concat("past")
         self.loc = np.array([p.stats.loc for p in prepared], dtype=np.float64)
@@ -289,7 +290,7 @@ class WindowSource:
     def _norm_args(self):
         """The arguments of the gather kernels that locate and normalise each window."""
         window_mean = self.layout.transform.normalize == "window"
-        return self.offsets, self.loc, self.scale, window_mean
+        return self.offsets, self.locator, self.loc, self.scale, window_mean
 
     def inputs(self, pos, dtype=np.float64) -> np.ndarray:
         """Network inputs of the windows at ``pos`` in ``dtype``.
@@ -321,6 +322,7 @@ class WindowSource:
     def nbytes(self) -> int:
         """Bytes of the arrays the source holds (the data, the ranks, the per-series numbers)."""
         arrays = (self.d, self.past, self.future, self.loc, self.scale, self.offsets, self.ranks)
+        arrays += (self.locator,)
         return int(sum(a.nbytes for a in arrays))
 
 
