@@ -117,7 +117,14 @@ def test_failed_child_becomes_a_row(bench, tmp_path):
         "rows": [row],
     }
     bench.write(results, str(tmp_path / "s.json"), str(tmp_path / "s.md"))
-    assert "timeout" in (tmp_path / "s.md").read_text()
+    text = (tmp_path / "s.md").read_text()
+    assert "timeout" in text and "copies the frame's `y` column" not in text
+    # under pandas 2 the table says that the forecaster holds a copy of the y column
+    for version, said in (("2.3.3", True), ("3.1.1", False)):
+        results["environment"]["versions"] = {"pandas": version}
+        bench.write(results, str(tmp_path / "s.json"), str(tmp_path / "s.md"))
+        text = (tmp_path / "s.md").read_text()
+        assert (f"pandas {version}: the forecaster copies the frame's `y` column" in text) == said
 
 
 def test_neuralforecast_library_without_it_is_a_failed_row_and_its_table(bench, tmp_path):
