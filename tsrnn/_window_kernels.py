@@ -4,7 +4,8 @@
 materialising a sort key per window: a stable counting sort over the ranks of the time
 stamps. :func:`gather_inputs` and :func:`gather_targets` fill a training batch from the
 concatenated series, each window's normalisation computed on the way (one call per batch, no
-per-window arrays). They are what :mod:`tsrnn.forecasting._stream` calls; see there for the
+per-window arrays); they find a window's series through :func:`series_locator`'s table (made
+with NumPy, once per panel). They are what :mod:`tsrnn.forecasting._stream` calls; see there for the
 meaning.
 """
 
