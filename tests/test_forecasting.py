@@ -592,6 +592,24 @@ def test_duplicated_timestamps_are_an_error():
         RNNForecaster(horizon=3, **FAST).fit(df)
 
 
+@pytest.mark.parametrize("row", [0, 7, 49])
+def test_missing_timestamps_are_an_error_naming_the_series_and_rows(row):
+    # a NaT among the time stamps: before, an IndexError from inside the order check
+    df = _long().reset_index(drop=True)
+    b_rows = df.index[(df["unique_id"] == "b").to_numpy()]
+    df.loc[b_rows[row], "ds"] = pd.NaT
+    message = rf"series 'b': y has 1 missing timestamp\(s\) \(NaT\), at row\(s\) \[{row}\]"
+    with pytest.raises(ValueError, match=message):
+        RNNForecaster(horizon=3, **FAST).fit(df)
+    y = _monthly()
+    index = y.index.to_numpy().copy()
+    index[[0, 3]] = pd.NaT  # a Series' PeriodIndex
+    with pytest.raises(ValueError, match=r"series 'sales': y has 2 missing timestamp"):
+        RNNForecaster(horizon=3, **FAST).fit(
+            pd.Series(y.to_numpy(), pd.PeriodIndex(index), name="sales")
+        )
+
+
 def test_missing_values_are_an_error_unless_a_fill_policy_is_given():
     y = _monthly()
     y.iloc[[10, 11]] = np.nan
