@@ -585,6 +585,18 @@ def test_unsorted_timestamps_are_an_error():
         RNNForecaster(horizon=3, **FAST).fit(df)
 
 
+def test_rows_without_a_series_id_are_left_out_with_a_warning_naming_them():
+    df = _long()
+    stray = df.iloc[[3]].assign(unique_id=None, ds=pd.Timestamp("2030-01-01"))
+    df = pd.concat([df.iloc[:60], stray, df.iloc[60:]], ignore_index=True)
+    message = r"1 row\(s\) with a missing unique_id were left out \(index \[60\]\)"
+    with pytest.warns(UserWarning, match=message):
+        fitted = RNNForecaster(horizon=3, **FAST).fit(df)
+    clean = df[df["unique_id"].notna()]
+    expected = RNNForecaster(horizon=3, **FAST).fit(clean).predict()
+    pd.testing.assert_frame_equal(fitted.predict(), expected)
+
+
 def test_duplicated_timestamps_are_an_error():
     df = _long()
     df = pd.concat([df, df[df.unique_id == "c"].iloc[[5]]]).sort_values(["unique_id", "ds"])

@@ -125,12 +125,12 @@ def _long_groups(y: pd.DataFrame):
     """``(uid, ds index, y values, rows)`` of every series of a long frame, one at a time.
 
     The series in order of first appearance, rows with a missing ``unique_id`` dropped (as
-    ``groupby("unique_id", sort=False)``). Rows of one series that are consecutive (a frame
-    sorted or grouped by series) are sliced from the ``ds`` and ``y`` columns without a copy;
-    otherwise only those two columns are reordered once. Iterating a groupby made a sorted
-    copy of the whole frame (its ``unique_id`` strings included): as much memory again as the
-    data while the series were parsed. ``rows`` is the ``(first, end)`` row span of a series
-    sliced as it is, else None.
+    ``groupby("unique_id", sort=False)``) with a warning that says which. Rows of one series
+    that are consecutive (a frame sorted or grouped by series) are sliced from the ``ds`` and
+    ``y`` columns without a copy; otherwise only those two columns are reordered once. Iterating
+    a groupby made a sorted copy of the whole frame (its ``unique_id`` strings included): as
+    much memory again as the data while the series were parsed. ``rows`` is the ``(first, end)``
+    row span of a series sliced as it is, else None.
     """
     codes, uniques, starts = _series_codes(y["unique_id"])
     ds, values = y["ds"].array, y["y"].array
@@ -141,6 +141,15 @@ def _long_groups(y: pd.DataFrame):
             yield uniques[k], index, pd.Series(values[lo:hi], copy=False), (int(lo), int(hi))
         return
     keep = codes >= 0
+    if not keep.all():
+        dropped = y.index[~keep]
+        warnings.warn(
+            f"y: {len(dropped)} row(s) with a missing unique_id were left out (index "
+            f"{dropped[:5].tolist()}{' ...' if len(dropped) > 5 else ''}); give them their "
+            "series' id, or drop them first to silence this warning",
+            UserWarning,
+            stacklevel=4,
+        )
     if not keep.all() or (len(codes) > 1 and (np.diff(codes) < 0).any()):
         order = np.argsort(np.where(keep, codes, len(uniques)), kind="stable")
         order = order[: int(keep.sum())]
