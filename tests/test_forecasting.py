@@ -620,6 +620,12 @@ def test_missing_timestamps_are_an_error_naming_the_series_and_rows(row):
         RNNForecaster(horizon=3, **FAST).fit(
             pd.Series(y.to_numpy(), pd.PeriodIndex(index), name="sales")
         )
+    # the covariates' timestamps too
+    df = _long()
+    X = df[["unique_id", "ds"]].assign(price=np.linspace(1.0, 2.0, len(df)))
+    X.loc[X.index[3], "ds"] = pd.NaT
+    with pytest.raises(ValueError, match=r"series 'a': X has 1 missing timestamp\(s\) \(NaT\)"):
+        RNNForecaster(horizon=3, **FAST).fit(df, X=X)
 
 
 def test_missing_values_are_an_error_unless_a_fill_policy_is_given():
