@@ -59,11 +59,13 @@ def test_series_of_a_grouped_frame_are_its_rows_in_one_array_with_shared_grids()
 def test_interleaved_rows_and_missing_ids_give_the_groupby_series():
     df = _long()
     # rows of the series interleaved (each series' rows still in time order), one row
-    # without a unique_id, which groupby drops
+    # without a unique_id, which groupby drops (and the parser too, saying so)
     turn = df.groupby("unique_id").cumcount().to_numpy()  # round robin over the series
     shuffled = df.iloc[np.argsort(turn, kind="stable")].copy()
     shuffled.loc[shuffled.index[3], "unique_id"] = None
-    panel = parse_panel(shuffled, fill_method="ffill")
+    label = shuffled.index[3]
+    with pytest.warns(UserWarning, match=rf"1 row\(s\) with a missing unique_id .*\[{label}\]"):
+        panel = parse_panel(shuffled, fill_method="ffill")
     expected = list(shuffled.groupby("unique_id", sort=False))
     assert [s.uid for s in panel.series] == [u for u, _ in expected]
     for s, (_, g) in zip(panel.series, expected):
