@@ -103,8 +103,7 @@ def series_locator(offsets):
     8 bytes per 256 points). For the concatenated panel of :func:`gather_inputs`.
     """
     offsets = np.asarray(offsets, dtype=np.int64)
-    n_total = int(offsets[-1]) if offsets.size else 0
-    firsts = np.arange(0, n_total, 1 << LOCATOR_SHIFT, dtype=np.int64)
+    firsts = np.arange(0, int(offsets[-1]), 1 << LOCATOR_SHIFT, dtype=np.int64)
     return np.searchsorted(offsets, firsts, side="right").astype(np.int64) - 1
 
 

@@ -141,7 +141,8 @@ def _long_groups(y: pd.DataFrame):
             yield uniques[k], index, pd.Series(values[lo:hi], copy=False), (int(lo), int(hi))
         return
     keep = codes >= 0
-    if not keep.all():
+    all_kept = bool(keep.all())
+    if not all_kept:
         dropped = y.index[~keep]
         warnings.warn(
             f"y: {len(dropped)} row(s) with a missing unique_id were left out (index "
@@ -150,7 +151,7 @@ def _long_groups(y: pd.DataFrame):
             UserWarning,
             stacklevel=4,
         )
-    if not keep.all() or (len(codes) > 1 and (np.diff(codes) < 0).any()):
+    if not all_kept or (len(codes) > 1 and (np.diff(codes) < 0).any()):
         order = np.argsort(np.where(keep, codes, len(uniques)), kind="stable")
         order = order[: int(keep.sum())]
         codes = codes[order]

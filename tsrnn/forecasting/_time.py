@@ -183,7 +183,7 @@ def _strictly_increasing(index: pd.Index) -> bool:
         a = index.asi8
         if len(a) and a[0] == _NAT:  # a NaT can only come first in an increasing run
             return False
-    elif isinstance(index, pd.Index) and pd.api.types.is_integer_dtype(index.dtype):
+    elif pd.api.types.is_integer_dtype(index.dtype):
         a = index.to_numpy()
     else:
         return False
