@@ -23,9 +23,16 @@ HIDDEN, WINDOW, BATCH = 32, 24, 32
 
 def run_size_nf(n_series, length, seed, threads, max_steps, bench):
     """One size with neuralforecast's LSTM: fit + predict, measured as ``bench.run_size``."""
+    import importlib.util
     import logging
     import warnings
 
+    missing = [m for m in ("neuralforecast", "torch") if importlib.util.find_spec(m) is None]
+    if missing:  # a clear message, not the traceback of the first import that fails
+        raise SystemExit(
+            f"--library neuralforecast needs {' and '.join(missing)}, not installed here: "
+            "pip install neuralforecast (which brings torch), in a separate environment"
+        )
     import torch
     from neuralforecast import NeuralForecast
     from neuralforecast.losses.pytorch import MSE
