@@ -165,7 +165,7 @@ def test_predict_is_bit_identical_across_pool_sizes(monkeypatch):
     threads = {}
     for n_threads in (1, 2):
         seen = []
-        inner = net.forward
+        inner = net.graph.forward
 
         def spy(*args, _seen=seen, _inner=inner, **kw):
             _seen.append(threading.get_ident())
@@ -173,7 +173,7 @@ def test_predict_is_bit_identical_across_pool_sizes(monkeypatch):
             return _inner(*args, **kw)
 
         with monkeypatch.context() as m:
-            m.setattr(net, "forward", spy)
+            m.setattr(net.graph, "forward", spy)
             with pool_threads(n_threads, monkeypatch):
                 threads[n_threads] = (est.predict(X), set(seen), len(seen))
     p1, t1, calls1 = threads[1]

@@ -677,9 +677,22 @@ def predict(spec, theta, X, executor=None):
     samples are predicted with it, in whatever order or chunking.
     """
     out = np.empty((X.shape[0], spec.n_outputs), dtype=theta.dtype)
+    P = unpack(spec, theta)
+    # One workspace per thread and chunk size for this call, reused from chunk to chunk:
+    # a fresh one per chunk made its states' pages fault in every time (400 of 2,400 us
+    # for 256 rows of an RNN of 64 units). Every buffer is written before it is read
+    # (H[0], the zero initial state, is never written), so reuse changes no bit.
+    spaces = {}
 
     def run(c):
-        out[c[0] : c[1]] = forward(spec, theta, X[c[0] : c[1]])[0]
+        lo, hi = c
+        key = (threading.get_ident(), hi - lo)
+        ws = spaces.get(key)
+        if ws is None:
+            ws = spaces[key] = graph.Workspace(spec, CPU, X.shape[1], hi - lo, theta.dtype, False)
+        np.copyto(ws.X, np.transpose(X[lo:hi], (1, 0, 2)), casting="same_kind")
+        graph.forward(spec, P, ws)
+        out[lo:hi] = ws.out
 
     _map(executor, run, _row_chunks(X.shape[0], PREDICT_CHUNK_ROWS))
     return out
