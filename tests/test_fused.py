@@ -1,10 +1,11 @@
-"""The fused training step (tsrnn._fused): one compiled call per row chunk, the graph's bits.
+"""The fused training steps: one compiled call per row chunk, the graph's bits.
 
 A one-layer, one-direction network trains through :mod:`tsrnn._fused` (forward, head,
-loss and backward in one kernel call). It must give exactly what the network graph
-(:mod:`tsrnn._graph`, the layer loop every other network runs) gives: the same loss and
-gradient bit for bit, for every cell, loss and dtype; and its per-thread argument lists,
-built once and reused, must never hand a step stale parameters, gradients or targets.
+loss and backward in one kernel call), a deeper or bidirectional one through
+:mod:`tsrnn._fused_stack`. Each must give exactly what the network graph
+(:mod:`tsrnn._graph`, the layer loop) gives: the same loss and gradient bit for bit, for
+every cell, loss, dtype and shape of network; and their per-thread argument lists, built
+once and reused, must never hand a step stale parameters, gradients or targets.
 """
 
 import numpy as np
@@ -18,10 +19,12 @@ from tsrnn._registry import CELLS, LOSSES
 TAUS = np.array([0.1, 0.5, 0.9])
 
 
-def _batch(cell, loss, dtype, B=7, T=5, D=2, O=3, seed=0):
+def _batch(cell, loss, dtype, B=7, T=5, D=2, O=3, seed=0, layers=1, bidirectional=False):
     rng = np.random.default_rng(seed)
     n_out = O * len(TAUS) if loss == "quantile" else O
-    spec = net.NetworkSpec(cell, D, 6, n_outputs=n_out)
+    spec = net.NetworkSpec(
+        cell, D, 6, num_layers=layers, bidirectional=bidirectional, n_outputs=n_out
+    )
     theta = net.init_params(spec, rng, dtype=dtype)
     X = rng.normal(size=(B, T, D)).astype(dtype)
     if loss == "xent":
@@ -47,12 +50,16 @@ def _graph_loss_and_grad(spec, theta, X, y, loss, n_total):
     return L, grad
 
 
+SHAPES = [(1, False), (2, False), (1, True), (3, True)]  # (layers, bidirectional)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("loss", sorted(LOSSES))
 @pytest.mark.parametrize("cell", sorted(CELLS))
-def test_fused_step_gives_the_graphs_bits(cell, loss, dtype):
-    spec, theta, X, y = _batch(cell, loss, dtype)
-    assert net.fused(spec)
+def test_fused_step_gives_the_graphs_bits(cell, loss, dtype, shape):
+    layers, bidirectional = shape
+    spec, theta, X, y = _batch(cell, loss, dtype, layers=layers, bidirectional=bidirectional)
     taus = TAUS if loss == "quantile" else None
     L, g = net._chunk_loss_and_grad(spec, theta, X, y, LOSSES[loss], 11, taus)
     L0, g0 = _graph_loss_and_grad(spec, theta, X, y, loss, 11)
@@ -62,10 +69,35 @@ def test_fused_step_gives_the_graphs_bits(cell, loss, dtype):
     assert g.dtype == theta.dtype
 
 
-def test_only_one_layer_one_direction_networks_are_fused():
-    assert net.fused(net.NetworkSpec("lstm", 3, 32, n_outputs=18))  # the forecaster's default
-    assert not net.fused(net.NetworkSpec("lstm", 3, 32, num_layers=2))
-    assert not net.fused(net.NetworkSpec("gru", 3, 32, bidirectional=True))
+def test_each_network_takes_its_cells_compiled_step():
+    from tsrnn import _fused, _fused_stack
+
+    def kernel(**kw):
+        spec, theta, X, y = _batch("gru", "mse", np.float64, **kw)
+        net._chunk_loss_and_grad(spec, theta, X, y, LOSSES["mse"], 7)
+        return net._thread_workspace(spec, theta, X.shape[1], X.shape[0]).fused_call.kernel
+
+    assert net.one_layer(net.NetworkSpec("lstm", 3, 32, n_outputs=18))  # the forecaster's default
+    assert not net.one_layer(net.NetworkSpec("lstm", 3, 32, num_layers=2))
+    assert not net.one_layer(net.NetworkSpec("gru", 3, 32, bidirectional=True))
+    assert kernel() is _fused.gru_step
+    assert kernel(layers=2) is _fused_stack.gru_stack_step
+    assert kernel(bidirectional=True) is _fused_stack.gru_stack_step
+
+
+def test_stack_steps_compile_once_per_cell_and_dtype():
+    """Depth and directions do not change a stack step's types: no recompilation."""
+    from tsrnn import _fused_stack
+
+    step = _fused_stack.rnn_stack_step
+    counts = []
+    for layers, bidirectional in SHAPES[1:]:
+        spec, theta, X, y = _batch(
+            "rnn", "mae", np.float32, layers=layers, bidirectional=bidirectional
+        )
+        net._chunk_loss_and_grad(spec, theta, X, y, LOSSES["mae"], 7)
+        counts.append(len(step.signatures))
+    assert counts[0] >= 1 and counts == [counts[0]] * len(counts)
 
 
 def test_reused_arguments_follow_the_parameters_targets_and_loss():

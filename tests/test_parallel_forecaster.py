@@ -225,9 +225,11 @@ def test_chunk_rule_depends_on_batch_and_width_only():
     assert net.chunk_rows(default, 64) == 32
     # too little work per row to pay for a second chunk
     assert net.chunk_rows(narrow, 32) == 32
-    # the same width through the graph's layer loop (two layers): not split
+    # deeper and bidirectional networks: the same rule (a stack step is one call too)
     deep = net.NetworkSpec("lstm", 3, 32, num_layers=2, n_outputs=3)
-    assert deep.n_recurrent_params < net.SPLIT_MIN_WORK and net.chunk_rows(deep, 32) == 32
+    assert net.chunk_rows(deep, 32) == 16
+    tiny = net.NetworkSpec("lstm", 3, 8, num_layers=2, bidirectional=True, n_outputs=3)
+    assert tiny.n_recurrent_params < net.SPLIT_MIN_WORK and net.chunk_rows(tiny, 32) == 32
     with threads(1):
         one = [net.chunk_rows(wide, b) for b in (16, 32, 64)]
     with threads(2):

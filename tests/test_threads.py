@@ -222,7 +222,7 @@ def test_chunk_team_fits_bit_identical_to_one_thread(cls, kw, monkeypatch):
     y = target if cls is LSTMRegressor else (target > 0).astype(int)
     params = dict(hidden_size=32, max_iter=2, random_state=3, batch_size=32, **kw)
     spec = net.NetworkSpec("lstm", 3, 32)
-    assert net.chunk_rows(spec, 32) == 16 and net.fused(spec)
+    assert net.chunk_rows(spec, 32) == 16 and net.one_layer(spec)
 
     calls = []  # batches each team computed (its last task's number), one team an epoch
     leave = net.ChunkTeam.__exit__
@@ -245,7 +245,7 @@ def test_chunk_team_fits_bit_identical_to_one_thread(cls, kw, monkeypatch):
     np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
 
 
-def test_chunk_team_applies_only_to_full_fused_chunks():
+def test_chunk_team_applies_only_to_full_chunks():
     default = net.NetworkSpec("lstm", 3, 32, n_outputs=18)
     theta = net.init_params(default, np.random.default_rng(0), np.float32)
     team = net.chunk_team(default, theta, 32, n_threads=2)
@@ -253,10 +253,8 @@ def test_chunk_team_applies_only_to_full_fused_chunks():
     assert team.takes(np.zeros((32, 5, 3))) and not team.takes(np.zeros((20, 5, 3)))
     assert net.chunk_team(default, theta, 32, n_threads=1) is None  # one thread
     assert net.chunk_team(default, theta, 24, n_threads=2) is None  # 16 + 8: not full chunks
-    deep = net.NetworkSpec("lstm", 3, 64, num_layers=2)
-    assert (
-        net.chunk_team(deep, net.init_params(deep, np.random.default_rng(0)), 32, n_threads=2)
-        is None
-    )
+    deep = net.NetworkSpec("lstm", 3, 64, num_layers=2)  # a stack step (tsrnn._fused_stack)
+    team = net.chunk_team(deep, net.init_params(deep, np.random.default_rng(0)), 32, n_threads=2)
+    assert team is not None and team.n_chunks == 2 and team.rows == 16
     with net.chunk_team(default, theta, 32, n_threads=2):
         pass  # never started: nothing to stop

@@ -19,9 +19,11 @@ from tsrnn import _network as net
 from tsrnn._epochs import Batches
 
 
-def _problem(cell, hidden, n, dtype, outputs=3, seed=0):
+def _problem(cell, hidden, n, dtype, outputs=3, seed=0, layers=1, bidirectional=False):
     rng = np.random.default_rng(seed)
-    spec = net.NetworkSpec(cell, 3, hidden, n_outputs=outputs)
+    spec = net.NetworkSpec(
+        cell, 3, hidden, num_layers=layers, bidirectional=bidirectional, n_outputs=outputs
+    )
     X = rng.normal(size=(n, 7, 3)).astype(dtype)
     y = (X[:, -3:, :1].sum(axis=1) + 0.1 * rng.normal(size=(n, 1))).astype(dtype)
     return spec, X, np.repeat(y, outputs, axis=1), net.init_params(spec, rng, dtype)
@@ -77,16 +79,27 @@ CASES = [
         lambda: _training.Adam(1e-2),
         {"loss": "quantile", "quantiles": np.array([0.1, 0.5, 0.9])},
     ),
+    # stacked and bidirectional networks (tsrnn._fused_stack): 32-row chunks
+    ("lstm", 8, 64, np.float32, lambda: _training.Adam(1e-2), {}, {"layers": 2}),
+    (
+        "gru",
+        6,
+        64,
+        np.float64,
+        lambda: _training.SGD(0.05, 0.9),
+        {"clip_grad_norm": 0.05},
+        {"layers": 2, "bidirectional": True},
+    ),
 ]
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("case", CASES)
 def test_blocks_give_the_loops_bits(case, threads, monkeypatch):
-    cell, hidden, batch, dtype, optimizer, kw = case
+    cell, hidden, batch, dtype, optimizer, kw, *network = case
     outputs = 3 if kw.get("loss") == "quantile" else 2
-    spec, X, y, theta = _problem(cell, hidden, 7 * batch + 5, dtype, outputs)
-    assert net.fused(spec) and net.chunk_rows(spec, batch) * 2 == batch
+    spec, X, y, theta = _problem(cell, hidden, 7 * batch + 5, dtype, outputs, **dict(*network))
+    assert net.chunk_rows(spec, batch) * 2 == batch
     monkeypatch.setattr(_training, "BLOCK_ROWS", 3 * batch)  # several blocks an epoch
     with pool_threads(threads, monkeypatch):
         blocks, loop, calls = _both(monkeypatch, spec, X, y, theta, batch, optimizer(), **kw)

@@ -8,7 +8,9 @@ hand-offs of the GIL cost more than the second core gives (the default
 forecaster's LSTM of 32 units: two 16-row chunks on two threads were measured
 slower than on one).  For the common network -- one layer, one direction --
 the chunk's whole step is one call here: the cell's training sweep, the head,
-the loss, the backward sweep and the parameter gradients.
+the loss, the backward sweep and the parameter gradients (deeper and
+bidirectional networks: :mod:`tsrnn._fused_stack`, whose steps
+:func:`train_block` and the chunk team run the same way).
 
 These functions call the kernels of :mod:`tsrnn._kernels` in the order the
 graph calls them, on the same buffers, so a chunk's loss and gradient are
@@ -389,10 +391,15 @@ def _run_step(args):  # pragma: no cover (compiled: the overload below)
 
 @overload(_run_step)
 def _run_step_overload(args):
-    """Choose the step by the length of its argument tuple (26, 27 or 30: distinct)."""
+    """Choose the step by its argument tuple: its length (26, 27 or 30), or a stack step's cell."""
     step = {26: rnn_step, 27: lstm_step, 30: gru_step}.get(len(args.types))
     if step is None:
-        return None
+        from . import _fused_stack as S  # (it imports this module)
+
+        if len(args.types) != len(S.STEP_ARGS):
+            return None
+        cell = S.cell_of(args.types[S.STEP_ARGS.index("Cs")], args.types[S.STEP_ARGS.index("HNs")])
+        step = getattr(S, f"{cell}_stack_step")
     return lambda args: step(*args)
 
 

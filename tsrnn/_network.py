@@ -21,7 +21,7 @@ from functools import cached_property
 
 import numpy as np
 
-from . import _fused
+from . import _fused, _fused_stack
 from . import _graph as graph
 from . import _kernels as K
 from ._cpu import CPU
@@ -236,26 +236,25 @@ def input_gradient(spec, theta, X, dZ):
 # sums are added in chunk order.
 #
 # The rule: chunks of 32 rows (STANDARD_CHUNK_ROWS), except that a batch of at most 32 rows
-# is cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers have enough parameters
-# (spec.n_recurrent_params, about the multiply-adds per row and time step): at least
-# FUSED_SPLIT_MIN_WORK for a network whose chunk is one compiled call (fused(): one layer,
-# one direction; 4,608 for the forecaster's default LSTM of 32 units on 3 features, 3,552
-# for a GRU of 32), at least SPLIT_MIN_WORK for the others (17,400 for an LSTM of 64 units
-# on 3 features), whose chunks run the graph's layer loop.  A chunk costs more than its
-# kernels: the Python around them and the hand-offs of the GIL between threads, once per
-# kernel call -- about ten for the graph's loop, one for a fused step.  Measured (2-core
-# EPYC, 2026-11-30): the default LSTM in two 16-row chunks through the graph was slower on
-# two threads than on one (1,380 against 1,200 us a batch) and the default forecaster on
-# 400 M3 monthly series fitted in 38.6 s on one thread and 36.1 s on two; as fused steps the
-# same chunks reach the speedups in the README ("The forecaster by thread count").  Below
-# the thresholds the split costs more CPU time than a second thread gives back.  Results
-# remain independent of the thread count, and a fused step gives the graph's bits.
+# is cut into chunks of 16 (CHUNK_ROWS) when the recurrent layers have at least
+# SPLIT_MIN_WORK parameters (spec.n_recurrent_params, about the multiply-adds per row and
+# time step; 4,608 for the forecaster's default LSTM of 32 units on 3 features, 3,552 for a
+# GRU of 32).  Every chunk is one compiled call (tsrnn._fused, tsrnn._fused_stack); below
+# the threshold the split costs more CPU time than a second thread gives back.  Measured
+# (2-core EPYC, 2026-11-30): the default LSTM in two 16-row chunks through the graph's
+# Python layer loop was slower on two threads than on one (1,380 against 1,200 us a batch);
+# as fused steps the same chunks reach the speedups in the README ("The forecaster by thread
+# count").  Deeper and bidirectional networks had a threshold of 16,384 while their chunks
+# ran that loop; as stack steps (2026-12-01, 2-core EPYC Zen 4, batch 32, two epochs of
+# 8,192 windows) a bidirectional GRU of 32, an RNN of 64 in 2 layers and an LSTM of 16 in 3
+# layers fit 1.5-1.8x faster on two threads in 16-row chunks than in one 32-row chunk, and
+# no slower on one thread.  Results remain independent of the thread count, and a fused step
+# gives the graph's bits.
 #
 # CHUNK_ROWS is the smallest chunk: thread pools are sized in its units.
 CHUNK_ROWS = 16
 STANDARD_CHUNK_ROWS = 32
-SPLIT_MIN_WORK = 16384
-FUSED_SPLIT_MIN_WORK = 3072
+SPLIT_MIN_WORK = 3072
 PREDICT_CHUNK_ROWS = 256
 
 
@@ -264,8 +263,7 @@ def chunk_rows(spec, batch_rows):
 
     Never depends on the number of threads (see the rule above), so results do not either.
     """
-    least = FUSED_SPLIT_MIN_WORK if fused(spec) else SPLIT_MIN_WORK
-    if batch_rows <= STANDARD_CHUNK_ROWS and spec.n_recurrent_params >= least:
+    if batch_rows <= STANDARD_CHUNK_ROWS and spec.n_recurrent_params >= SPLIT_MIN_WORK:
         return CHUNK_ROWS
     return STANDARD_CHUNK_ROWS
 
@@ -350,11 +348,12 @@ def _training_workspace(spec, theta, X):
     return ws
 
 
-def fused(spec):
-    """Whether a training chunk of ``spec`` runs as one compiled call (:mod:`tsrnn._fused`).
+def one_layer(spec):
+    """One layer, one direction: the default forecaster's network and most others.
 
-    One layer, one direction: the default forecaster's network and most others. Deeper and
-    bidirectional networks run the graph's layer loop. Both give the same bits.
+    Its training chunk is the cell's own step (:mod:`tsrnn._fused`); a deeper or
+    bidirectional network's is a stack step (:mod:`tsrnn._fused_stack`). Both are one
+    compiled call and give the network graph's bits.
     """
     return spec.num_layers == 1 and not spec.bidirectional
 
@@ -378,16 +377,22 @@ class _FusedCall:
         self.target = np.empty(
             (B,) if entry.integer_target else (B, O), entry.target_dtype(ws.dtype)
         )
-        values = graph.layer_values(P, 0, "", ws.layers[0][0])
+        if one_layer(spec):
+            values = graph.layer_values(P, 0, "", ws.layers[0][0])
+            for name in ("weight_ih", "weight_hh", *CELLS[spec.cell].biases):
+                values[f"grad_{name}"] = G[f"{name}_l0"]
+            values.update(grad_V=G["head.weight"], grad_c=G["head.bias"])
+            self.kernel = getattr(_fused, CELLS[spec.cell].kernels["cpu"]["step"].name)
+            names = CELLS[spec.cell].kernels["cpu"]["step"].args
+        else:
+            values = _stack_values(spec, P, G, ws)
+            self.kernel = getattr(_fused_stack, f"{spec.cell}_stack_step")
+            names = _fused_stack.STEP_ARGS
         values.update(V=P["head.weight"], c=P["head.bias"], Z=ws.Z, out=ws.out, dO=ws.dO)
         values.update(dZ=ws.dZ, Y=Y, labels=labels, taus=None, loss_code=entry.code)
-        values.update(n_total=0, grad_V=G["head.weight"], grad_c=G["head.bias"])
+        values["n_total"] = 0
         values["control"], values["result"] = _fused.no_control()
         values[entry.target] = self.target
-        for name in ("weight_ih", "weight_hh", *CELLS[spec.cell].biases):
-            values[f"grad_{name}"] = G[f"{name}_l0"]
-        self.kernel = getattr(_fused, CELLS[spec.cell].kernels["cpu"]["step"].name)
-        names = CELLS[spec.cell].kernels["cpu"]["step"].args
         self.args = [values[a] for a in names]
         self._taus, self._n_total = names.index("taus"), names.index("n_total")
 
@@ -397,6 +402,54 @@ class _FusedCall:
         self.args[self._taus] = self.no_taus if taus is None else taus
         self.args[self._n_total] = n_total
         return self.kernel(*self.args)
+
+
+def _stack_values(spec, P, G, ws):
+    """The per-layer arguments of a stack step (:mod:`tsrnn._fused_stack`) by name.
+
+    Typed lists over layer ``k``, direction ``d`` (entry ``k * n_dirs + d``) of the
+    workspace's buffers and of the parameter and gradient views; ``()`` for what the cell
+    does not have (the LSTM's cell states, the GRU's second bias and ``HN``).
+    """
+    from numba.typed import List
+
+    entries = [
+        (f"_l{k}{sfx}", ws.layers[k][d])
+        for k in range(spec.num_layers)
+        for d, sfx in enumerate(spec.suffixes())
+    ]
+    biases = CELLS[spec.cell].biases
+    no_dX = np.empty((0, 0, 0), ws.dtype)  # layer 0 passes no gradient down
+
+    def of(get):
+        return List([get(key, buf) for key, buf in entries])
+
+    def of_cell(name):
+        return of(lambda key, buf: buf[name]) if name in ws.layers[0][0] else ()
+
+    return {
+        "X": ws.X,
+        "Xs": of(lambda key, buf: buf["X"]),
+        "W_ihs": of(lambda key, buf: P["weight_ih" + key]),
+        "W_hhs": of(lambda key, buf: P["weight_hh" + key]),
+        "b1s": of(lambda key, buf: P[biases[0] + key]),
+        "b2s": of(lambda key, buf: P[biases[1] + key]) if len(biases) == 2 else (),
+        "Hs": of(lambda key, buf: buf["H"]),
+        "Cs": of_cell("C"),
+        "As": of(lambda key, buf: buf["A"]),
+        "HNs": of_cell("HN"),
+        "dHs": of(lambda key, buf: buf["dH"]),
+        "dAs": of(lambda key, buf: buf["dA"]),
+        "dAhs": of(lambda key, buf: buf["dAh"]),
+        "dXs": of(lambda key, buf: buf.get("dX", no_dX)),
+        "gW_ihs": of(lambda key, buf: G["weight_ih" + key]),
+        "gW_hhs": of(lambda key, buf: G["weight_hh" + key]),
+        "gb1s": of(lambda key, buf: G[biases[0] + key]),
+        "gb2s": of(lambda key, buf: G[biases[1] + key]) if len(biases) == 2 else (),
+        "gV": G["head.weight"],
+        "gc": G["head.bias"],
+        "n_dirs": spec.n_directions,
+    }
 
 
 def _fused_call(spec, theta, ws, entry):
@@ -552,7 +605,7 @@ def _serve(step, args, control, wake):
 def chunk_team(spec, theta, batch_rows, loss="mse", quantiles=None, n_threads=None):
     """A :class:`ChunkTeam` for batches of ``batch_rows`` rows, or None where none applies.
 
-    Only for a :func:`fused` network whose batch splits into 2 to ``n_threads`` full chunks
+    Only for a network whose batch splits into 2 to ``n_threads`` full chunks
     (the forecaster's default network and batch on two or more threads).
     """
     import numba
@@ -560,7 +613,7 @@ def chunk_team(spec, theta, batch_rows, loss="mse", quantiles=None, n_threads=No
     n_threads = numba.get_num_threads() if n_threads is None else n_threads
     rows = chunk_rows(spec, batch_rows)
     n_chunks = batch_rows // rows
-    if not fused(spec) or batch_rows % rows or not 2 <= n_chunks <= n_threads:
+    if batch_rows % rows or not 2 <= n_chunks <= n_threads:
         return None
     entry = lookup(_LOSS_REGISTRY, loss, "loss")
     taus = quantile_levels(entry, quantiles, spec.n_outputs)
@@ -569,14 +622,8 @@ def chunk_team(spec, theta, batch_rows, loss="mse", quantiles=None, n_threads=No
 
 def _chunk_loss_and_grad(spec, theta, X, y, entry, n_total, taus=None):
     ws = _training_workspace(spec, theta, X)
-    if fused(spec):
-        fc = _fused_call(spec, theta, ws, entry)
-        return fc(y, n_total, taus), fc.grad.copy()  # the buffer is this thread's next chunk's
-    grad = np.empty_like(theta)
-    y = np.ascontiguousarray(y, dtype=entry.target_dtype(theta.dtype))
-    P, G = unpack(spec, theta), unpack(spec, grad)
-    L = graph.loss_and_grad(spec, P, G, ws, entry, y, n_total, taus=taus)
-    return L, grad
+    fc = _fused_call(spec, theta, ws, entry)
+    return fc(y, n_total, taus), fc.grad.copy()  # the buffer is this thread's next chunk's
 
 
 def quantile_levels(entry, quantiles, n_outputs):

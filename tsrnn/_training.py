@@ -352,7 +352,7 @@ BLOCK_BYTES = 8 * 2**20
 
 
 class _Block:
-    """Runs of full mini-batches of a fused network trained in compiled calls.
+    """Runs of full mini-batches trained in compiled calls.
 
     :func:`tsrnn._fused.train_block` does for each batch what the loop of
     :meth:`CpuTrainer.train_epoch` does -- the same chunks on the same workspaces (the
@@ -361,8 +361,7 @@ class _Block:
     less (a third of a two-thread batch of the default forecaster). The same bits.
 
     Where it does not apply (:meth:`make` gives None) the loop trains batch by batch:
-    networks of several layers or two directions, class labels, batches that a thread pool
-    would split other than into a team's chunks.
+    class labels, batches that a thread pool would split other than into a team's chunks.
     """
 
     @classmethod
@@ -372,8 +371,7 @@ class _Block:
         entry = lookup(LOSSES, trainer.loss, "loss")
         rows = net.chunk_rows(spec, B)
         if (
-            not net.fused(spec)
-            or entry.integer_target
+            entry.integer_target
             or trainer.optimizer.name not in ("sgd", "adam")
             or getattr(X, "ndim", None) != 3
             or getattr(y, "ndim", None) != 2
