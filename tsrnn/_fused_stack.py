@@ -148,18 +148,11 @@ def _stack_step(
             if n_dirs == 2 and k + 1 < n_layers:
                 _concat_directions(Hs[2 * k], Hs[2 * k + 1], Xs[2 * k + 2])
         for d in range(n_dirs):  # z: each direction's final state
-            H = Hs[top + d]
-            for s in range(Z.shape[0]):
-                for j in range(N):
-                    Z[s, d * N + j] = H[T, s, j]
+            Z[:, d * N : (d + 1) * N] = Hs[top + d][T]
         L = F._head_and_loss(Z, V, c, out, dO, dZ, Y, labels, taus, loss_code,
                              control[F.N_TOTAL] if serving else n_total, gV, gc)  # fmt: skip
         for d in range(n_dirs):  # the top gradient: only h_T feeds the head
-            dH = dHs[top + d]
-            dH[: T - 1] = 0.0
-            for s in range(Z.shape[0]):
-                for j in range(N):
-                    dH[T - 1, s, j] = dZ[s, d * N + j]
+            F._top_gradient(dZ[:, d * N : (d + 1) * N], dHs[top + d])
         for k in range(n_layers - 1, -1, -1):  # tsrnn._graph.backward
             for d in range(n_dirs):
                 i = k * n_dirs + d
