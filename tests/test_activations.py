@@ -120,3 +120,22 @@ def test_float64_kernel_matches_the_textbook_recurrence():
         pre = X[t] @ W_ih.T + h @ W_hh.T + b
         h = np.vectorize(math.tanh)(pre)
         np.testing.assert_allclose(H[t + 1], h, rtol=1e-13, atol=1e-15)
+
+
+def test_float64_cpu_scaling_by_bits_equals_the_shared_product_chain():
+    """The CPU's exp scales by 2**n built from its bits (``tsrnn._kernels.pow2_scale``); the
+    source shared with the GPU multiplies by a chain of exact powers of two. Same bits."""
+    from tsrnn import _elementwise as E
+
+    x = np.concatenate([_grid(), [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1e308, 100.0]])
+    out = np.empty((3, x.size))
+    _apply_f64(x, out)
+    # the shared source run by the Python interpreter (as the CUDA simulator does)
+    want = np.array([[E.tanh_f64(v), E.sigmoid_f64(v), E.exp_f64(abs(v))] for v in x]).T
+    np.testing.assert_array_equal(out.view(np.int64), want.view(np.int64))
+    # every whole n of the range (and p's whole range of signs and sizes)
+    n = np.arange(117, dtype=np.float64)
+    for p in (1.0, -1.0, 0.7071067811865476, 1.4142135623730951, 0.0):
+        got = np.array([K._E.pow2_scale(p, v) for v in n])
+        np.testing.assert_array_equal(got, [E.pow2_scale(p, v) for v in n])
+        np.testing.assert_array_equal(got, p * 2.0**n)

@@ -20,7 +20,8 @@ from ``+``, ``*``, ``/`` and compares only, which LLVM vectorises:
 - float64: exp is Cody-Waite reduction (n = round(y / ln 2), r = y - n ln 2 in
   two parts), a degree-13 Taylor polynomial on |r| <= ln2 / 2 and the scaling
   by 2**n as a chain of exact power-of-two products (no integer bit tricks,
-  so the same source runs on the GPU and its simulator); tanh is Cephes'
+  so the same source runs on the GPU and its simulator; the CPU multiplies
+  once by 2**n built from its bits, the same value); tanh is Cephes'
   rational x + x³P(x²)/Q(x²) below |x| = 0.625 and 1 - 2/(e^{2|x|} + 1) above;
   the sigmoid 1/(1 + e^-x) with |x| clamped at 80.  Within 2 ulps of libm
   for tanh (mean 0.2 ulp), 1 ulp for exp and 4 ulps for the sigmoid
@@ -106,9 +107,8 @@ def exp_f64(y):
     y is clamped to [0, 80] (the activations below need no more); n = round(y / ln 2)
     by the 1.5·2**52 rounding trick, r = y - n·ln 2 with ln 2 split in two so
     that n·_LN2_HI is exact, e**r by a degree-13 Taylor polynomial (|r| <= 0.347:
-    truncation below 2e-16 relative), then times 2**n (n <= 116) as exact
-    products by 2**64, 2**32, ..., 2**1 (:func:`pow2_bit`), each taken where
-    what is left of n still holds it.  NaN gives NaN.
+    truncation below 2e-16 relative), then times 2**n (n <= 116, :func:`pow2_scale`).
+    NaN gives NaN.
 
     Like the float64 functions below it has no branch, not even a conditional
     expression: Numba inlines them into the kernels' IR (:func:`compile_for`),
@@ -120,8 +120,20 @@ def exp_f64(y):
     p = ((((_EXP_C13 * r + _EXP_C12) * r + _EXP_C11) * r + _EXP_C10) * r + _EXP_C9) * r
     p = ((((p + _EXP_C8) * r + _EXP_C7) * r + _EXP_C6) * r + _EXP_C5) * r
     p = ((((p + _EXP_C4) * r + _EXP_C3) * r + 0.5) * r + 1.0) * r + 1.0
-    b0 = pow2_bit(n0, 64.0)
-    n1 = n0 - 64.0 * b0
+    return pow2_scale(p, n0)
+
+
+def pow2_scale(p, n):
+    """p·2**n for a whole number n in [0, 116] and |p| < 2 (:func:`exp_f64`'s scaling).
+
+    As exact products by 2**64, 2**32, ..., 2**1 (:func:`pow2_bit`), each taken where what
+    is left of n still holds it: no integer bit tricks, so the same source runs on the GPU
+    and its simulator. Every product is exact (|p| < 2, no overflow or underflow), so the
+    CPU's one product with 2**n built from its bits (:func:`tsrnn._kernels.pow2_scale`,
+    given to :func:`compile_for` as a replacement) is the same value, bit for bit.
+    """
+    b0 = pow2_bit(n, 64.0)
+    n1 = n - 64.0 * b0
     b1 = pow2_bit(n1, 32.0)
     n2 = n1 - 32.0 * b1
     b2 = pow2_bit(n2, 16.0)
@@ -371,6 +383,7 @@ def adam_element(theta, grad, m, v, p, lr, beta1, beta2, eps, bc1, bc2):
 FUNCTIONS = (
     "tanh_f32",
     "pow2_bit",
+    "pow2_scale",
     "exp_f64",
     "tanh_f64",
     "sigmoid_f32",
@@ -392,10 +405,10 @@ FUNCTIONS = (
 
 
 #: Helpers inlined into their callers in Numba's IR on the CPU (see :func:`compile_for`).
-INLINED = ("pow2_bit", "exp_f64", "tanh_f64", "sigmoid_f64")
+INLINED = ("pow2_bit", "pow2_scale", "exp_f64", "tanh_f64", "sigmoid_f64")
 
 
-def compile_for(jit, inline_jit=None):
+def compile_for(jit, inline_jit=None, replace=None):
     """Every function of :data:`FUNCTIONS` compiled by the decorator ``jit``.
 
     ``jit`` is e.g. ``numba.njit(nogil=True)`` or ``numba.cuda.jit(device=True)``.
@@ -404,15 +417,21 @@ def compile_for(jit, inline_jit=None):
     The functions of :data:`INLINED` are compiled with ``inline_jit`` where it
     is given (the CPU's ``njit(inline="always")``: inlined into their callers in
     Numba's IR, so that float64 tanh is one function LLVM inlines into the
-    kernels' loops and vectorises).  Returns a :class:`types.SimpleNamespace`
+    kernels' loops and vectorises).  ``replace`` maps names of :data:`FUNCTIONS` to
+    functions compiled in their place (same arguments, same results bit for bit,
+    e.g. the CPU's :func:`pow2_scale`).  Returns a :class:`types.SimpleNamespace`
     of the compiled functions.
     """
     namespace = dict(globals())
     compiled = {}
     for name in FUNCTIONS:
-        fn = globals()[name]
-        clone = types.FunctionType(fn.__code__, namespace, name, fn.__defaults__, fn.__closure__)
-        clone.__doc__, clone.__qualname__ = fn.__doc__, fn.__qualname__
+        if replace and name in replace:
+            clone = replace[name]  # its own module's names (e.g. a CPU intrinsic)
+        else:
+            fn = globals()[name]
+            code, defaults, closure = fn.__code__, fn.__defaults__, fn.__closure__
+            clone = types.FunctionType(code, namespace, name, defaults, closure)
+            clone.__doc__, clone.__qualname__ = fn.__doc__, fn.__qualname__
         decorator = inline_jit if (inline_jit is not None and name in INLINED) else jit
         compiled[name] = namespace[name] = decorator(clone)
         compiled[name + "_py"] = clone

@@ -30,8 +30,9 @@ caller sets it), so ``H[t]`` is ``h_{t-1}`` for the step ``t`` (0-based) and
 import math
 
 import numpy as np
+from llvmlite import ir
 from numba import njit, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
 from . import _elementwise as E
@@ -58,6 +59,39 @@ _jit = njit(cache=True, nogil=True, error_model="numpy")
 # Both dtypes: arithmetic-only activations that LLVM vectorises (see that module).
 # --------------------------------------------------------------------------
 
+
+@intrinsic
+def _pow2(typingctx, n):
+    """2.0**n for a whole float64 n in [0, 1024), made from bits.
+
+    t = n + 2**52 + 1023 holds n + 1023 in its low mantissa bits (exactly), which
+    shifted left by 52 are 2**n's bits. Only a float add, an integer shift and
+    reinterpretations, which LLVM vectorises (a float-to-integer conversion it would
+    not). NaN n gives 0.0.
+    """
+    if n != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        i64, f64 = ir.IntType(64), ir.DoubleType()
+        t = builder.fadd(args[0], ir.Constant(f64, 2.0**52 + 1023.0))
+        bits = builder.shl(builder.bitcast(t, i64), ir.Constant(i64, 52))
+        return builder.bitcast(bits, f64)
+
+    return types.float64(n), codegen
+
+
+def pow2_scale(p, n):
+    """:func:`tsrnn._elementwise.pow2_scale` on the CPU: one product with 2**n made from its bits.
+
+    The same value bit for bit (that function's products are all exact), with ~40 fewer
+    operations per element. In a vectorised loop (2-core EPYC Zen 4, one thread) float64
+    exp takes 1.06 instead of 2.71 ns an element and tanh 2.55 instead of 3.56; float64
+    predictions of 64-unit layers 1.29-1.36x faster, training 1.10-1.23x.
+    """
+    return p * _pow2(n)
+
+
 # Not cached themselves: they are compiled into (and cached with) the kernels
 # that call them, which inline them: LLVM inlines the small float32 ones; the
 # float64 ones, too large for LLVM's inliner, are inlined in Numba's IR (their
@@ -65,6 +99,7 @@ _jit = njit(cache=True, nogil=True, error_model="numpy")
 _E = E.compile_for(
     njit(nogil=True, error_model="numpy"),
     inline_jit=njit(nogil=True, error_model="numpy", inline="always"),
+    replace={"pow2_scale": pow2_scale},
 )
 _tanh_f32, _sigmoid_f32 = _E.tanh_f32, _E.sigmoid_f32
 
