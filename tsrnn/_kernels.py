@@ -17,10 +17,10 @@ fused element-wise gate math; after the backward sweep the weight gradients
 are one GEMM each over all time steps.
 
 Inference has its own fused kernels (``*_infer``, CPU only: the GPU predicts
-with its forward twins): per time step and block of four rows, the input and
-recurrent products (:func:`accumulate_rows`), the gate math and the state
-update run while the block is in L1, no gate activations are stored, and a
-sample's prediction is bit-identical whatever other samples share its batch.
+with its forward twins) in :mod:`tsrnn._infer`, built on :func:`accumulate_rows`
+and the activations here: no gate activations are stored, and a sample's
+prediction is bit-identical whatever other samples share its batch. They are
+this module's attributes too (``rnn_infer`` etc., looked up by the registry).
 
 ``H`` holds ``T + 1`` states, ``H[0]`` being the initial state (zero unless the
 caller sets it), so ``H[t]`` is ``h_{t-1}`` for the step ``t`` (0-based) and
@@ -513,99 +513,6 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
 
 
 # --------------------------------------------------------------------------
-# inference: fused, batch-invariant forward sweeps (no activations kept)
-#
-# Per time step and block of four rows: the gate pre-activations start from
-# the bias, accumulate x_t W_ihᵀ and h_{t-1} W_hhᵀ row by row
-# (:func:`accumulate_rows`), and the element-wise gate math and state update
-# run while the block is still in L1.  H (T+1, B, N) receives the states
-# (H[0] the initial state) for the next layer; nothing else is stored.
-# --------------------------------------------------------------------------
-
-
-@_jit
-def pre_activations(xt, hp, i, r, b, W_ihT, W_hhT, acc):
-    """acc[q] = b + xt[i + q] W_ihᵀ + hp[i + q] W_hhᵀ for the block's r rows, in that order."""
-    for q in range(r):
-        for j in range(b.shape[0]):
-            acc[q, j] = b[j]
-    accumulate_rows(xt, i, r, W_ihT, acc)
-    accumulate_rows(hp, i, r, W_hhT, acc)
-
-
-@_jit
-def rnn_infer(X, W_ih, W_hh, b, H):
-    """Inference sweep of one Elman layer: H[t+1] = tanh(b + X[t] W_ihᵀ + H[t] W_hhᵀ)."""
-    T, B, _ = X.shape
-    N = W_hh.shape[1]
-    W_ihT = np.ascontiguousarray(W_ih.T)
-    W_hhT = np.ascontiguousarray(W_hh.T)
-    acc = np.empty((4, N), dtype=X.dtype)
-    for t in range(T):
-        xt, hp, ht = X[t], H[t], H[t + 1]
-        for i in range(0, B, 4):
-            r = min(4, B - i)
-            pre_activations(xt, hp, i, r, b, W_ihT, W_hhT, acc)
-            for q in range(r):
-                for j in range(N):
-                    ht[i + q, j] = tanh(acc[q, j])
-
-
-@_jit
-def lstm_infer(X, W_ih, W_hh, b, H):
-    """Inference sweep of one LSTM layer (gates i, f, g, o; the cell state kept per row)."""
-    T, B, _ = X.shape
-    N = W_hh.shape[1]
-    G = 4 * N
-    W_ihT = np.ascontiguousarray(W_ih.T)
-    W_hhT = np.ascontiguousarray(W_hh.T)
-    off, scale = gate_coefficients(4, N, 2 * N, 3 * N, X)
-    C = np.zeros((B, N), dtype=X.dtype)
-    acc = np.empty((4, G), dtype=X.dtype)
-    for t in range(T):
-        xt, hp, ht = X[t], H[t], H[t + 1]
-        for i in range(0, B, 4):
-            r = min(4, B - i)
-            pre_activations(xt, hp, i, r, b, W_ihT, W_hhT, acc)
-            for q in range(r):
-                for j in range(G):  # i, f, o = sigmoid, g = tanh
-                    s = scale[j]
-                    acc[q, j] = off[j] + s * tanh(s * acc[q, j])
-                for j in range(N):  # c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)
-                    c = acc[q, N + j] * C[i + q, j] + acc[q, j] * acc[q, 2 * N + j]
-                    C[i + q, j] = c
-                    ht[i + q, j] = acc[q, 3 * N + j] * tanh(c)
-
-
-@_jit
-def gru_infer(X, W_ih, W_hh, b_ih, b_hh, H):
-    """Inference sweep of one GRU layer (reset-after form, as :func:`gru_forward`)."""
-    T, B, _ = X.shape
-    N = W_hh.shape[1]
-    W_ihT = np.ascontiguousarray(W_ih.T)
-    W_hhT = np.ascontiguousarray(W_hh.T)
-    gi = np.empty((4, 3 * N), dtype=X.dtype)
-    gh = np.empty((4, 3 * N), dtype=X.dtype)
-    for t in range(T):
-        xt, hp, ht = X[t], H[t], H[t + 1]
-        for i in range(0, B, 4):
-            r = min(4, B - i)
-            for q in range(r):
-                for j in range(3 * N):
-                    gi[q, j] = b_ih[j]
-                    gh[q, j] = b_hh[j]
-            accumulate_rows(xt, i, r, W_ihT, gi)
-            accumulate_rows(hp, i, r, W_hhT, gh)
-            for q in range(r):
-                for j in range(2 * N):  # r, z
-                    gi[q, j] = sigmoid(gi[q, j] + gh[q, j])
-                for j in range(N):  # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
-                    n = tanh(gi[q, 2 * N + j] + gi[q, j] * gh[q, 2 * N + j])
-                    z = gi[q, N + j]
-                    ht[i + q, j] = (1.0 - z) * n + z * hp[i + q, j]
-
-
-# --------------------------------------------------------------------------
 # output head o = c + V z and losses
 # --------------------------------------------------------------------------
 
@@ -789,3 +696,15 @@ def adam_update(theta, grad, m, v, lr, beta1, beta2, eps, step):
     bc1, bc2 = _adam_corrections(beta1, beta2, step)
     for p in range(theta.shape[0]):
         _adam_element(theta, grad, m, v, p, lr, beta1, beta2, eps, bc1, bc2)
+
+
+_INFERENCE = ("rnn_infer", "lstm_infer", "gru_infer")
+
+
+def __getattr__(name):
+    """The inference sweeps, which live in :mod:`tsrnn._infer` (it builds on this module)."""
+    if name in _INFERENCE:
+        from . import _infer
+
+        return getattr(_infer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
