@@ -177,6 +177,21 @@ def test_same_random_state_gives_bit_identical_forecasts():
     assert not np.array_equal(a["yhat"].to_numpy(), c.to_numpy())
 
 
+def test_without_early_stopping_the_training_loss_rule_ends_stage_1_and_sets_the_refit():
+    """As documented for ``early_stopping=False`` (the CLI's --no-early-stopping said "train
+    for --max-iter epochs", which a stalled training loss contradicted: 470 of 5,000 epochs)."""
+    y = _monthly()
+    base = dict(hidden_size=4, max_iter=40, random_state=0, early_stopping=False)
+    # no epoch improves the training loss by 1e9: the patience of 3 epochs ends stage 1
+    stalled = RNNForecaster(horizon=4, n_iter_no_change=3, tol=1e9, **base).fit(y)
+    assert stalled.best_epochs_[0] < 40
+    assert [est.n_iter_ for est in stalled.estimators_] == stalled.best_epochs_
+    # a patience of max_iter epochs trains exactly max_iter epochs
+    exact = RNNForecaster(horizon=4, n_iter_no_change=40, tol=1e9, **base).fit(y)
+    assert exact.best_epochs_ == [40]
+    assert [est.n_iter_ for est in exact.estimators_] == [40]
+
+
 def test_stage2_starts_from_the_stage1_initial_weights_without_a_random_state(monkeypatch):
     # with a vanishing learning rate the fitted weights are the initial weights; the refit of
     # each member must start where its stage 1 started, also with random_state=None

@@ -272,7 +272,8 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--no-early-stopping",
         action="store_true",
-        help="train for --max-iter epochs instead of stopping when the held-out error stalls",
+        help="no early stopping on held-out windows: train until the training loss stalls "
+        "(50 epochs without improvement) or for --max-iter epochs",
     )
     group.add_argument(
         "--seed",

@@ -246,16 +246,22 @@ class RNNForecaster(BaseForecaster):
         Shuffle the training windows every epoch.
     early_stopping : bool, default=True
         Stop stage 1 when the score on the held-out latest windows has not improved for
-        ``n_iter_no_change`` epochs, and keep the best epoch's weights.
+        ``n_iter_no_change`` epochs, and keep the best epoch's weights. When False, stage 1
+        stops when the training loss has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, or after ``max_iter`` epochs, and keeps its last weights (the refit on all
+        windows then runs as many epochs; with ``validation_fraction=0`` the one stage trains
+        on all windows under the same rule).
     validation_fraction : float, default=0.1
         Share of each series' windows, the latest ones, held out in stage 1 for early stopping
         and interval calibration. Windows whose targets overlap the held-out targets are left
         out of stage-1 training, so the held-out residuals are honest. 0 disables the hold-out
         (then ``early_stopping`` must be False and no intervals are available).
     n_iter_no_change : int, default=50
-        Patience of early stopping, in epochs.
+        Patience, in epochs: of early stopping, or with ``early_stopping=False`` of the
+        training loss (set it to ``max_iter`` to train exactly ``max_iter`` epochs).
     tol : float, default=1e-4
-        Minimum improvement of the validation score (R² of the normalised targets).
+        Minimum improvement of the validation score (R² of the normalised targets), or with
+        ``early_stopping=False`` of the training loss.
     random_state : int, RandomState instance or None, default=None
         Seed of the weight initialisation and shuffling. Every ensemble member gets one integer
         seed, drawn once per ``fit`` (from NumPy's global generator when None) and used by both
