@@ -56,7 +56,10 @@ _PKG_DIR = os.path.dirname(os.path.realpath(__file__))
 # fused training steps (_fused), which an edit of _kernels.py alone left stale.
 _INLINED_SOURCES = tuple(
     p
-    for p in (os.path.join(_PKG_DIR, f) for f in ("_elementwise.py", "_products.py", "_kernels.py"))
+    for p in (
+        os.path.join(_PKG_DIR, f)
+        for f in ("_elementwise.py", "_products.py", "_simd.py", "_kernels.py")
+    )
     if os.path.exists(p)
 )
 

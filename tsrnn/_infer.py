@@ -8,22 +8,30 @@ both layouts. So a row's states depend only on that row (batch-invariant), and t
 layer takes changes no bit; it depends only on the dtype and the layer's width
 (:func:`uses_lanes`).
 
-- **Rows** (``*_infer_rows``): per time step and block of four rows, the products
-  (:func:`tsrnn._kernels.accumulate_rows`), the gate math and the state update run while the
-  block is in L1; the vector dimension is the gate's units. Narrow layers leave it short: 16
-  units are a single vector of float32, and the set-up of each group of four inputs (loads,
-  broadcasts, the compiler's overlap checks) then costs more than its multiply-adds.
-- **Lanes** (``*_infer_lanes``, float32 layers of at most 32 units, float64 of at most 16:
+- **Rows** (``*_infer_rows``): per time step and block of :data:`ROW_BLOCK` rows, the
+  products (:func:`tsrnn._kernels.accumulate_rows`: register tiles of four rows by a few
+  vectors of units, :func:`tsrnn._simd.accumulate_tiles`, against weights transposed with a
+  padded row stride, :func:`tsrnn._kernels.padded_transpose`), the gate math and the state
+  update run while the block is in L1; the vector dimension is the gate's units. Narrow
+  layers leave it short: 16 units are a single vector of float32 (of AVX-512), too little
+  work for a tile's set-up.
+- **Lanes** (``*_infer_lanes``, float32 and float64 layers of at most 16 units:
   :func:`uses_lanes`): a block of up to :data:`LANES` rows runs all T steps with its state
   kept transposed (units x rows), the rows as the vector dimension; per group of four units
   (the RNN: all its units at once), their gates' rows of the weights (copied gate-major,
   :func:`_unit_groups`) are multiplied into a (gates x units) x rows accumulator
-  (:func:`_lane_product`) and activated at once. Measured (2-core EPYC Zen 4, one thread, 256
-  rows x 48 steps, one input, rows -> lanes, ms): float32 RNN 8 / 16 / 32 units 0.40 -> 0.11,
-  0.51 -> 0.24, 0.91 -> 0.62; LSTM 1.15 -> 0.43, 1.63 -> 1.15, 2.81 -> 2.33; GRU 0.87 -> 0.31,
-  1.01 -> 0.68, 2.06 -> 1.75; float64 at 16 units RNN 0.95 -> 0.70, LSTM 3.31 -> 3.18, GRU
-  2.11 -> 1.72. From 48 float32 units (24 float64) the two are within +-15% either way, and
-  at 64 the rows layout is as fast or faster.
+  (:func:`_lane_product`) and activated at once.
+
+Measured (one thread, 256 rows x 48 steps, one input, rows / lanes, ms). 2-core Xeon with
+AVX-512, 2026-12-02, with the register tiles: float32 RNN 8 / 16 / 32 / 48 units 0.34 / 0.10,
+0.25 / 0.21, 0.45 / 0.57, 0.80 / 1.07; LSTM 0.47 / 0.34, 0.83 / 0.80, 1.74 / 2.15, 2.99 /
+4.05; GRU 0.62 / 0.28, 0.74 / 0.64, 1.65 / 1.67, 2.77 / 3.08; float64 at 16 units RNN 0.77 /
+0.69, LSTM 3.44 / 3.16, GRU 1.80 / 1.79, at 32 RNN 1.50 / 1.64, LSTM 7.57 / 7.42, GRU 3.85 /
+4.39. The same machine compiling for AVX2 only (``NUMBA_CPU_NAME=haswell``, 32-byte vectors)
+gave the same order: float32 RNN 32 0.58 / 0.70, LSTM 32 2.35 / 2.54, GRU 32 1.82 / 1.99, at
+16 units 0.29 / 0.26, 1.04 / 0.97, 0.79 / 0.77. Before the tiles the lanes layout was the
+faster one up to 32 float32 units (2-core EPYC Zen 4: RNN 32 0.91 -> 0.62, LSTM 2.81 -> 2.33,
+GRU 2.06 -> 1.75 ms rows -> lanes).
 """
 
 import numpy as np
@@ -38,8 +46,11 @@ _jit = K._jit
 #: runtime trip count of this size, which the compiler vectorises; a constant 16 would be
 #: unrolled into scalar code instead.
 LANES, LANES_RNN = 256, 128
+#: Rows of a block of the rows layout: its products run as register tiles of four rows
+#: (:func:`tsrnn._simd.accumulate_tiles`), each tile's weights read by the block's four quads.
+ROW_BLOCK = 16
 #: Widest float32 and float64 layers (units) that take the lanes layout.
-LANES_MAX_HIDDEN_F32, LANES_MAX_HIDDEN_F64 = 32, 16
+LANES_MAX_HIDDEN_F32, LANES_MAX_HIDDEN_F64 = 16, 16
 
 
 @_jit
@@ -101,13 +112,13 @@ def rnn_infer_rows(X, W_ih, W_hh, b, H):
     """:func:`rnn_infer` in the rows layout."""
     T, B, _ = X.shape
     N = W_hh.shape[1]
-    W_ihT = np.ascontiguousarray(W_ih.T)
-    W_hhT = np.ascontiguousarray(W_hh.T)
-    acc = np.empty((4, N), dtype=X.dtype)
+    W_ihT = K.padded_transpose(W_ih)
+    W_hhT = K.padded_transpose(W_hh)
+    acc = np.empty((ROW_BLOCK, N), dtype=X.dtype)
     for t in range(T):
         xt, hp, ht = X[t], H[t], H[t + 1]
-        for i in range(0, B, 4):
-            r = min(4, B - i)
+        for i in range(0, B, ROW_BLOCK):
+            r = min(ROW_BLOCK, B - i)
             pre_activations(xt, hp, i, r, b, W_ihT, W_hhT, acc)
             for q in range(r):
                 for j in range(N):
@@ -120,15 +131,15 @@ def lstm_infer_rows(X, W_ih, W_hh, b, H):
     T, B, _ = X.shape
     N = W_hh.shape[1]
     G = 4 * N
-    W_ihT = np.ascontiguousarray(W_ih.T)
-    W_hhT = np.ascontiguousarray(W_hh.T)
+    W_ihT = K.padded_transpose(W_ih)
+    W_hhT = K.padded_transpose(W_hh)
     off, scale = K.gate_coefficients(4, N, 2 * N, 3 * N, X)
     C = np.zeros((B, N), dtype=X.dtype)
-    acc = np.empty((4, G), dtype=X.dtype)
+    acc = np.empty((ROW_BLOCK, G), dtype=X.dtype)
     for t in range(T):
         xt, hp, ht = X[t], H[t], H[t + 1]
-        for i in range(0, B, 4):
-            r = min(4, B - i)
+        for i in range(0, B, ROW_BLOCK):
+            r = min(ROW_BLOCK, B - i)
             pre_activations(xt, hp, i, r, b, W_ihT, W_hhT, acc)
             for q in range(r):
                 for j in range(G):  # i, f, o = sigmoid, g = tanh
@@ -145,14 +156,14 @@ def gru_infer_rows(X, W_ih, W_hh, b_ih, b_hh, H):
     """:func:`gru_infer` in the rows layout."""
     T, B, _ = X.shape
     N = W_hh.shape[1]
-    W_ihT = np.ascontiguousarray(W_ih.T)
-    W_hhT = np.ascontiguousarray(W_hh.T)
-    gi = np.empty((4, 3 * N), dtype=X.dtype)
-    gh = np.empty((4, 3 * N), dtype=X.dtype)
+    W_ihT = K.padded_transpose(W_ih)
+    W_hhT = K.padded_transpose(W_hh)
+    gi = np.empty((ROW_BLOCK, 3 * N), dtype=X.dtype)
+    gh = np.empty((ROW_BLOCK, 3 * N), dtype=X.dtype)
     for t in range(T):
         xt, hp, ht = X[t], H[t], H[t + 1]
-        for i in range(0, B, 4):
-            r = min(4, B - i)
+        for i in range(0, B, ROW_BLOCK):
+            r = min(ROW_BLOCK, B - i)
             for q in range(r):
                 for j in range(3 * N):
                     gi[q, j] = b_ih[j]

@@ -46,6 +46,7 @@ from ._products import (  # noqa: F401  (FMA, SWAPPED_*, SMALL_PRODUCT: this mod
     recurrent_product,
     transposed_weights,
 )
+from ._simd import VECTOR_BYTES, accumulate_tiles
 
 # error_model="numpy": a division by zero gives inf/nan like NumPy instead of
 # raising inside the kernel; the training loop checks the loss for finiteness.
@@ -140,24 +141,44 @@ def _ol_sigmoid(x):
 
 @_jit
 def accumulate_rows(A, i, r, Wt, acc):
-    """acc[q] += A[i + q] Wt for q < r (r <= 4), with the same arithmetic for every row.
+    """acc[q] += A[i + q] Wt for q < r, with the same arithmetic for every row.
 
-    A (M, K), Wt (K, N) (a weight matrix's transpose, contiguous), acc (>= r, N).
+    A (M, K), Wt (K, N) (a weight matrix's transpose: rows of unit stride, best padded,
+    :func:`padded_transpose`), acc (>= r, N).
     Every element is accumulated as ``fma(a_1, w_1, fma(a_0, w_0, acc)) ...`` in
     ascending k, each product fused with its add (one rounding, :func:`tsrnn._products.fma`),
-    whether its row is in a block of four or alone and whether k is in an
-    unrolled group of four or the tail. So a row's result depends only on that
-    row, never on its position or on the other rows: batch-invariant. Optimised
-    BLAS kernels do not give that guarantee: edge rows of a tile and small
-    shapes take other code paths, and float32 results then differ in the last
-    bits with the batch's composition. Blocks of 4 rows × 4 k keep the rows in
-    L1 and cut their loads and stores fourfold. The fused multiply-adds took
-    1.5-1.8x less time than a product and an add each (2-core Xeon, float32
-    and float64, 16-64 inputs by 64-256 outputs). The arrays are indexed in
-    two dimensions, never through row views (``acc[q]``): each view made in
-    the loops is a reference-count increment and decrement (atomic), which
-    cost 1.8x the time of the products for 16 inputs by 64 outputs (2-core
-    EPYC Zen 4).
+    whether its row is in a quad of four or alone, whether its column is in a vector of a
+    register tile (:func:`tsrnn._simd.accumulate_tiles`, the quads' whole vectors of
+    columns) or in the scalar loops here (the rest), and whether k is in an unrolled group
+    of four or the tail. So a row's result depends only on that row, never on its position
+    or on the other rows: batch-invariant. Optimised BLAS kernels do not give that
+    guarantee: edge rows of a tile and small shapes take other code paths, and float32
+    results then differ in the last bits with the batch's composition. The fused
+    multiply-adds took 1.5-1.8x less time than a product and an add each (2-core Xeon,
+    float32 and float64, 16-64 inputs by 64-256 outputs); the register tiles, which keep
+    the partial sums in registers over all k, 1.4-2.2x less than the loops here (2-core
+    Xeon of 2026-12-02, AVX-512). The arrays are indexed in two dimensions, never through
+    row views (``acc[q]``): each view made in the loops is a reference-count increment and
+    decrement (atomic), which cost 1.8x the time of the products for 16 inputs by 64
+    outputs (2-core EPYC Zen 4).
+    """
+    N = Wt.shape[1]
+    full = r - r % 4  # rows in whole quads
+    j0 = 0
+    if full > 0 and Wt.strides[1] == Wt.itemsize and acc.strides[1] == acc.itemsize:
+        j0 = accumulate_tiles(A, i, full, Wt, acc)
+    if j0 < N:
+        for q in range(0, full, 4):
+            _accumulate_quad(A, i + q, 4, Wt, acc, q, j0)
+    if full < r:
+        _accumulate_quad(A, i + full, r - full, Wt, acc, full, 0)
+
+
+@_jit
+def _accumulate_quad(A, i, r, Wt, acc, qa, j0):
+    """acc[qa + q, j] += A[i + q] Wt[:, j] for q < r <= 4 and j >= j0: the scalar loops.
+
+    Blocks of 4 rows x 4 k keep the rows in L1 and cut their loads and stores fourfold.
     """
     K = A.shape[1]
     N = Wt.shape[1]
@@ -168,25 +189,46 @@ def accumulate_rows(A, i, r, Wt, acc):
             a10, a11, a12, a13 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
             a20, a21, a22, a23 = A[i + 2, k], A[i + 2, k + 1], A[i + 2, k + 2], A[i + 2, k + 3]
             a30, a31, a32, a33 = A[i + 3, k], A[i + 3, k + 1], A[i + 3, k + 2], A[i + 3, k + 3]
-            for j in range(N):
+            q0, q1, q2, q3 = qa, qa + 1, qa + 2, qa + 3
+            for j in range(j0, N):
                 x0, x1, x2, x3 = Wt[k, j], Wt[k + 1, j], Wt[k + 2, j], Wt[k + 3, j]
-                acc[0, j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, acc[0, j]))))
-                acc[1, j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, acc[1, j]))))
-                acc[2, j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, acc[2, j]))))
-                acc[3, j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, acc[3, j]))))
+                acc[q0, j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, acc[q0, j]))))
+                acc[q1, j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, acc[q1, j]))))
+                acc[q2, j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, acc[q2, j]))))
+                acc[q3, j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, acc[q3, j]))))
         else:
             for q in range(r):
                 b0, b1, b2, b3 = A[i + q, k], A[i + q, k + 1], A[i + q, k + 2], A[i + q, k + 3]
-                for j in range(N):
+                for j in range(j0, N):
                     x0, x1, x2, x3 = Wt[k, j], Wt[k + 1, j], Wt[k + 2, j], Wt[k + 3, j]
-                    acc[q, j] = fma(b3, x3, fma(b2, x2, fma(b1, x1, fma(b0, x0, acc[q, j]))))
+                    acc[qa + q, j] = fma(
+                        b3, x3, fma(b2, x2, fma(b1, x1, fma(b0, x0, acc[qa + q, j])))
+                    )
         k += 4
     while k < K:
         for q in range(r):
             b = A[i + q, k]
-            for j in range(N):
-                acc[q, j] = fma(b, Wt[k, j], acc[q, j])
+            for j in range(j0, N):
+                acc[qa + q, j] = fma(b, Wt[k, j], acc[qa + q, j])
         k += 1
+
+
+@_jit
+def padded_transpose(W):
+    """W.T as rows of unit stride whose stride is padded by one vector (a view of a copy).
+
+    Rows whose stride is a power of two (256 floats, say) fall into the same few sets of
+    the L1 cache as the products read down the columns; one vector of padding spreads
+    them. With :func:`tsrnn._simd.accumulate_tiles`, float32 products of 65 inputs by 256
+    outputs took 3.0 against 3.4 ms (one thread, 256 rows x 48 steps, 2-core Xeon).
+    """
+    K_, N = W.shape[1], W.shape[0]
+    pad = VECTOR_BYTES // W.itemsize
+    out = np.empty((K_, N + pad), dtype=W.dtype)
+    for k in range(K_):
+        for j in range(N):
+            out[k, j] = W[j, k]
+    return out[:, :N]
 
 
 @_jit

@@ -1,0 +1,315 @@
+"""Explicit SIMD vectors for the inference products: register tiles of :func:`accumulate_tiles`.
+
+LLVM vectorises the loops of :func:`tsrnn._kernels.accumulate_rows` over the output columns,
+but it keeps every partial sum in memory (loaded, updated, stored back for each group of four
+inputs) and, on Intel's AVX-512 cores, takes 256-bit vectors (its tuning prefers them there):
+about half of a core's multiply-add peak on the 2-core Xeon of 2026-12-02. Here a block of
+four rows and a few vectors of columns is held in registers over all the inputs, as a GEMM
+micro-kernel does, in vectors of :data:`VECTOR_BYTES` (the widest the CPU has; LLVM splits a
+vector wider than the registers, so the code is correct on any CPU, only slower).
+
+Each element is computed as before: its partial sum, then ``fma(a_k, w_k, ·)`` for ascending
+k (:func:`tsrnn._products.fma`, one rounding each, or a rounded product and an add where the
+CPU has no fused multiply-add), so a vector lane gives the bits of the scalar loop and a row's
+result still depends only on that row.
+
+Numba has no vector type: :class:`Vec` is one (an LLVM ``<lanes x float>`` value), made and
+used only through the intrinsics below, inside compiled code.
+"""
+
+import platform
+
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, models, register_model
+
+from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
+from ._products import FMA
+
+_jit = njit(cache=True, nogil=True, error_model="numpy")
+
+
+def _cpu_features():
+    """The features Numba compiles for (``NUMBA_CPU_FEATURES``, else the host's)."""
+    from numba.core import config
+
+    if config.CPU_FEATURES is not None:
+        return {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
+    if config.CPU_NAME not in (None, "host"):  # a named target such as 'generic'
+        return set()
+    import llvmlite.binding as llvm
+
+    try:
+        return {name for name, on in llvm.get_host_cpu_features().items() if on}
+    except RuntimeError:  # no feature list for this host
+        return set()
+
+
+def _vector_shape():
+    """(bytes of a vector register, vectors of a row in a register tile) for this CPU.
+
+    The tile is four rows of ``TILE_VECTORS`` vectors of accumulators: 16 registers of the 32
+    of AVX-512 and ARMv8 (NEON), 8 of the 16 of AVX2 and SSE, with room for the weights and
+    the broadcast input.
+    """
+    features = _cpu_features()
+    if platform.machine().lower() in ("aarch64", "arm64"):
+        return 16, 4
+    if "avx512f" in features:
+        return 64, 4
+    if "avx" in features:
+        return 32, 2
+    return 16, 2
+
+
+#: Bytes of one :class:`Vec` and vectors per row of a register tile (:func:`_vector_shape`).
+VECTOR_BYTES, TILE_VECTORS = _vector_shape()
+
+
+class Vec(types.Type):
+    """A vector of :data:`VECTOR_BYTES` of float32 or float64 (its ``lanes`` elements)."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.lanes = VECTOR_BYTES // (dtype.bitwidth // 8)
+        super().__init__(name=f"Vec({dtype} x {self.lanes})")
+
+
+@register_model(Vec)
+class _VecModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        scalar = ir.FloatType() if fe_type.dtype == types.float32 else ir.DoubleType()
+        super().__init__(dmm, fe_type, ir.VectorType(scalar, fe_type.lanes))
+
+
+def _is_float_matrix(arr):
+    return (
+        isinstance(arr, types.Array)
+        and arr.ndim == 2
+        and arr.dtype in (types.float32, types.float64)
+    )
+
+
+def _element_pointer(context, builder, arrty, value, i, j, sig_i, sig_j):
+    """Pointer to ``arr[i, j]`` (no bounds check, no wraparound)."""
+    ii = context.cast(builder, i, sig_i, types.intp)
+    jj = context.cast(builder, j, sig_j, types.intp)
+    ary = context.make_array(arrty)(context, builder, value)
+    shape = cgutils.unpack_tuple(builder, ary.shape, 2)
+    strides = cgutils.unpack_tuple(builder, ary.strides, 2)
+    return cgutils.get_item_pointer2(
+        context, builder, ary.data, shape, strides, arrty.layout, [ii, jj]
+    )
+
+
+@intrinsic
+def vload(typingctx, arr, i, j):
+    """``arr[i, j : j + lanes]`` as a :class:`Vec`. The caller keeps it within the row."""
+    if not (
+        _is_float_matrix(arr) and isinstance(i, types.Integer) and isinstance(j, types.Integer)
+    ):
+        return None
+    vt = Vec(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        p = _element_pointer(context, builder, arr, args[0], args[1], args[2], i, j)
+        vptr = builder.bitcast(p, context.get_value_type(vt).as_pointer())
+        return builder.load(vptr, align=arr.dtype.bitwidth // 8)
+
+    return vt(arr, i, j), codegen
+
+
+@intrinsic
+def vstore(typingctx, arr, i, j, v):
+    """``arr[i, j : j + lanes] = v``. The caller keeps it within the row."""
+    if not (_is_float_matrix(arr) and isinstance(v, Vec) and v.dtype == arr.dtype):
+        return None
+
+    def codegen(context, builder, sig, args):
+        p = _element_pointer(context, builder, arr, args[0], args[1], args[2], i, j)
+        vptr = builder.bitcast(p, context.get_value_type(v).as_pointer())
+        builder.store(args[3], vptr, align=arr.dtype.bitwidth // 8)
+        return context.get_dummy_value()
+
+    return types.none(arr, i, j, v), codegen
+
+
+@intrinsic
+def vsplat(typingctx, x):
+    """A :class:`Vec` with ``x`` in every lane."""
+    if x not in (types.float32, types.float64):
+        return None
+    vt = Vec(x)
+
+    def codegen(context, builder, sig, args):
+        ltype = context.get_value_type(vt)
+        undef = ir.Constant(ltype, ir.Undefined)
+        one = builder.insert_element(undef, args[0], ir.Constant(ir.IntType(32), 0))
+        zeros = ir.Constant(ir.VectorType(ir.IntType(32), vt.lanes), [0] * vt.lanes)
+        return builder.shuffle_vector(one, undef, zeros)
+
+    return vt(x), codegen
+
+
+@intrinsic
+def vfma(typingctx, a, b, c):
+    """``a·b + c`` lane by lane, as :func:`tsrnn._products.fma` computes it."""
+    if not (isinstance(a, Vec) and a == b == c):
+        return None
+
+    def codegen(context, builder, sig, args):
+        if not FMA:
+            return builder.fadd(builder.fmul(args[0], args[1]), args[2])
+        vt = args[0].type
+        name = f"llvm.fma.v{vt.count}{'f32' if a.dtype == types.float32 else 'f64'}"
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vt, [vt] * 3), name)
+        return builder.call(fn, args)
+
+    return a(a, b, c), codegen
+
+
+# --------------------------------------------------------------------------
+# register tiles: four rows of A against 1, 2 or 4 vectors of Wt's columns
+# --------------------------------------------------------------------------
+
+
+@_jit
+def _tile_4x4(A, i, Wt, acc, qa, j, L):
+    """acc[qa : qa + 4, j : j + 4L] += A[i : i + 4] Wt[:, j : j + 4L] (L lanes a vector)."""
+    j1, j2, j3 = j + L, j + 2 * L, j + 3 * L
+    c00, c01, c02, c03 = (
+        vload(acc, qa, j),
+        vload(acc, qa, j1),
+        vload(acc, qa, j2),
+        vload(acc, qa, j3),
+    )
+    c10, c11, c12, c13 = (
+        vload(acc, qa + 1, j),
+        vload(acc, qa + 1, j1),
+        vload(acc, qa + 1, j2),
+        vload(acc, qa + 1, j3),
+    )
+    c20, c21, c22, c23 = (
+        vload(acc, qa + 2, j),
+        vload(acc, qa + 2, j1),
+        vload(acc, qa + 2, j2),
+        vload(acc, qa + 2, j3),
+    )
+    c30, c31, c32, c33 = (
+        vload(acc, qa + 3, j),
+        vload(acc, qa + 3, j1),
+        vload(acc, qa + 3, j2),
+        vload(acc, qa + 3, j3),
+    )
+    for k in range(A.shape[1]):
+        w0, w1, w2, w3 = vload(Wt, k, j), vload(Wt, k, j1), vload(Wt, k, j2), vload(Wt, k, j3)
+        a = vsplat(A[i, k])
+        c00, c01, c02, c03 = vfma(a, w0, c00), vfma(a, w1, c01), vfma(a, w2, c02), vfma(a, w3, c03)
+        a = vsplat(A[i + 1, k])
+        c10, c11, c12, c13 = vfma(a, w0, c10), vfma(a, w1, c11), vfma(a, w2, c12), vfma(a, w3, c13)
+        a = vsplat(A[i + 2, k])
+        c20, c21, c22, c23 = vfma(a, w0, c20), vfma(a, w1, c21), vfma(a, w2, c22), vfma(a, w3, c23)
+        a = vsplat(A[i + 3, k])
+        c30, c31, c32, c33 = vfma(a, w0, c30), vfma(a, w1, c31), vfma(a, w2, c32), vfma(a, w3, c33)
+    (
+        vstore(acc, qa, j, c00),
+        vstore(acc, qa, j1, c01),
+        vstore(acc, qa, j2, c02),
+        vstore(acc, qa, j3, c03),
+    )
+    (
+        vstore(acc, qa + 1, j, c10),
+        vstore(acc, qa + 1, j1, c11),
+        vstore(acc, qa + 1, j2, c12),
+        vstore(acc, qa + 1, j3, c13),
+    )
+    (
+        vstore(acc, qa + 2, j, c20),
+        vstore(acc, qa + 2, j1, c21),
+        vstore(acc, qa + 2, j2, c22),
+        vstore(acc, qa + 2, j3, c23),
+    )
+    (
+        vstore(acc, qa + 3, j, c30),
+        vstore(acc, qa + 3, j1, c31),
+        vstore(acc, qa + 3, j2, c32),
+        vstore(acc, qa + 3, j3, c33),
+    )
+
+
+@_jit
+def _tile_4x2(A, i, Wt, acc, qa, j, L):
+    """acc[qa : qa + 4, j : j + 2L] += A[i : i + 4] Wt[:, j : j + 2L]."""
+    j1 = j + L
+    c00, c01 = vload(acc, qa, j), vload(acc, qa, j1)
+    c10, c11 = vload(acc, qa + 1, j), vload(acc, qa + 1, j1)
+    c20, c21 = vload(acc, qa + 2, j), vload(acc, qa + 2, j1)
+    c30, c31 = vload(acc, qa + 3, j), vload(acc, qa + 3, j1)
+    for k in range(A.shape[1]):
+        w0, w1 = vload(Wt, k, j), vload(Wt, k, j1)
+        a = vsplat(A[i, k])
+        c00, c01 = vfma(a, w0, c00), vfma(a, w1, c01)
+        a = vsplat(A[i + 1, k])
+        c10, c11 = vfma(a, w0, c10), vfma(a, w1, c11)
+        a = vsplat(A[i + 2, k])
+        c20, c21 = vfma(a, w0, c20), vfma(a, w1, c21)
+        a = vsplat(A[i + 3, k])
+        c30, c31 = vfma(a, w0, c30), vfma(a, w1, c31)
+    vstore(acc, qa, j, c00), vstore(acc, qa, j1, c01)
+    vstore(acc, qa + 1, j, c10), vstore(acc, qa + 1, j1, c11)
+    vstore(acc, qa + 2, j, c20), vstore(acc, qa + 2, j1, c21)
+    vstore(acc, qa + 3, j, c30), vstore(acc, qa + 3, j1, c31)
+
+
+@_jit
+def _tile_4x1(A, i, Wt, acc, qa, j):
+    """acc[qa : qa + 4, j : j + L] += A[i : i + 4] Wt[:, j : j + L]."""
+    c0, c1, c2, c3 = (
+        vload(acc, qa, j),
+        vload(acc, qa + 1, j),
+        vload(acc, qa + 2, j),
+        vload(acc, qa + 3, j),
+    )
+    for k in range(A.shape[1]):
+        w = vload(Wt, k, j)
+        c0 = vfma(vsplat(A[i, k]), w, c0)
+        c1 = vfma(vsplat(A[i + 1, k]), w, c1)
+        c2 = vfma(vsplat(A[i + 2, k]), w, c2)
+        c3 = vfma(vsplat(A[i + 3, k]), w, c3)
+    (
+        vstore(acc, qa, j, c0),
+        vstore(acc, qa + 1, j, c1),
+        vstore(acc, qa + 2, j, c2),
+        vstore(acc, qa + 3, j, c3),
+    )
+
+
+@_jit
+def accumulate_tiles(A, i, rows, Wt, acc):
+    """acc[q, :n] += A[i + q] Wt[:, :n] for q < ``rows`` (a multiple of 4) in register tiles.
+
+    Returns ``n``, the widest multiple of the vector's lanes within Wt's columns: the columns
+    from ``n`` on are the caller's (:func:`tsrnn._kernels.accumulate_rows`'s scalar loops,
+    the same arithmetic). Column tiles outside, the rows' quads inside, so a tile's weights
+    are read from L1 by every quad of the block. A (M, K) float, Wt (K, N), acc (>= rows, N),
+    rows ``i .. i + rows - 1`` of A present; Wt's and acc's rows must be contiguous (unit
+    stride along the columns: the vectors are loaded and stored whole).
+    """
+    L = VECTOR_BYTES // A.itemsize
+    N = Wt.shape[1]
+    j = 0
+    if TILE_VECTORS == 4:
+        while j + 4 * L <= N:
+            for q in range(0, rows, 4):
+                _tile_4x4(A, i + q, Wt, acc, q, j, L)
+            j += 4 * L
+    while j + 2 * L <= N:
+        for q in range(0, rows, 4):
+            _tile_4x2(A, i + q, Wt, acc, q, j, L)
+        j += 2 * L
+    while j + L <= N:
+        for q in range(0, rows, 4):
+            _tile_4x1(A, i + q, Wt, acc, q, j)
+        j += L
+    return j
