@@ -96,3 +96,70 @@ def test_padded_transpose_is_the_transpose_with_a_longer_row_stride(dtype):
 
 def test_vector_shape_is_a_known_one():
     assert (S.VECTOR_BYTES, S.TILE_VECTORS) in {(64, 4), (32, 2), (16, 4), (16, 2)}
+
+
+def _scalar_loops():
+    import numba
+
+    @numba.njit
+    def tanh_all(A):
+        out = np.empty_like(A)
+        for m in range(A.shape[0]):
+            for j in range(A.shape[1]):
+                out[m, j] = K.tanh(A[m, j])
+        return out
+
+    @numba.njit
+    def sigmoid_sum_all(A, B):
+        out = np.empty_like(A)
+        for m in range(A.shape[0]):
+            for j in range(A.shape[1]):
+                out[m, j] = K.sigmoid(A[m, j] + B[m, j])
+        return out
+
+    return tanh_all, sigmoid_sum_all
+
+
+_SPECIAL = [0.0, -0.0, 1e-39, -1e-39, 1e-8, 0.3, -0.3, 7.9, -7.9, 7.91, 9.0, -9.0, 50.0]
+_SPECIAL += [np.inf, -np.inf, np.nan, 3.4e38, -3.4e38]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vector_activations_give_the_bits_of_the_scalar_functions(dtype):
+    import numba
+
+    @numba.njit
+    def vector_rows(A, B):
+        T, Sg = A.copy(), A.copy()
+        ends = np.empty((A.shape[0], 2), np.int64)
+        for m in range(A.shape[0]):
+            ends[m, 0] = S.tanh_row(T, m, A.shape[1])
+            ends[m, 1] = S.sigmoid_sum_row(Sg, B, m, A.shape[1])
+        return T, Sg, ends
+
+    rng = np.random.default_rng(11)
+    n = 3 * _lanes(np.float32) + 5
+    A = (rng.standard_normal((4, n)) * 4).astype(dtype)
+    A[0, : len(_SPECIAL)] = _SPECIAL
+    B = (rng.standard_normal((4, n)) * 4).astype(dtype)
+    tanh_all, sigmoid_sum_all = _scalar_loops()
+    T, Sg, ends = vector_rows(A, B)
+    if dtype == np.float64:  # left to the scalar loops
+        assert (ends == 0).all()
+        return
+    L = _lanes(dtype)
+    assert (ends == (n // L) * L).all()
+    done = ends[0, 0]
+    expected_t, expected_s = tanh_all(A), sigmoid_sum_all(A, B)
+    # the vectors' part equals the scalar function bit for bit (NaN where it is NaN, the sign
+    # of zero kept); the rest is left untouched for the caller's scalar loop
+    np.testing.assert_array_equal(T[:, :done].view(np.int32), expected_t[:, :done].view(np.int32))
+    np.testing.assert_array_equal(Sg[:, :done].view(np.int32), expected_s[:, :done].view(np.int32))
+    np.testing.assert_array_equal(T[:, done:], A[:, done:])
+    assert np.isnan(T[0, _SPECIAL.index(np.nan)])
+    assert np.signbit(T[0, 1]) and T[0, 1] == 0
+    np.testing.assert_allclose(
+        T[:, :done][np.isfinite(A[:, :done])],
+        np.tanh(A[:, :done][np.isfinite(A[:, :done])]),
+        atol=1e-6,
+    )

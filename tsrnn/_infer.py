@@ -37,6 +37,7 @@ GRU 2.06 -> 1.75 ms rows -> lanes).
 import numpy as np
 
 from . import _kernels as K
+from . import _simd as S
 from ._products import fma
 
 _jit = K._jit
@@ -310,7 +311,7 @@ def rnn_infer_lanes(X, W_ih, W_hh, b, H):
             _gather_inputs(X[t], i0, r, xT)
             _pre_activations_lanes(xT, hT, Wi, Wh, bg, 0, N, hN, L)
             for j in range(N):
-                for l in range(L):
+                for l in range(S.tanh_row(hN, j, L), L):
                     hN[j, l] = K.tanh(hN[j, l])
             hT, hN = hN, hT
             _store_block(hT, i0, r, H[t + 1])
@@ -343,11 +344,11 @@ def lstm_infer_lanes(X, W_ih, W_hh, b, H):
                 _pre_activations_lanes(xT, hT, Wi, Wh, bg, g, M, acc, L)
                 for m in range(M):  # i, f, o = sigmoid, g = tanh
                     s, o = sg[g, m, 0], og[g, m, 0]
-                    for l in range(L):
+                    for l in range(S.gate_row(acc, m, o, s, L), L):
                         acc[m, l] = o + s * K.tanh(s * acc[m, l])
                 for u in range(U):  # c_t = f ⊙ c_{t-1} + i ⊙ g;  h_t = o ⊙ tanh(c_t)
                     j = 4 * g + u
-                    for l in range(L):
+                    for l in range(S.lstm_cell_lanes(acc, U, u, cT, hN, j, L), L):
                         c = acc[U + u, l] * cT[j, l] + acc[u, l] * acc[2 * U + u, l]
                         cT[j, l] = c
                         hN[j, l] = acc[3 * U + u, l] * K.tanh(c)
@@ -380,7 +381,7 @@ def gru_infer_lanes(X, W_ih, W_hh, b_ih, b_hh, H):
                 _bias_rows(bh, g, M, gh, L)
                 _lane_product(hT, Wh, g, M, gh, L)
                 for m in range(2 * U):  # r, z
-                    for l in range(L):
+                    for l in range(S.sigmoid_sum_row(gi, gh, m, L), L):
                         gi[m, l] = K.sigmoid(gi[m, l] + gh[m, l])
                 for u in range(U):  # n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
                     j = 4 * g + u
