@@ -21,22 +21,34 @@ from . import _cache  # noqa: F401  (chooses the cache directory before any @nji
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
+def cpu_features():
+    """The features Numba compiles for: ``NUMBA_CPU_FEATURES``, else the host's.
+
+    Empty for a named target without a feature list (``NUMBA_CPU_NAME=generic``, say) and
+    for a host that gives none.
+    """
+    from numba.core import config
+
+    if config.CPU_FEATURES is not None:  # NUMBA_CPU_FEATURES: what the code is compiled for
+        return {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
+    if config.CPU_NAME not in (None, "host"):  # NUMBA_CPU_NAME=generic, say: assume none
+        return set()
+    import llvmlite.binding as llvm
+
+    try:
+        return {name for name, on in llvm.get_host_cpu_features().items() if on}
+    except RuntimeError:  # no feature list for this host
+        return set()
+
+
 def _fma_in_hardware():
     """Whether the CPU Numba compiles for has fused multiply-add instructions."""
     from numba.core import config
 
-    if config.CPU_FEATURES is not None:  # NUMBA_CPU_FEATURES: what the code is compiled for
-        return "+fma" in config.CPU_FEATURES.split(",")
-    if config.CPU_NAME not in (None, "host"):  # NUMBA_CPU_NAME=generic, say: assume none
-        return False
-    if platform.machine().lower() in ("aarch64", "arm64"):
+    host = config.CPU_FEATURES is None and config.CPU_NAME in (None, "host")
+    if host and platform.machine().lower() in ("aarch64", "arm64"):
         return True  # ARMv8's floating point always has them
-    import llvmlite.binding as llvm
-
-    try:
-        return bool(llvm.get_host_cpu_features().get("fma", False))
-    except RuntimeError:  # no feature list for this host
-        return False
+    return "fma" in cpu_features()
 
 
 #: Fused multiply-adds where the CPU has them (x86-64 since 2013, every ARMv8); elsewhere a

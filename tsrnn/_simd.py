@@ -33,25 +33,9 @@ from numba.extending import intrinsic, models, overload, register_model
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
 from . import _elementwise as E
-from ._products import FMA
+from ._products import FMA, cpu_features
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
-
-
-def _cpu_features():
-    """The features Numba compiles for (``NUMBA_CPU_FEATURES``, else the host's)."""
-    from numba.core import config
-
-    if config.CPU_FEATURES is not None:
-        return {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
-    if config.CPU_NAME not in (None, "host"):  # a named target such as 'generic'
-        return set()
-    import llvmlite.binding as llvm
-
-    try:
-        return {name for name, on in llvm.get_host_cpu_features().items() if on}
-    except RuntimeError:  # no feature list for this host
-        return set()
 
 
 def _vector_shape():
@@ -61,7 +45,7 @@ def _vector_shape():
     of AVX-512 and ARMv8 (NEON), 8 of the 16 of AVX2 and SSE, with room for the weights and
     the broadcast input.
     """
-    features = _cpu_features()
+    features = cpu_features()
     if platform.machine().lower() in ("aarch64", "arm64"):
         return 16, 4
     if "avx512f" in features:
@@ -183,35 +167,34 @@ def vfma(typingctx, a, b, c):
 
 
 @_jit
+def _load4(acc, q, j, L):
+    """Row ``q`` of ``acc`` from column ``j``: four vectors of L lanes."""
+    return (
+        vload(acc, q, j),
+        vload(acc, q, j + L),
+        vload(acc, q, j + 2 * L),
+        vload(acc, q, j + 3 * L),
+    )
+
+
+@_jit
+def _store4(acc, q, j, L, c0, c1, c2, c3):
+    """:func:`_load4`'s four vectors back into row ``q`` of ``acc``."""
+    vstore(acc, q, j, c0)
+    vstore(acc, q, j + L, c1)
+    vstore(acc, q, j + 2 * L, c2)
+    vstore(acc, q, j + 3 * L, c3)
+
+
+@_jit
 def _tile_4x4(A, i, Wt, acc, qa, j, L):
     """acc[qa : qa + 4, j : j + 4L] += A[i : i + 4] Wt[:, j : j + 4L] (L lanes a vector)."""
-    j1, j2, j3 = j + L, j + 2 * L, j + 3 * L
-    c00, c01, c02, c03 = (
-        vload(acc, qa, j),
-        vload(acc, qa, j1),
-        vload(acc, qa, j2),
-        vload(acc, qa, j3),
-    )
-    c10, c11, c12, c13 = (
-        vload(acc, qa + 1, j),
-        vload(acc, qa + 1, j1),
-        vload(acc, qa + 1, j2),
-        vload(acc, qa + 1, j3),
-    )
-    c20, c21, c22, c23 = (
-        vload(acc, qa + 2, j),
-        vload(acc, qa + 2, j1),
-        vload(acc, qa + 2, j2),
-        vload(acc, qa + 2, j3),
-    )
-    c30, c31, c32, c33 = (
-        vload(acc, qa + 3, j),
-        vload(acc, qa + 3, j1),
-        vload(acc, qa + 3, j2),
-        vload(acc, qa + 3, j3),
-    )
+    c00, c01, c02, c03 = _load4(acc, qa, j, L)
+    c10, c11, c12, c13 = _load4(acc, qa + 1, j, L)
+    c20, c21, c22, c23 = _load4(acc, qa + 2, j, L)
+    c30, c31, c32, c33 = _load4(acc, qa + 3, j, L)
     for k in range(A.shape[1]):
-        w0, w1, w2, w3 = vload(Wt, k, j), vload(Wt, k, j1), vload(Wt, k, j2), vload(Wt, k, j3)
+        w0, w1, w2, w3 = _load4(Wt, k, j, L)
         a = vsplat(A[i, k])
         c00, c01, c02, c03 = vfma(a, w0, c00), vfma(a, w1, c01), vfma(a, w2, c02), vfma(a, w3, c03)
         a = vsplat(A[i + 1, k])
@@ -220,30 +203,10 @@ def _tile_4x4(A, i, Wt, acc, qa, j, L):
         c20, c21, c22, c23 = vfma(a, w0, c20), vfma(a, w1, c21), vfma(a, w2, c22), vfma(a, w3, c23)
         a = vsplat(A[i + 3, k])
         c30, c31, c32, c33 = vfma(a, w0, c30), vfma(a, w1, c31), vfma(a, w2, c32), vfma(a, w3, c33)
-    (
-        vstore(acc, qa, j, c00),
-        vstore(acc, qa, j1, c01),
-        vstore(acc, qa, j2, c02),
-        vstore(acc, qa, j3, c03),
-    )
-    (
-        vstore(acc, qa + 1, j, c10),
-        vstore(acc, qa + 1, j1, c11),
-        vstore(acc, qa + 1, j2, c12),
-        vstore(acc, qa + 1, j3, c13),
-    )
-    (
-        vstore(acc, qa + 2, j, c20),
-        vstore(acc, qa + 2, j1, c21),
-        vstore(acc, qa + 2, j2, c22),
-        vstore(acc, qa + 2, j3, c23),
-    )
-    (
-        vstore(acc, qa + 3, j, c30),
-        vstore(acc, qa + 3, j1, c31),
-        vstore(acc, qa + 3, j2, c32),
-        vstore(acc, qa + 3, j3, c33),
-    )
+    _store4(acc, qa, j, L, c00, c01, c02, c03)
+    _store4(acc, qa + 1, j, L, c10, c11, c12, c13)
+    _store4(acc, qa + 2, j, L, c20, c21, c22, c23)
+    _store4(acc, qa + 3, j, L, c30, c31, c32, c33)
 
 
 @_jit
@@ -264,33 +227,26 @@ def _tile_4x2(A, i, Wt, acc, qa, j, L):
         c20, c21 = vfma(a, w0, c20), vfma(a, w1, c21)
         a = vsplat(A[i + 3, k])
         c30, c31 = vfma(a, w0, c30), vfma(a, w1, c31)
-    vstore(acc, qa, j, c00), vstore(acc, qa, j1, c01)
-    vstore(acc, qa + 1, j, c10), vstore(acc, qa + 1, j1, c11)
-    vstore(acc, qa + 2, j, c20), vstore(acc, qa + 2, j1, c21)
-    vstore(acc, qa + 3, j, c30), vstore(acc, qa + 3, j1, c31)
+    for q, c0, c1 in ((qa, c00, c01), (qa + 1, c10, c11), (qa + 2, c20, c21), (qa + 3, c30, c31)):
+        vstore(acc, q, j, c0)
+        vstore(acc, q, j1, c1)
 
 
 @_jit
 def _tile_4x1(A, i, Wt, acc, qa, j):
     """acc[qa : qa + 4, j : j + L] += A[i : i + 4] Wt[:, j : j + L]."""
-    c0, c1, c2, c3 = (
-        vload(acc, qa, j),
-        vload(acc, qa + 1, j),
-        vload(acc, qa + 2, j),
-        vload(acc, qa + 3, j),
-    )
+    c0, c1, c2 = vload(acc, qa, j), vload(acc, qa + 1, j), vload(acc, qa + 2, j)
+    c3 = vload(acc, qa + 3, j)
     for k in range(A.shape[1]):
         w = vload(Wt, k, j)
         c0 = vfma(vsplat(A[i, k]), w, c0)
         c1 = vfma(vsplat(A[i + 1, k]), w, c1)
         c2 = vfma(vsplat(A[i + 2, k]), w, c2)
         c3 = vfma(vsplat(A[i + 3, k]), w, c3)
-    (
-        vstore(acc, qa, j, c0),
-        vstore(acc, qa + 1, j, c1),
-        vstore(acc, qa + 2, j, c2),
-        vstore(acc, qa + 3, j, c3),
-    )
+    vstore(acc, qa, j, c0)
+    vstore(acc, qa + 1, j, c1)
+    vstore(acc, qa + 2, j, c2)
+    vstore(acc, qa + 3, j, c3)
 
 
 @_jit
