@@ -1,20 +1,21 @@
-"""The recurrent products of the training sweeps, in every form, against NumPy in float64.
+"""The recurrent products of the training sweeps against NumPy in float64.
 
-:mod:`tsrnn._products` hands the per-step products to BLAS in one of three forms, chosen by
-the dtype, the layer's width and the chunk's rows: against a contiguous copy of W_hhᵀ (small
-products), transposed with the weight matrix as the left operand (wide layers), or directly
-(float64, narrow backward). A wrong transpose or a stale scratch row in any of them must fail
-here, whichever form the sizes pick.
+:mod:`tsrnn._products` computes a chunk's per-step products in register tiles of four rows
+by whole vectors of columns, in blocks of inputs, with scalar loops for the rows and columns
+left over. A wrong index, a stale partial sum or a padded stride read as data in any of them
+must fail here, whichever parts the sizes take.
 """
 
 import numpy as np
 import pytest
 
 from tsrnn import _kernels as K
+from tsrnn._simd import K_BLOCK, VECTOR_BYTES
 
-# (rows, width, gates): a small float32 forward (the forecaster's 16 rows of 32 units),
-# 16 rows of 64 (the small-product bound exactly), wide forwards and backwards, an RNN
-CASES = [(16, 32, 4), (16, 64, 4), (32, 64, 4), (32, 128, 3), (7, 256, 4), (32, 96, 1)]
+# (rows, width, gates): the forecaster's 16 rows of 32 units, 16 and 32 rows of 64, an odd
+# row count and a width that is no whole number of vectors (every tail), a GRU of 128, an RNN
+# of 96, and a backward of more inputs than one block (4 x 256 > K_BLOCK)
+CASES = [(16, 32, 4), (16, 64, 4), (32, 64, 4), (7, 50, 3), (32, 128, 3), (32, 96, 1), (5, 256, 4)]
 
 
 def _operands(B, N, G, dtype, seed=0):
@@ -27,26 +28,37 @@ def _operands(B, N, G, dtype, seed=0):
 @pytest.mark.parametrize(("B", "N", "G"), CASES)
 def test_recurrent_products_are_the_products(B, N, G, dtype):
     h, dA, W_hh = _operands(B, N, G, dtype)
-    W_hhT = K.transposed_weights(W_hh)
-    if dtype == np.float32:
-        np.testing.assert_array_equal(W_hhT, W_hh.T)
-    out = np.full((B, G * N), np.nan, dtype)
-    K.recurrent_product(h, W_hh, W_hhT, out, np.full((G * N, B), np.nan, dtype))
+    W_hhT, W_hhP = K.padded_transpose(W_hh), K.padded_copy(W_hh)
+    np.testing.assert_array_equal(W_hhT, W_hh.T)
+    np.testing.assert_array_equal(W_hhP, W_hh)
+    out = np.full((B, G * N), np.nan, dtype)  # stale contents must not leak in
+    K.recurrent_product(h, W_hhT, out)
     expected = h.astype(np.float64) @ W_hh.T.astype(np.float64)
     tol = 1e-4 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(out, expected, rtol=tol, atol=tol * np.sqrt(N))
     grad = np.full((B, N), np.nan, dtype)
-    K.recurrent_gradient(dA, W_hh, W_hhT, grad, np.full((N, B), np.nan, dtype))
+    K.recurrent_gradient(dA, W_hhP, grad)
     expected = dA.astype(np.float64) @ W_hh.astype(np.float64)
     np.testing.assert_allclose(grad, expected, rtol=tol, atol=tol * np.sqrt(G * N))
 
 
-def test_the_cases_cover_every_form():
-    """Each form of each product is taken by some float32 case above."""
-    forward, backward = set(), set()
-    for B, N, G in CASES:
-        small = B * G * N * N <= K.SMALL_PRODUCT
-        forward.add("swapped" if N >= K.SWAPPED_MIN_HIDDEN and not small else "contiguous")
-        backward.add("swapped" if N >= K.SWAPPED_MIN_HIDDEN_BACKWARD else "direct")
-    assert forward == {"swapped", "contiguous"}
-    assert backward == {"swapped", "direct"}
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_row_depends_only_on_its_operands(dtype):
+    """Each row of a product is the same whichever rows share the call (tile, quad or tail)."""
+    h, _, W_hh = _operands(13, 40, 4, dtype, seed=3)
+    W_hhT = K.padded_transpose(W_hh)
+    whole = np.empty((13, 160), dtype)
+    K.recurrent_product(h, W_hhT, whole)
+    for lo, hi in [(0, 1), (1, 4), (4, 13), (9, 13), (2, 11)]:
+        part = np.empty((hi - lo, 160), dtype)
+        K.recurrent_product(h[lo:hi], W_hhT, part)
+        np.testing.assert_array_equal(part, whole[lo:hi])
+
+
+def test_the_cases_cover_every_part():
+    """Row tails, column tails and more than one block of inputs are all taken above."""
+    lanes = VECTOR_BYTES // 4
+    assert any(B % 4 for B, _, _ in CASES)
+    assert any((G * N) % lanes or N % lanes for _, N, G in CASES)
+    assert any(G * N > K_BLOCK for _, N, G in CASES)
+    assert any(B >= 32 for B, _, _ in CASES)

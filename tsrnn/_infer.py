@@ -9,9 +9,9 @@ layer takes changes no bit; it depends only on the dtype and the layer's width
 (:func:`uses_lanes`).
 
 - **Rows** (``*_infer_rows``): per time step and block of :data:`ROW_BLOCK` rows, the
-  products (:func:`tsrnn._kernels.accumulate_rows`: register tiles of four rows by a few
+  products (:func:`tsrnn._products.accumulate_rows`: register tiles of four rows by a few
   vectors of units, :func:`tsrnn._simd.accumulate_tiles`, against weights transposed with a
-  padded row stride, :func:`tsrnn._kernels.padded_transpose`), the gate math and the state
+  padded row stride, :func:`tsrnn._products.padded_transpose`), the gate math and the state
   update run while the block is in L1; the vector dimension is the gate's units. Narrow
   layers leave it short: 16 units are a single vector of float32 (of AVX-512), too little
   work for a tile's set-up.
@@ -38,7 +38,7 @@ import numpy as np
 
 from . import _kernels as K
 from . import _simd as S
-from ._products import fma
+from ._simd import fma
 
 _jit = K._jit
 

@@ -36,17 +36,15 @@ from numba.extending import intrinsic, overload
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
 from . import _elementwise as E
-from ._products import (  # noqa: F401  (FMA, SWAPPED_*, SMALL_PRODUCT: this module's API too)
-    FMA,
-    SMALL_PRODUCT,
-    SWAPPED_MIN_HIDDEN,
-    SWAPPED_MIN_HIDDEN_BACKWARD,
-    fma,
+from ._products import (  # noqa: F401  (this module's API too: the kernels' building blocks)
+    accumulate_rows,
+    padded_copy,
+    padded_transpose,
+    recurrent_accumulate,
     recurrent_gradient,
     recurrent_product,
-    transposed_weights,
 )
-from ._simd import VECTOR_BYTES, accumulate_tiles
+from ._simd import FMA, fma  # noqa: F401
 
 # error_model="numpy": a division by zero gives inf/nan like NumPy instead of
 # raising inside the kernel; the training loop checks the loss for finiteness.
@@ -140,98 +138,6 @@ def _ol_sigmoid(x):
 
 
 @_jit
-def accumulate_rows(A, i, r, Wt, acc):
-    """acc[q] += A[i + q] Wt for q < r, with the same arithmetic for every row.
-
-    A (M, K), Wt (K, N) (a weight matrix's transpose: rows of unit stride, best padded,
-    :func:`padded_transpose`), acc (>= r, N).
-    Every element is accumulated as ``fma(a_1, w_1, fma(a_0, w_0, acc)) ...`` in
-    ascending k, each product fused with its add (one rounding, :func:`tsrnn._products.fma`),
-    whether its row is in a quad of four or alone, whether its column is in a vector of a
-    register tile (:func:`tsrnn._simd.accumulate_tiles`, the quads' whole vectors of
-    columns) or in the scalar loops here (the rest), and whether k is in an unrolled group
-    of four or the tail. So a row's result depends only on that row, never on its position
-    or on the other rows: batch-invariant. Optimised BLAS kernels do not give that
-    guarantee: edge rows of a tile and small shapes take other code paths, and float32
-    results then differ in the last bits with the batch's composition. The fused
-    multiply-adds took 1.5-1.8x less time than a product and an add each (2-core Xeon,
-    float32 and float64, 16-64 inputs by 64-256 outputs); the register tiles, which keep
-    the partial sums in registers over all k, 1.4-2.2x less than the loops here (2-core
-    Xeon of 2026-12-02, AVX-512). The arrays are indexed in two dimensions, never through
-    row views (``acc[q]``): each view made in the loops is a reference-count increment and
-    decrement (atomic), which cost 1.8x the time of the products for 16 inputs by 64
-    outputs (2-core EPYC Zen 4).
-    """
-    N = Wt.shape[1]
-    full = r - r % 4  # rows in whole quads
-    j0 = 0
-    if full > 0 and Wt.strides[1] == Wt.itemsize and acc.strides[1] == acc.itemsize:
-        j0 = accumulate_tiles(A, i, full, Wt, acc)
-    if j0 < N:
-        for q in range(0, full, 4):
-            _accumulate_quad(A, i + q, 4, Wt, acc, q, j0)
-    if full < r:
-        _accumulate_quad(A, i + full, r - full, Wt, acc, full, 0)
-
-
-@_jit
-def _accumulate_quad(A, i, r, Wt, acc, qa, j0):
-    """acc[qa + q, j] += A[i + q] Wt[:, j] for q < r <= 4 and j >= j0: the scalar loops.
-
-    Blocks of 4 rows x 4 k keep the rows in L1 and cut their loads and stores fourfold.
-    """
-    K = A.shape[1]
-    N = Wt.shape[1]
-    k = 0
-    while k + 4 <= K:
-        if r == 4:
-            a00, a01, a02, a03 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
-            a10, a11, a12, a13 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
-            a20, a21, a22, a23 = A[i + 2, k], A[i + 2, k + 1], A[i + 2, k + 2], A[i + 2, k + 3]
-            a30, a31, a32, a33 = A[i + 3, k], A[i + 3, k + 1], A[i + 3, k + 2], A[i + 3, k + 3]
-            q0, q1, q2, q3 = qa, qa + 1, qa + 2, qa + 3
-            for j in range(j0, N):
-                x0, x1, x2, x3 = Wt[k, j], Wt[k + 1, j], Wt[k + 2, j], Wt[k + 3, j]
-                acc[q0, j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, acc[q0, j]))))
-                acc[q1, j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, acc[q1, j]))))
-                acc[q2, j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, acc[q2, j]))))
-                acc[q3, j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, acc[q3, j]))))
-        else:
-            for q in range(r):
-                b0, b1, b2, b3 = A[i + q, k], A[i + q, k + 1], A[i + q, k + 2], A[i + q, k + 3]
-                for j in range(j0, N):
-                    x0, x1, x2, x3 = Wt[k, j], Wt[k + 1, j], Wt[k + 2, j], Wt[k + 3, j]
-                    acc[qa + q, j] = fma(
-                        b3, x3, fma(b2, x2, fma(b1, x1, fma(b0, x0, acc[qa + q, j])))
-                    )
-        k += 4
-    while k < K:
-        for q in range(r):
-            b = A[i + q, k]
-            for j in range(j0, N):
-                acc[qa + q, j] = fma(b, Wt[k, j], acc[qa + q, j])
-        k += 1
-
-
-@_jit
-def padded_transpose(W):
-    """W.T as rows of unit stride whose stride is padded by one vector (a view of a copy).
-
-    Rows whose stride is a power of two (256 floats, say) fall into the same few sets of
-    the L1 cache as the products read down the columns; one vector of padding spreads
-    them. With :func:`tsrnn._simd.accumulate_tiles`, float32 products of 65 inputs by 256
-    outputs took 3.0 against 3.4 ms (one thread, 256 rows x 48 steps, 2-core Xeon).
-    """
-    K_, N = W.shape[1], W.shape[0]
-    pad = VECTOR_BYTES // W.itemsize
-    out = np.empty((K_, N + pad), dtype=W.dtype)
-    for k in range(K_):
-        for j in range(N):
-            out[k, j] = W[j, k]
-    return out[:, :N]
-
-
-@_jit
 def rowwise_matmul(A, Wt, out):
     """Product out = A Wt, batch-invariant (see :func:`accumulate_rows`).
 
@@ -311,16 +217,14 @@ def rnn_forward(X, W_ih, W_hh, b, H, A):
     T, B, _ = X.shape
     N = W_hh.shape[1]
     input_projection(X, W_ih, b, A)
-    rec = np.empty((B, N), dtype=X.dtype)
-    recT = np.empty((N, B), dtype=X.dtype)
-    W_hhT = transposed_weights(W_hh)
+    W_hhT = padded_transpose(W_hh)
     for t in range(T):
-        recurrent_product(H[t], W_hh, W_hhT, rec, recT)
         at = A[t]
+        recurrent_accumulate(H[t], W_hhT, at)
         ht = H[t + 1]
         for s in range(B):
             for j in range(N):
-                ht[s, j] = tanh(at[s, j] + rec[s, j])
+                ht[s, j] = tanh(at[s, j])
 
 
 @_jit
@@ -332,8 +236,7 @@ def rnn_backward(W_hh, H, dH, dA):
     """
     T, B, N = dH.shape
     dh = np.zeros((B, N), dtype=H.dtype)
-    dhT = np.empty((N, B), dtype=H.dtype)
-    W_hhT = transposed_weights(W_hh)
+    W_hhP = padded_copy(W_hh)
     for t in range(T - 1, -1, -1):
         ht = H[t + 1]
         dht = dH[t]
@@ -342,7 +245,7 @@ def rnn_backward(W_hh, H, dH, dA):
             for j in range(N):
                 g = dht[s, j] + dh[s, j]
                 dat[s, j] = g * (1.0 - ht[s, j] * ht[s, j])
-        recurrent_gradient(dat, W_hh, W_hhT, dh, dhT)
+        recurrent_gradient(dat, W_hhP, dh)
 
 
 # --------------------------------------------------------------------------
@@ -382,21 +285,18 @@ def lstm_forward(X, W_ih, W_hh, b, H, C, A):
     T, B, _ = X.shape
     N = W_hh.shape[1]
     input_projection(X, W_ih, b, A)
-    rec = np.empty((B, 4 * N), dtype=X.dtype)
-    recT = np.empty((4 * N, B), dtype=X.dtype)
-    W_hhT = transposed_weights(W_hh)
+    W_hhT = padded_transpose(W_hh)
     off, scale = gate_coefficients(4, N, 2 * N, 3 * N, X)
     for t in range(T):
-        recurrent_product(H[t], W_hh, W_hhT, rec, recT)
         at = A[t]
+        recurrent_accumulate(H[t], W_hhT, at)
         cp = C[t]
         ct = C[t + 1]
         ht = H[t + 1]
         for s in range(B):
             a = at[s]
-            r = rec[s]
             for j in range(4 * N):  # i, f, o = sigmoid, g = tanh
-                a[j] = off[j] + scale[j] * tanh(scale[j] * (a[j] + r[j]))
+                a[j] = off[j] + scale[j] * tanh(scale[j] * a[j])
             c = ct[s]
             c0 = cp[s]
             for j in range(N):  # c_t = f ⊙ c_{t-1} + i ⊙ g
@@ -417,8 +317,7 @@ def lstm_backward(W_hh, C, A, dH, dA):
     dh = np.zeros((B, N), dtype=C.dtype)  # dL/dh_t, recurrent path + from above
     dc = np.zeros((B, N), dtype=C.dtype)  # dL/dc_t
     tc = np.empty(N, dtype=C.dtype)
-    dhT = np.empty((N, B), dtype=C.dtype)
-    W_hhT = transposed_weights(W_hh)
+    W_hhP = padded_copy(W_hh)
     for t in range(T - 1, -1, -1):
         at = A[t]
         dat = dA[t]
@@ -453,7 +352,7 @@ def lstm_backward(W_hh, C, A, dH, dA):
                 da[2 * N + j] = gc[j] * a[j] * (1.0 - g * g)
             for j in range(N):  # dc_{t-1}
                 gc[j] *= a[N + j]
-        recurrent_gradient(dat, W_hh, W_hhT, dh, dhT)
+        recurrent_gradient(dat, W_hhP, dh)
 
 
 # --------------------------------------------------------------------------
@@ -472,11 +371,10 @@ def gru_forward(X, W_ih, W_hh, b_ih, b_hh, H, A, HN):
     N = W_hh.shape[1]
     input_projection(X, W_ih, b_ih, A)
     rec = np.empty((B, 3 * N), dtype=X.dtype)
-    recT = np.empty((3 * N, B), dtype=X.dtype)
-    W_hhT = transposed_weights(W_hh)
+    W_hhT = padded_transpose(W_hh)
     for t in range(T):
         hp = H[t]
-        recurrent_product(hp, W_hh, W_hhT, rec, recT)
+        recurrent_product(hp, W_hhT, rec)
         at = A[t]
         hnt = HN[t]
         ht = H[t + 1]
@@ -511,8 +409,7 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
     T, B, N = dH.shape
     dh = np.zeros((B, N), dtype=H.dtype)
     rec = np.empty((B, N), dtype=H.dtype)
-    recT = np.empty((N, B), dtype=H.dtype)
-    W_hhT = transposed_weights(W_hh)
+    W_hhP = padded_copy(W_hh)
     for t in range(T - 1, -1, -1):
         at = A[t]
         dat = dA[t]
@@ -546,7 +443,7 @@ def gru_backward(W_hh, H, A, HN, dH, dA, dAh):
                 dah[2 * N + j] = da[2 * N + j] * a[j]
             for j in range(N):  # direct path through the update gate
                 gh[j] *= a[N + j]
-        recurrent_gradient(daht, W_hh, W_hhT, rec, recT)
+        recurrent_gradient(daht, W_hhP, rec)
         for s in range(B):
             gh = dh[s]
             r = rec[s]

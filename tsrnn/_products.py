@@ -1,153 +1,175 @@
-"""The per-step recurrent products of the training sweeps, and the fused multiply-add.
+"""The products of the kernels: rows against a weight matrix, in register tiles.
 
-:func:`fma` is the inference products' arithmetic (:func:`tsrnn._kernels.accumulate_rows`).
+:func:`accumulate_rows` is every product of the CPU kernels' time loops: the inference
+sweeps' (:mod:`tsrnn._infer`, blocks of rows against the layer's weights) and the training
+sweeps' per-step recurrent products (:func:`recurrent_product` forward, h W_hhᵀ, and
+:func:`recurrent_gradient` backward, dA W_hh). Whole quads of rows and whole vectors of
+columns run in the register tiles of :func:`tsrnn._simd.accumulate_tiles`; the rest in
+scalar loops with the same arithmetic (:func:`tsrnn._simd.fma` in ascending k), so a row's
+result depends only on that row and its operands.
 
-A training chunk's recurrent product has few rows (a thread's chunk of the batch, 16 or
-32) against the layer's whole recurrent weight matrix, 48 times a sweep; which way round it
-is handed to BLAS matters more than anything else in the wide layers' training time. The
-forms here compute the same products; the one used depends only on the dtype, the layer's
-width and the chunk's rows, never on the thread count, so results stay deterministic.
+A training chunk's per-step product has few rows (a thread's chunk of the batch, 16 or 32)
+against the layer's whole recurrent weight matrix, 48 times a sweep. OpenBLAS computed them
+(repacking the weights on every call) until 2026-12-02; the tiles, against the weights
+transposed or copied once per sweep with a padded row stride, took 1.2-2.0x less time for
+float32 layers of 64-256 units (one thread, 2-core Xeon with AVX-512; figures in
+:func:`recurrent_product`). The form never depends on the thread count, so results stay
+deterministic; the big products of a sweep (the input projection over all steps, the
+weight gradients) stay with BLAS.
 """
 
-import platform
-
 import numpy as np
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
+from ._simd import VECTOR_BYTES, accumulate_tiles, fma
 
 # the kernels' options (tsrnn._kernels): no fastmath, NumPy's error model, GIL released
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
-def cpu_features():
-    """The features Numba compiles for: ``NUMBA_CPU_FEATURES``, else the host's.
+@_jit
+def accumulate_rows(A, i, r, Wt, acc):
+    """acc[q] += A[i + q] Wt for q < r, with the same arithmetic for every row.
 
-    Empty for a named target without a feature list (``NUMBA_CPU_NAME=generic``, say) and
-    for a host that gives none.
+    A (M, K), Wt (K, N) (a weight matrix's transpose: rows of unit stride, best padded,
+    :func:`padded_transpose`), acc (>= r, N).
+    Every element is accumulated as ``fma(a_1, w_1, fma(a_0, w_0, acc)) ...`` in
+    ascending k, each product fused with its add (one rounding, :func:`tsrnn._simd.fma`),
+    whether its row is in a quad of four or alone, whether its column is in a vector of a
+    register tile (:func:`tsrnn._simd.accumulate_tiles`, the quads' whole vectors of
+    columns) or in the scalar loops here (the rest), and whether k is in an unrolled group
+    of four or the tail. So a row's result depends only on that row, never on its position
+    or on the other rows: batch-invariant. Optimised BLAS kernels do not give that
+    guarantee: edge rows of a tile and small shapes take other code paths, and float32
+    results then differ in the last bits with the batch's composition. The fused
+    multiply-adds took 1.5-1.8x less time than a product and an add each (2-core Xeon,
+    float32 and float64, 16-64 inputs by 64-256 outputs); the register tiles, which keep
+    the partial sums in registers over all k, 1.4-2.2x less than the loops here (2-core
+    Xeon of 2026-12-02, AVX-512). The arrays are indexed in two dimensions, never through
+    row views (``acc[q]``): each view made in the loops is a reference-count increment and
+    decrement (atomic), which cost 1.8x the time of the products for 16 inputs by 64
+    outputs (2-core EPYC Zen 4).
     """
-    from numba.core import config
-
-    if config.CPU_FEATURES is not None:  # NUMBA_CPU_FEATURES: what the code is compiled for
-        return {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
-    if config.CPU_NAME not in (None, "host"):  # NUMBA_CPU_NAME=generic, say: assume none
-        return set()
-    import llvmlite.binding as llvm
-
-    try:
-        return {name for name, on in llvm.get_host_cpu_features().items() if on}
-    except RuntimeError:  # no feature list for this host
-        return set()
-
-
-def _fma_in_hardware():
-    """Whether the CPU Numba compiles for has fused multiply-add instructions."""
-    from numba.core import config
-
-    host = config.CPU_FEATURES is None and config.CPU_NAME in (None, "host")
-    if host and platform.machine().lower() in ("aarch64", "arm64"):
-        return True  # ARMv8's floating point always has them
-    return "fma" in cpu_features()
-
-
-#: Fused multiply-adds where the CPU has them (x86-64 since 2013, every ARMv8); elsewhere a
-#: rounded product and an add (a software FMA would be many times slower). Numba's kernel
-#: cache is kept per CPU, so compiled code never moves between the two.
-FMA = _fma_in_hardware()
-
-
-@intrinsic
-def fma(typingctx, a, b, c):
-    """a·b + c rounded once (LLVM's ``llvm.fma``): the same bits in every loop it is in.
-
-    Exact by definition, not a fast-math contraction that the compiler may or may not make:
-    a vector loop and its scalar tail compute the same value. On a CPU without FMA
-    instructions (:data:`FMA` false): a·b rounded, then + c, the same in every loop too.
-    """
-    if not (a == b == c and isinstance(a, types.Float)):
-        return None
-    sig = a(a, b, c)
-
-    def codegen(context, builder, signature, args):
-        if FMA:
-            return builder.fma(*args)
-        return builder.fadd(builder.fmul(args[0], args[1]), args[2])
-
-    return sig, codegen
-
-
-#: Float32 recurrent products: the forward's computed transposed from 64 units and the
-#: backward's from 128 (measured gains start there), except the forward's of at most
-#: SMALL_PRODUCT multiply-adds, computed directly against a contiguous copy of W_hhᵀ.
-SWAPPED_MIN_HIDDEN = 64
-SWAPPED_MIN_HIDDEN_BACKWARD = 128
-SMALL_PRODUCT = 64**3
+    N = Wt.shape[1]
+    full = r - r % 4  # rows in whole quads
+    j0 = 0
+    if full > 0 and Wt.strides[1] == Wt.itemsize and acc.strides[1] == acc.itemsize:
+        j0 = accumulate_tiles(A, i, full, Wt, acc)
+    if j0 < N:
+        for q in range(0, full, 4):
+            _accumulate_quad(A, i + q, 4, Wt, acc, q, j0)
+    if full < r:
+        _accumulate_quad(A, i + full, r - full, Wt, acc, full, 0)
 
 
 @_jit
-def transposed_weights(W_hh):
-    """A contiguous copy of W_hhᵀ for the float32 recurrent products (float64: empty).
+def _accumulate_quad(A, i, r, Wt, acc, qa, j0):
+    """acc[qa + q, j] += A[i + q] Wt[:, j] for q < r <= 4 and j >= j0: the scalar loops.
 
-    Made once per sweep; :func:`recurrent_product` and :func:`recurrent_gradient` take it.
+    Blocks of 4 rows x 4 k keep the rows in L1 and cut their loads and stores fourfold.
     """
-    if W_hh.itemsize == 4:
-        return np.ascontiguousarray(W_hh.T)
-    return np.empty((0, 0), dtype=W_hh.dtype)
+    K = A.shape[1]
+    N = Wt.shape[1]
+    k = 0
+    while k + 4 <= K:
+        if r == 4:
+            a00, a01, a02, a03 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
+            a10, a11, a12, a13 = A[i + 1, k], A[i + 1, k + 1], A[i + 1, k + 2], A[i + 1, k + 3]
+            a20, a21, a22, a23 = A[i + 2, k], A[i + 2, k + 1], A[i + 2, k + 2], A[i + 2, k + 3]
+            a30, a31, a32, a33 = A[i + 3, k], A[i + 3, k + 1], A[i + 3, k + 2], A[i + 3, k + 3]
+            q0, q1, q2, q3 = qa, qa + 1, qa + 2, qa + 3
+            for j in range(j0, N):
+                x0, x1, x2, x3 = Wt[k, j], Wt[k + 1, j], Wt[k + 2, j], Wt[k + 3, j]
+                acc[q0, j] = fma(a03, x3, fma(a02, x2, fma(a01, x1, fma(a00, x0, acc[q0, j]))))
+                acc[q1, j] = fma(a13, x3, fma(a12, x2, fma(a11, x1, fma(a10, x0, acc[q1, j]))))
+                acc[q2, j] = fma(a23, x3, fma(a22, x2, fma(a21, x1, fma(a20, x0, acc[q2, j]))))
+                acc[q3, j] = fma(a33, x3, fma(a32, x2, fma(a31, x1, fma(a30, x0, acc[q3, j]))))
+        else:
+            for q in range(r):
+                b0, b1, b2, b3 = A[i + q, k], A[i + q, k + 1], A[i + q, k + 2], A[i + q, k + 3]
+                for j in range(j0, N):
+                    x0, x1, x2, x3 = Wt[k, j], Wt[k + 1, j], Wt[k + 2, j], Wt[k + 3, j]
+                    acc[qa + q, j] = fma(
+                        b3, x3, fma(b2, x2, fma(b1, x1, fma(b0, x0, acc[qa + q, j])))
+                    )
+        k += 4
+    while k < K:
+        for q in range(r):
+            b = A[i + q, k]
+            for j in range(j0, N):
+                acc[qa + q, j] = fma(b, Wt[k, j], acc[qa + q, j])
+        k += 1
 
 
 @_jit
-def _swapped_product(L, A, out, outT):
-    """The product out = A Lᵀ as (L Aᵀ)ᵀ: L (M, K) contiguous, A (B, K); outT (M, B) scratch.
+def padded_transpose(W):
+    """W.T as rows of unit stride whose stride is padded by one vector (a view of a copy).
 
-    The weight matrix as the tall left operand, which OpenBLAS packs once per call however
-    few rows A has, then transposed back into out.
+    Rows whose stride is a power of two (256 floats, say) fall into the same few sets of
+    the L1 cache as the products read down the columns; one vector of padding spreads
+    them. With :func:`tsrnn._simd.accumulate_tiles`, float32 products of 65 inputs by 256
+    outputs took 3.0 against 3.4 ms (one thread, 256 rows x 48 steps, 2-core Xeon).
     """
-    np.dot(L, A.T, outT)
+    K_, N = W.shape[1], W.shape[0]
+    pad = VECTOR_BYTES // W.itemsize
+    out = np.empty((K_, N + pad), dtype=W.dtype)
+    for k in range(K_):
+        for j in range(N):
+            out[k, j] = W[j, k]
+    return out[:, :N]
+
+
+@_jit
+def padded_copy(W):
+    """W as rows of unit stride padded by one vector, like :func:`padded_transpose` (a view)."""
+    M, N = W.shape
+    pad = VECTOR_BYTES // W.itemsize
+    out = np.empty((M, N + pad), dtype=W.dtype)
+    for k in range(M):
+        for j in range(N):
+            out[k, j] = W[k, j]
+    return out[:, :N]
+
+
+@_jit
+def _product(A, Wt, out):
+    """Write the product out = A Wt (every row of A) through :func:`accumulate_rows`."""
     B, M = out.shape
     for s in range(B):
         for j in range(M):
-            out[s, j] = outT[j, s]
+            out[s, j] = 0.0
+    accumulate_rows(A, 0, B, Wt, out)
 
 
 @_jit
-def recurrent_product(h, W_hh, W_hhT, out, outT):
-    """The forward's recurrent term out = h W_hhᵀ, h (B, N), out (B, GN); outT (GN, B) scratch.
+def recurrent_product(h, W_hhT, out):
+    """The forward's recurrent term out = h W_hhᵀ, h (B, N), out (B, GN).
 
-    ``W_hhT`` is :func:`transposed_weights` of ``W_hh``. The training kernels' per-step
-    product has few rows (a thread's chunk of the batch, 16 or 32) against a weight matrix
-    that OpenBLAS repacks on every call. For float32 layers of at least SWAPPED_MIN_HIDDEN
-    units it is computed as (W_hh hᵀ)ᵀ and transposed back (:func:`_swapped_product`):
-    measured 1.25-1.9x faster for the products (M = 16 or 32, N = 128 or 256, one thread,
-    2-core EPYC), 1.2-1.5x with the transpose; the LSTM and GRU forward sweeps 1.1-1.4x
-    faster from 64 units. Float32 products of at most SMALL_PRODUCT multiply-adds (the
-    forecaster's LSTM of 32 units on 16-row chunks) are h (W_hhᵀ) against the contiguous
-    copy instead of a transposed view: OpenBLAS then takes its small-matrix kernels where it
-    has them (2-core Xeon: 1.2 against 3.0 us for 16 rows of 32 units; 5.1 against 11.0 us
-    for 16 rows of 64). Float64 keeps h W_hhᵀ. Which form is used depends only on the dtype,
-    the layer's width and the chunk's rows, never on the thread count, so results stay
-    deterministic.
+    ``W_hhT`` is :func:`padded_transpose` of W_hh, made once per sweep. Measured against
+    OpenBLAS's h W_hhᵀ as computed before (float32, one thread, 2-core Xeon with AVX-512,
+    us a step, rows 16 / 32): 64 units 3.5 / 11.7 -> 3.8 / 6.5, 128 units 24.3 / 49.9 ->
+    15.5 / 30.1, 256 units 96 / 173 -> 72 / 142.
     """
-    B, N = h.shape
-    if h.itemsize == 4:
-        if N >= SWAPPED_MIN_HIDDEN and B * W_hh.shape[0] * N > SMALL_PRODUCT:
-            _swapped_product(W_hh, h, out, outT)
-        else:
-            np.dot(h, W_hhT, out)
-    else:
-        np.dot(h, W_hh.T, out)
+    _product(h, W_hhT, out)
 
 
 @_jit
-def recurrent_gradient(dA, W_hh, W_hhT, out, outT):
-    """The backward's recurrent term out = dA W_hh, dA (B, GN), out (B, N); outT (N, B) scratch.
+def recurrent_accumulate(h, W_hhT, acc):
+    """Add the recurrent term h W_hhᵀ into ``acc``, the step's pre-activations.
 
-    Transposed like :func:`recurrent_product` for float32 layers of at least
-    SWAPPED_MIN_HIDDEN_BACKWARD units, as (W_hhᵀ dAᵀ)ᵀ with the contiguous copy ``W_hhT``
-    (2-core Xeon, 32 rows: 179 against 258 us at 256 units, 49 against 61 at 128; through a
-    transposed view 247 and 64; at 32-64 units 0.86-1.14x on the EPYC, so those keep dA W_hh).
+    The RNN's and LSTM's forward sweeps add the recurrent term straight into the input
+    projections ``A[t]`` (no zeroed buffer, no pass adding it).
     """
-    if dA.itemsize == 4 and W_hh.shape[1] >= SWAPPED_MIN_HIDDEN_BACKWARD:
-        _swapped_product(W_hhT, dA, out, outT)
-    else:
-        np.dot(dA, W_hh, out)
+    accumulate_rows(h, 0, acc.shape[0], W_hhT, acc)
+
+
+@_jit
+def recurrent_gradient(dA, W_hhP, out):
+    """The backward's recurrent term out = dA W_hh, dA (B, GN), out (B, N).
+
+    ``W_hhP`` is :func:`padded_copy` of W_hh, made once per sweep. Measured as
+    :func:`recurrent_product`: 64 units 4.2 / 8.0 -> 3.3 / 8.3, 128 units 25.9 / 44.5 ->
+    15.6 / 31.5, 256 units 104 / 172 -> 57 / 105 us.
+    """
+    _product(dA, W_hhP, out)

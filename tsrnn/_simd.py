@@ -1,17 +1,22 @@
-"""Explicit SIMD vectors for the inference products: register tiles of :func:`accumulate_tiles`.
+"""The CPU's vector instructions: its features, the fused multiply-add, explicit SIMD vectors.
 
-LLVM vectorises the loops of :func:`tsrnn._kernels.accumulate_rows` over the output columns,
-but it keeps every partial sum in memory (loaded, updated, stored back for each group of four
-inputs) and, on Intel's AVX-512 cores, takes 256-bit vectors (its tuning prefers them there):
-about half of a core's multiply-add peak on the 2-core Xeon of 2026-12-02. Here a block of
-four rows and a few vectors of columns is held in registers over all the inputs, as a GEMM
+:func:`cpu_features` and :data:`FMA` say what the CPU Numba compiles for has; :func:`fma` is
+the products' arithmetic (one rounding where the CPU has fused multiply-adds).
+
+The products' register tiles (:func:`accumulate_tiles`, called by
+:func:`tsrnn._products.accumulate_rows` for the inference sweeps and the training sweeps'
+per-step products): LLVM vectorises the scalar loops of ``accumulate_rows`` over the output
+columns, but it keeps every partial sum in memory (loaded, updated, stored back for each group
+of four inputs) and, on Intel's AVX-512 cores, takes 256-bit vectors (its tuning prefers them
+there): about half of a core's multiply-add peak on the 2-core Xeon of 2026-12-02. Here a block
+of four rows and a few vectors of columns is held in registers over a block of inputs, as a GEMM
 micro-kernel does, in vectors of :data:`VECTOR_BYTES` (the widest the CPU has; LLVM splits a
 vector wider than the registers, so the code is correct on any CPU, only slower).
 
-Each element is computed as before: its partial sum, then ``fma(a_k, w_k, ·)`` for ascending
-k (:func:`tsrnn._products.fma`, one rounding each, or a rounded product and an add where the
-CPU has no fused multiply-add), so a vector lane gives the bits of the scalar loop and a row's
-result still depends only on that row.
+Each element is computed as in the scalar loops: its partial sum, then ``fma(a_k, w_k, ·)`` for
+ascending k (:func:`fma`, one rounding each, or a rounded product and an add where the CPU has
+no fused multiply-add), so a vector lane gives the bits of the scalar loop and a row's result
+still depends only on that row.
 
 The lanes layout's float32 gate math (:mod:`tsrnn._infer`) runs here too, in whole vectors of
 a block's rows (:func:`gate_row` and its siblings): LLVM's own vectors of those loops are
@@ -33,9 +38,65 @@ from numba.extending import intrinsic, models, overload, register_model
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
 from . import _elementwise as E
-from ._products import FMA, cpu_features
 
+# the kernels' options (tsrnn._kernels): no fastmath, NumPy's error model, GIL released
 _jit = njit(cache=True, nogil=True, error_model="numpy")
+
+
+def cpu_features():
+    """The features Numba compiles for: ``NUMBA_CPU_FEATURES``, else the host's.
+
+    Empty for a named target without a feature list (``NUMBA_CPU_NAME=generic``, say) and
+    for a host that gives none.
+    """
+    from numba.core import config
+
+    if config.CPU_FEATURES is not None:  # NUMBA_CPU_FEATURES: what the code is compiled for
+        return {f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+")}
+    if config.CPU_NAME not in (None, "host"):  # NUMBA_CPU_NAME=generic, say: assume none
+        return set()
+    import llvmlite.binding as llvm
+
+    try:
+        return {name for name, on in llvm.get_host_cpu_features().items() if on}
+    except RuntimeError:  # no feature list for this host
+        return set()
+
+
+def _fma_in_hardware():
+    """Whether the CPU Numba compiles for has fused multiply-add instructions."""
+    from numba.core import config
+
+    host = config.CPU_FEATURES is None and config.CPU_NAME in (None, "host")
+    if host and platform.machine().lower() in ("aarch64", "arm64"):
+        return True  # ARMv8's floating point always has them
+    return "fma" in cpu_features()
+
+
+#: Fused multiply-adds where the CPU has them (x86-64 since 2013, every ARMv8); elsewhere a
+#: rounded product and an add (a software FMA would be many times slower). Numba's kernel
+#: cache is kept per CPU, so compiled code never moves between the two.
+FMA = _fma_in_hardware()
+
+
+@intrinsic
+def fma(typingctx, a, b, c):
+    """a·b + c rounded once (LLVM's ``llvm.fma``): the same bits in every loop it is in.
+
+    Exact by definition, not a fast-math contraction that the compiler may or may not make:
+    a vector loop and its scalar tail compute the same value. On a CPU without FMA
+    instructions (:data:`FMA` false): a·b rounded, then + c, the same in every loop too.
+    """
+    if not (a == b == c and isinstance(a, types.Float)):
+        return None
+    sig = a(a, b, c)
+
+    def codegen(context, builder, signature, args):
+        if FMA:
+            return builder.fma(*args)
+        return builder.fadd(builder.fmul(args[0], args[1]), args[2])
+
+    return sig, codegen
 
 
 def _vector_shape():
@@ -57,6 +118,9 @@ def _vector_shape():
 
 #: Bytes of one :class:`Vec` and vectors per row of a register tile (:func:`_vector_shape`).
 VECTOR_BYTES, TILE_VECTORS = _vector_shape()
+#: Inputs per block of :func:`accumulate_tiles`: a block of a tile's weights (64 inputs by
+#: four 64-byte vectors: 16 KB) stays in L1 while every quad of rows reads it.
+K_BLOCK = 64
 
 
 class Vec(types.Type):
@@ -146,7 +210,7 @@ def vsplat(typingctx, x):
 
 @intrinsic
 def vfma(typingctx, a, b, c):
-    """``a·b + c`` lane by lane, as :func:`tsrnn._products.fma` computes it."""
+    """``a·b + c`` lane by lane, as :func:`fma` computes it."""
     if not (isinstance(a, Vec) and a == b == c):
         return None
 
@@ -187,13 +251,13 @@ def _store4(acc, q, j, L, c0, c1, c2, c3):
 
 
 @_jit
-def _tile_4x4(A, i, Wt, acc, qa, j, L):
-    """acc[qa : qa + 4, j : j + 4L] += A[i : i + 4] Wt[:, j : j + 4L] (L lanes a vector)."""
+def _tile_4x4(A, i, Wt, acc, qa, j, L, k0, k1):
+    """acc[qa : qa + 4, j : j + 4L] += A[i : i + 4, k0:k1] Wt[k0:k1, j : j + 4L] (L lanes)."""
     c00, c01, c02, c03 = _load4(acc, qa, j, L)
     c10, c11, c12, c13 = _load4(acc, qa + 1, j, L)
     c20, c21, c22, c23 = _load4(acc, qa + 2, j, L)
     c30, c31, c32, c33 = _load4(acc, qa + 3, j, L)
-    for k in range(A.shape[1]):
+    for k in range(k0, k1):
         w0, w1, w2, w3 = _load4(Wt, k, j, L)
         a = vsplat(A[i, k])
         c00, c01, c02, c03 = vfma(a, w0, c00), vfma(a, w1, c01), vfma(a, w2, c02), vfma(a, w3, c03)
@@ -210,14 +274,14 @@ def _tile_4x4(A, i, Wt, acc, qa, j, L):
 
 
 @_jit
-def _tile_4x2(A, i, Wt, acc, qa, j, L):
-    """acc[qa : qa + 4, j : j + 2L] += A[i : i + 4] Wt[:, j : j + 2L]."""
+def _tile_4x2(A, i, Wt, acc, qa, j, L, k0, k1):
+    """acc[qa : qa + 4, j : j + 2L] += A[i : i + 4, k0:k1] Wt[k0:k1, j : j + 2L]."""
     j1 = j + L
     c00, c01 = vload(acc, qa, j), vload(acc, qa, j1)
     c10, c11 = vload(acc, qa + 1, j), vload(acc, qa + 1, j1)
     c20, c21 = vload(acc, qa + 2, j), vload(acc, qa + 2, j1)
     c30, c31 = vload(acc, qa + 3, j), vload(acc, qa + 3, j1)
-    for k in range(A.shape[1]):
+    for k in range(k0, k1):
         w0, w1 = vload(Wt, k, j), vload(Wt, k, j1)
         a = vsplat(A[i, k])
         c00, c01 = vfma(a, w0, c00), vfma(a, w1, c01)
@@ -233,11 +297,11 @@ def _tile_4x2(A, i, Wt, acc, qa, j, L):
 
 
 @_jit
-def _tile_4x1(A, i, Wt, acc, qa, j):
-    """acc[qa : qa + 4, j : j + L] += A[i : i + 4] Wt[:, j : j + L]."""
+def _tile_4x1(A, i, Wt, acc, qa, j, k0, k1):
+    """acc[qa : qa + 4, j : j + L] += A[i : i + 4, k0:k1] Wt[k0:k1, j : j + L]."""
     c0, c1, c2 = vload(acc, qa, j), vload(acc, qa + 1, j), vload(acc, qa + 2, j)
     c3 = vload(acc, qa + 3, j)
-    for k in range(A.shape[1]):
+    for k in range(k0, k1):
         w = vload(Wt, k, j)
         c0 = vfma(vsplat(A[i, k]), w, c0)
         c1 = vfma(vsplat(A[i + 1, k]), w, c1)
@@ -255,26 +319,35 @@ def accumulate_tiles(A, i, rows, Wt, acc):
 
     Returns ``n``, the widest multiple of the vector's lanes within Wt's columns: the columns
     from ``n`` on are the caller's (:func:`tsrnn._kernels.accumulate_rows`'s scalar loops,
-    the same arithmetic). Column tiles outside, the rows' quads inside, so a tile's weights
-    are read from L1 by every quad of the block. A (M, K) float, Wt (K, N), acc (>= rows, N),
-    rows ``i .. i + rows - 1`` of A present; Wt's and acc's rows must be contiguous (unit
+    the same arithmetic). Column tiles outside, then blocks of :data:`K_BLOCK` inputs, the
+    rows' quads inside, so a tile's block of weights is read from L1 by every quad of the
+    rows; between blocks the partial sums are stored and loaded back exactly, so every
+    element still takes its inputs in ascending k. A (M, K) float, Wt (K, N), acc (>= rows,
+    N), rows ``i .. i + rows - 1`` of A present; Wt's and acc's rows must be contiguous (unit
     stride along the columns: the vectors are loaded and stored whole).
     """
     L = VECTOR_BYTES // A.itemsize
+    K = A.shape[1]
     N = Wt.shape[1]
     j = 0
     if TILE_VECTORS == 4:
         while j + 4 * L <= N:
-            for q in range(0, rows, 4):
-                _tile_4x4(A, i + q, Wt, acc, q, j, L)
+            for k0 in range(0, K, K_BLOCK):
+                k1 = min(k0 + K_BLOCK, K)
+                for q in range(0, rows, 4):
+                    _tile_4x4(A, i + q, Wt, acc, q, j, L, k0, k1)
             j += 4 * L
     while j + 2 * L <= N:
-        for q in range(0, rows, 4):
-            _tile_4x2(A, i + q, Wt, acc, q, j, L)
+        for k0 in range(0, K, K_BLOCK):
+            k1 = min(k0 + K_BLOCK, K)
+            for q in range(0, rows, 4):
+                _tile_4x2(A, i + q, Wt, acc, q, j, L, k0, k1)
         j += 2 * L
     while j + L <= N:
-        for q in range(0, rows, 4):
-            _tile_4x1(A, i + q, Wt, acc, q, j)
+        for k0 in range(0, K, K_BLOCK):
+            k1 = min(k0 + K_BLOCK, K)
+            for q in range(0, rows, 4):
+                _tile_4x1(A, i + q, Wt, acc, q, j, k0, k1)
         j += L
     return j
 
