@@ -12,9 +12,9 @@ are stacked along the last axis in PyTorch's order (LSTM ``i, f, g, o``; GRU
 ``r, z, n``), so ``W_ih`` is ``(G*N, D)`` and ``W_hh`` is ``(G*N, N)``.
 
 The fast formulation: one GEMM projects the inputs of all time steps
-(``A = X W_ihᵀ + b``); the time loop holds only the recurrent GEMM and the
-fused element-wise gate math; after the backward sweep the weight gradients
-are one GEMM each over all time steps.
+(``A = X W_ihᵀ + b``); the time loop holds only the recurrent product (register
+tiles, :mod:`tsrnn._products`) and the fused element-wise gate math; after the
+backward sweep the weight gradients are one GEMM each over all time steps.
 
 Inference has its own fused kernels (``*_infer``, CPU only: the GPU predicts
 with its forward twins) in :mod:`tsrnn._infer`, built on :func:`accumulate_rows`

@@ -212,9 +212,9 @@ def cpu_parallel(batch_rows, chunk_rows, n_threads=None):
     Parallelism comes from running the chunks of a batch on separate threads
     (the kernels release the GIL).  BLAS stays single-threaded throughout: its
     own threads on top of ours oversubscribe the cores, and even alone they
-    cost more than they give on the small per-step products of a recurrent
-    network (threaded BLAS inside parallel work was measured 50x slower on
-    2 cores).  The limit is :func:`blas_single_threaded`'s, shared with
+    cost more than they give on a chunk's products (the input projection and
+    the weight gradients; threaded BLAS inside parallel work was measured 50x
+    slower on 2 cores).  The limit is :func:`blas_single_threaded`'s, shared with
     concurrent calls from other threads.  Yields the executor, or None when one
     chunk or one thread.
     """
