@@ -463,7 +463,7 @@ def head_forward(Z, V, c, out, batch_invariant=False):
     ``batch_invariant``: the product by :func:`rowwise_matmul` (inference).
     """
     if batch_invariant:
-        rowwise_matmul(Z, np.ascontiguousarray(V.T), out)
+        rowwise_matmul(Z, padded_transpose(V), out)
     else:
         np.dot(Z, V.T, out)
     B, O = out.shape

@@ -22,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from . import _cache  # noqa: F401  (chooses the cache directory before any @njit(cache=True))
-from ._simd import VECTOR_BYTES, accumulate_tiles, fma
+from ._simd import VECTOR_BYTES, ZERO, accumulate_tiles, fma
 
 # the kernels' options (tsrnn._kernels): no fastmath, NumPy's error model, GIL released
 _jit = njit(cache=True, nogil=True, error_model="numpy")
@@ -60,7 +60,7 @@ def accumulate_rows(A, i, r, Wt, acc):
         for q in range(0, full, 4):
             _accumulate_quad(A, i + q, 4, Wt, acc, q, j0)
     if full < r:
-        _accumulate_quad(A, i + full, r - full, Wt, acc, full, 0)
+        _accumulate_quad(A, i + full, r - full, Wt, acc, full, ZERO)
 
 
 @_jit
@@ -139,7 +139,7 @@ def _product(A, Wt, out):
     for s in range(B):
         for j in range(M):
             out[s, j] = 0.0
-    accumulate_rows(A, 0, B, Wt, out)
+    accumulate_rows(A, ZERO, B, Wt, out)
 
 
 @_jit
@@ -161,7 +161,7 @@ def recurrent_accumulate(h, W_hhT, acc):
     The RNN's and LSTM's forward sweeps add the recurrent term straight into the input
     projections ``A[t]`` (no zeroed buffer, no pass adding it).
     """
-    accumulate_rows(h, 0, acc.shape[0], W_hhT, acc)
+    accumulate_rows(h, ZERO, acc.shape[0], W_hhT, acc)
 
 
 @_jit
