@@ -46,7 +46,7 @@ _jit = njit(cache=True, nogil=True, error_model="numpy")
 #: 0 as an int64 value for the products' row and column arguments. Numba compiles a callee
 #: once per argument type, and a literal 0 is a type of its own (``Literal[int](0)``): calls
 #: with a literal 0 compiled the products' whole chain of tiles a second time (a cold first
-#: LSTM fit and predict 32.1-32.5 -> 30.0 s with this and the head's weights in the same
+#: LSTM fit and predict 32.1-32.5 -> 27.2 s with this and the head's weights in the same
 #: layout as the layers').
 ZERO = np.int64(0)
 
