@@ -13,9 +13,10 @@ against the layer's whole recurrent weight matrix, 48 times a sweep. OpenBLAS co
 (repacking the weights on every call) until 2026-12-02; the tiles, against the weights
 transposed or copied once per sweep with a padded row stride, took 1.2-2.0x less time for
 float32 layers of 64-256 units (one thread, 2-core Xeon with AVX-512; figures in
-:func:`recurrent_product`). The form never depends on the thread count, so results stay
-deterministic; the big products of a sweep (the input projection over all steps, the
-weight gradients) stay with BLAS.
+:func:`recurrent_product`). A row's product does not depend on the rows that share its call,
+and the chunking never depends on the thread count, so results stay deterministic; the big
+products of a sweep (the input projection over all steps, the weight gradients) stay with
+BLAS.
 """
 
 import numpy as np
