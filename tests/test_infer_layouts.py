@@ -62,6 +62,23 @@ def test_lanes_and_rows_give_the_same_bits(cell, dtype):
         np.testing.assert_array_equal(chosen, rows)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_a_final_state_alone_is_the_last_of_all_states(cell, dtype):
+    """H of two slots (a prediction's top layer) receives exactly the last of the T + 1."""
+    for N, D, B, T in SHAPES + [(5, 2, 7, 1), (20, 2, 7, 1)]:
+        X, W_ih, W_hh, biases, H0 = _layer(cell, N, D, B, T, dtype, seed=N)
+        every = _sweep(cell, "_rows", X, W_ih, W_hh, biases, H0)
+        for layout in ("_rows", "_lanes", ""):
+            H2 = np.full((2, B, N), np.nan, dtype)
+            H2[0] = H0[0]
+            getattr(I, f"{cell}_infer{layout}")(X, W_ih, W_hh, *biases, H2)
+            np.testing.assert_array_equal(H2[0], H0[0])  # the initial state is only read
+            np.testing.assert_array_equal(
+                H2[1], every[-1], err_msg=f"{cell}{layout} N={N} D={D} B={B} T={T}"
+            )
+
+
 def _numpy_recurrence(cell, X, W_ih, W_hh, biases, h):
     """Every state of the layer by the textbook equations, in float64 NumPy (docs/math.md)."""
     sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731

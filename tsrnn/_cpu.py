@@ -19,6 +19,9 @@ class CpuBackend:
     # were: allocating them first made malloc hand the forward fresh pages to
     # fault in at every batch (1.5x slower GRU sweeps, measured).
     preallocate = False
+    # An inference workspace's top layer keeps only its final state (its H of two slots,
+    # tsrnn._infer): the head reads nothing else.
+    final_states_only = True
 
     empty = staticmethod(np.empty)
     zeros = staticmethod(np.zeros)
@@ -42,7 +45,10 @@ class CpuBackend:
 
     @staticmethod
     def final_state(H, d, Z):
-        """Z[:, dN:(d+1)N] = H[T] (H (T+1, B, N), Z (B, N·dirs))."""
+        """Z[:, dN:(d+1)N] = the final states H[-1].
+
+        H is (T+1, B, N), or (2, B, N) for a prediction's top layer; Z is (B, N·dirs).
+        """
         N = H.shape[2]
         Z[:, d * N : (d + 1) * N] = H[-1]
 

@@ -15,8 +15,9 @@ math library, so a libm call (``math.tanh``, ``math.exp``) in a loop costs
 from ``+``, ``*``, ``/`` and compares only, which LLVM vectorises:
 
 - float32: tanh is Eigen's rational approximation (~1 ns per element),
-  accurate to 4e-7 absolute (a few float32 ulps); the sigmoid is
-  ``0.5 + 0.5·tanh(x/2)`` with that tanh.
+  accurate to 4e-7 absolute (a few float32 ulps), its polynomials' steps fused
+  multiply-adds (:func:`fma_f32`, each target's own, rounded once); the sigmoid
+  is ``0.5 + 0.5·tanh(x/2)`` with that tanh.
 - float64: exp is Cody-Waite reduction (n = round(y / ln 2), r = y - n ln 2 in
   two parts), a degree-13 Taylor polynomial on |r| <= ln2 / 2 and the scaling
   by 2**n as a chain of exact power-of-two products (no integer bit tricks,
@@ -82,23 +83,38 @@ _TQ0, _TQ1, _TQ2 = 1.12811678491632931402e2, 2.23548839060100448583e3, 4.8440630
 
 
 def tanh_f32(x):
-    """float32 tanh: Eigen's rational approximation (vectorisable, 4e-7 absolute)."""
+    """float32 tanh: Eigen's rational approximation (vectorisable, 4e-7 absolute).
+
+    Its polynomials in Horner's form, each step a fused multiply-add (:func:`fma_f32`):
+    half the operations of a product and a sum rounded apart, the gate math's main cost.
+    """
     # written with comparisons (not min/max) so that NaN stays NaN
     if x > _TCLAMP:
         x = _TCLAMP
     if x < -_TCLAMP:
         x = -_TCLAMP
     x2 = x * x
-    p = x2 * _TA13 + _TA11
-    p = x2 * p + _TA9
-    p = x2 * p + _TA7
-    p = x2 * p + _TA5
-    p = x2 * p + _TA3
-    p = x2 * p + _TA1
-    q = x2 * _TB6 + _TB4
-    q = x2 * q + _TB2
-    q = x2 * q + _TB0
+    p = fma_f32(x2, _TA13, _TA11)
+    p = fma_f32(x2, p, _TA9)
+    p = fma_f32(x2, p, _TA7)
+    p = fma_f32(x2, p, _TA5)
+    p = fma_f32(x2, p, _TA3)
+    p = fma_f32(x2, p, _TA1)
+    q = fma_f32(x2, _TB6, _TB4)
+    q = fma_f32(x2, q, _TB2)
+    q = fma_f32(x2, q, _TB0)
     return x * p / q
+
+
+def fma_f32(a, b, c):
+    """a·b + c, a step of :func:`tanh_f32`'s polynomials: one fused multiply-add per target.
+
+    Each target compiles its own fused multiply-add in its place (rounded once, the same
+    bits on both): the CPU's :func:`tsrnn._kernels.fma_f32`, the GPU's ``cuda.fma``
+    (:func:`tsrnn.cuda._config.device_math`). Plain Python (a product and a sum) only
+    outside compiled code.
+    """
+    return a * b + c
 
 
 def exp_f64(y):
@@ -381,6 +397,7 @@ def adam_element(theta, grad, m, v, p, lr, beta1, beta2, eps, bc1, bc2):
 
 
 FUNCTIONS = (
+    "fma_f32",
     "tanh_f32",
     "pow2_bit",
     "pow2_scale",

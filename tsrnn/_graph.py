@@ -146,6 +146,9 @@ class Workspace:
         spec = self.spec
         N = spec.hidden_size
         shape = _shape(name, self.T, self.B, N, spec.gates * N, spec.layer_input_size(k))
+        top = k == spec.num_layers - 1
+        if name == "H" and top and not self.train and self.backend.final_states_only:
+            shape = (2,) + shape[1:]  # the initial and the final state: all the head reads
         make = self.backend.zeros if name in _ZEROED else self.backend.empty
         return make(shape, self.dtype)
 

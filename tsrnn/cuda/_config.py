@@ -151,10 +151,27 @@ def check_dtype(dtype):
     return dtype
 
 
+def _fma_f32(a, b, c):
+    """:func:`tsrnn._elementwise.fma_f32` on the GPU: one fused multiply-add, as on the CPU."""
+    return cuda.fma(a, b, c)
+
+
+def _fma_f32_simulated(a, b, c):
+    """:func:`_fma_f32` in the simulator, whose ``cuda.fma`` rounds twice.
+
+    a·b is exact in float64 (two 24-bit significands); the sum is rounded to float64, then
+    to float32.
+    """
+    return np.float32(np.float64(a) * np.float64(b) + np.float64(c))
+
+
 @lru_cache(maxsize=1)
 def device_math():
     """:mod:`tsrnn._elementwise` compiled as CUDA device functions (built once)."""
-    return _elementwise.compile_for(cuda.jit(device=True))
+    from . import is_simulator
+
+    fma = _fma_f32_simulated if is_simulator() else _fma_f32
+    return _elementwise.compile_for(cuda.jit(device=True), replace={"fma_f32": fma})
 
 
 def activations(nbt):

@@ -26,6 +26,7 @@ class CudaBackend:
     device = "cuda"
     kernels = K
     preallocate = True  # a workspace is allocated once and reused for a whole fit
+    final_states_only = False  # the device's inference kernels write every step's states
 
     head_backward = staticmethod(K.gpu_head_backward)
     weight_gradients = staticmethod(K.gpu_weight_gradients)
