@@ -219,19 +219,21 @@ def test_predictions_are_batch_invariant(cell, dtype):
     np.testing.assert_allclose(full, blas, rtol=tol, atol=tol)
 
 
-def test_rowwise_matmul_equals_a_row_by_row_dot_product():
+@pytest.mark.parametrize("M, K_, N", [(7, 9, 4), (9, 5, 17), (6, 3, 40)])
+def test_rowwise_product_equals_a_row_by_row_dot_product(M, K_, N):
+    """Row, k and column tails; outputs in one, two and three vectors (widened by zeros)."""
     from fractions import Fraction
 
     from tsrnn import _kernels as K
 
     rng = np.random.default_rng(6)
-    A, W = rng.normal(size=(7, 9)), rng.normal(size=(4, 9))  # row and k tails
-    out = np.empty((7, 4))
-    K.rowwise_matmul(A, np.ascontiguousarray(W.T), out)
-    for i in range(7):
-        for j in range(4):
+    A, W = rng.normal(size=(M, K_)), rng.normal(size=(N, K_))
+    out = np.full((M, N), np.nan)
+    K.rowwise_product(A, W, out)
+    for i in range(M):
+        for j in range(N):
             acc = 0.0
-            for k in range(9):  # ascending k, each product fused with its add: one rounding
+            for k in range(K_):  # ascending k, each product fused with its add: one rounding
                 acc = float(Fraction(A[i, k]) * Fraction(W[j, k]) + Fraction(acc))
             assert out[i, j] == acc
 
@@ -250,7 +252,7 @@ def test_without_fma_instructions_the_rows_are_a_rounded_product_and_an_add(tmp_
         "rng = np.random.default_rng(6)\n"
         "A, W = rng.normal(size=(7, 9)), rng.normal(size=(4, 9))\n"
         "out = np.empty((7, 4))\n"
-        "K.rowwise_matmul(A, np.ascontiguousarray(W.T), out)\n"
+        "K.rowwise_product(A, W, out)\n"
         "for i in range(7):\n"
         "    for j in range(4):\n"
         "        acc = 0.0\n"
