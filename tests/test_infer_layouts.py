@@ -26,6 +26,8 @@ SHAPES = [
     (17, 33, 129, 3),
     (32, 4, 64, 2),
     (40, 2, 9, 3),
+    (64, 3, 70, 2),
+    (97, 2, 20, 2),
 ]
 
 
@@ -133,11 +135,13 @@ def test_a_rows_states_depend_on_that_row_alone_in_the_lanes_layout(cell):
         np.testing.assert_array_equal(alone[:, 0], full[:, row])
 
 
-def test_which_layers_take_the_lanes_layout():
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_which_layers_take_the_lanes_layout(cell):
     def takes(dtype, N):
-        return I.uses_lanes(np.zeros((4 * N, N), dtype))
+        return I.uses_lanes(np.zeros((GATES[cell] * N, N), dtype))
 
-    assert takes(np.float32, 1) and takes(np.float32, I.LANES_MAX_HIDDEN_F32)
-    assert not takes(np.float32, I.LANES_MAX_HIDDEN_F32 + 1)
-    assert takes(np.float64, I.LANES_MAX_HIDDEN_F64)
+    limit = I.LANES_MAX_HIDDEN_F32[cell]
+    assert takes(np.float32, 1) and takes(np.float32, limit)
+    assert not takes(np.float32, limit + 1)
+    assert takes(np.float64, 1) and takes(np.float64, I.LANES_MAX_HIDDEN_F64)
     assert not takes(np.float64, I.LANES_MAX_HIDDEN_F64 + 1)

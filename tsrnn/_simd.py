@@ -642,3 +642,90 @@ def _ol_lstm_lanes_step(xT, hT, W, b, off, scale, cT, hN):
         return True
 
     return impl
+
+
+# --------------------------------------------------------------------------
+# the lanes layout's Elman step in registers (float32)
+# --------------------------------------------------------------------------
+
+
+@_jit
+def _rnn_units4(xT, hT, W, b, hN, j, l, L):
+    """Units j..j+3's step for four vectors of lanes from l: 16 accumulators in registers.
+
+    ``W`` row j holds unit j's inputs' weights, then its recurrent ones; ``b[j]`` its bias.
+    """
+    D, N = xT.shape[0], hT.shape[0]
+    l1, l2, l3 = l + L, l + 2 * L, l + 3 * L
+    a0 = a1 = a2 = a3 = vsplat(b[j])
+    c0 = c1 = c2 = c3 = vsplat(b[j + 1])
+    d0 = d1 = d2 = d3 = vsplat(b[j + 2])
+    e0 = e1 = e2 = e3 = vsplat(b[j + 3])
+    for k in range(D):  # the inputs, then the states: k ascending
+        v0, v1, v2, v3 = vload(xT, k, l), vload(xT, k, l1), vload(xT, k, l2), vload(xT, k, l3)
+        a0, a1, a2, a3 = _fma4(v0, v1, v2, v3, vsplat(W[j, k]), a0, a1, a2, a3)
+        c0, c1, c2, c3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 1, k]), c0, c1, c2, c3)
+        d0, d1, d2, d3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 2, k]), d0, d1, d2, d3)
+        e0, e1, e2, e3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 3, k]), e0, e1, e2, e3)
+    for q in range(N):
+        k = D + q
+        v0, v1, v2, v3 = vload(hT, q, l), vload(hT, q, l1), vload(hT, q, l2), vload(hT, q, l3)
+        a0, a1, a2, a3 = _fma4(v0, v1, v2, v3, vsplat(W[j, k]), a0, a1, a2, a3)
+        c0, c1, c2, c3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 1, k]), c0, c1, c2, c3)
+        d0, d1, d2, d3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 2, k]), d0, d1, d2, d3)
+        e0, e1, e2, e3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 3, k]), e0, e1, e2, e3)
+    _store4(hN, j, l, L, _vtanh32(a0), _vtanh32(a1), _vtanh32(a2), _vtanh32(a3))
+    _store4(hN, j + 1, l, L, _vtanh32(c0), _vtanh32(c1), _vtanh32(c2), _vtanh32(c3))
+    _store4(hN, j + 2, l, L, _vtanh32(d0), _vtanh32(d1), _vtanh32(d2), _vtanh32(d3))
+    _store4(hN, j + 3, l, L, _vtanh32(e0), _vtanh32(e1), _vtanh32(e2), _vtanh32(e3))
+
+
+@_jit
+def _rnn_unit1(xT, hT, W, b, hN, j, l):
+    """Unit j's step for one vector of lanes from l."""
+    D, N = xT.shape[0], hT.shape[0]
+    a = vsplat(b[j])
+    for k in range(D + N):  # the inputs, then the states: k ascending
+        v = vload(xT, k, l) if k < D else vload(hT, k - D, l)
+        a = vfma(v, vsplat(W[j, k]), a)
+    vstore(hN, j, l, _vtanh32(a))
+
+
+def rnn_lanes_step(xT, hT, W, b, hN):
+    """One Elman step of a lanes block, every unit, in registers; whether it ran.
+
+    As :func:`lstm_lanes_step` (its arrays and conditions), for four units at a time
+    (``W`` (N, D + N), ``b`` (N,)): their sums over four vectors of lanes in 16 registers,
+    then their tanh; the units beyond a multiple of four one vector of lanes at a time.
+    """
+    raise NotImplementedError  # compiled code only (the overload below)
+
+
+@overload(rnn_lanes_step, jit_options={"cache": True})
+def _ol_rnn_lanes_step(xT, hT, W, b, hN):
+    if xT.dtype != types.float32:
+        return lambda xT, hT, W, b, hN: False
+
+    def impl(xT, hT, W, b, hN):
+        L = VECTOR_BYTES // 4
+        n, N = hT.shape[1], hT.shape[0]
+        if n % L or xT.shape[1] != n or hN.shape[1] != n:
+            return False
+        if xT.strides[1] != 4 or hT.strides[1] != 4 or hN.strides[1] != 4:
+            return False
+        quads = N - N % 4
+        l = 0
+        while l + 4 * L <= n:
+            for j in range(0, quads, 4):
+                _rnn_units4(xT, hT, W, b, hN, j, l, L)
+            for j in range(quads, N):
+                for q in range(4):
+                    _rnn_unit1(xT, hT, W, b, hN, j, l + q * L)
+            l += 4 * L
+        while l < n:
+            for j in range(N):
+                _rnn_unit1(xT, hT, W, b, hN, j, l)
+            l += L
+        return True
+
+    return impl
