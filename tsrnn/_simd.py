@@ -549,32 +549,40 @@ def _cell(i, f, g, o, cT, hN, j, l):
 
 
 @_jit
+def _sums4x4(xT, hT, W, b, r, l, L):
+    """Rows r..r+3 of ``W`` against four vectors of lanes from l: 16 sums in registers.
+
+    Each sum starts at its bias ``b[r + m]``, then one fused multiply-add per input of xT,
+    then per state of hT, in ascending order (``W`` row: the inputs' weights, then the
+    recurrent ones).
+    """
+    D, N = xT.shape[0], hT.shape[0]
+    l1, l2, l3 = l + L, l + 2 * L, l + 3 * L
+    a0 = a1 = a2 = a3 = vsplat(b[r])
+    c0 = c1 = c2 = c3 = vsplat(b[r + 1])
+    d0 = d1 = d2 = d3 = vsplat(b[r + 2])
+    e0 = e1 = e2 = e3 = vsplat(b[r + 3])
+    for k in range(D + N):  # the inputs, then the states: k ascending
+        V, q = (xT, k) if k < D else (hT, k - D)
+        v0, v1, v2, v3 = vload(V, q, l), vload(V, q, l1), vload(V, q, l2), vload(V, q, l3)
+        a0, a1, a2, a3 = _fma4(v0, v1, v2, v3, vsplat(W[r, k]), a0, a1, a2, a3)
+        c0, c1, c2, c3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 1, k]), c0, c1, c2, c3)
+        d0, d1, d2, d3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 2, k]), d0, d1, d2, d3)
+        e0, e1, e2, e3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 3, k]), e0, e1, e2, e3)
+    return a0, a1, a2, a3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3
+
+
+@_jit
 def _lstm_unit4(xT, hT, W, b, off, scale, cT, hN, j, l, L):
     """Unit j's step for four vectors of lanes from l: 16 accumulators held in registers.
 
     ``W`` row ``4j + a`` holds gate a's weights of unit j, its inputs' then its recurrent
     ones; ``b[4j + a]`` its bias; ``off[a]``, ``scale[a]`` its gate form.
     """
-    D, N = xT.shape[0], hT.shape[0]
-    r = 4 * j
     l1, l2, l3 = l + L, l + 2 * L, l + 3 * L
-    i0 = i1 = i2 = i3 = vsplat(b[r])
-    f0 = f1 = f2 = f3 = vsplat(b[r + 1])
-    g0 = g1 = g2 = g3 = vsplat(b[r + 2])
-    o0 = o1 = o2 = o3 = vsplat(b[r + 3])
-    for k in range(D):  # the inputs, then the states: k ascending
-        v0, v1, v2, v3 = vload(xT, k, l), vload(xT, k, l1), vload(xT, k, l2), vload(xT, k, l3)
-        i0, i1, i2, i3 = _fma4(v0, v1, v2, v3, vsplat(W[r, k]), i0, i1, i2, i3)
-        f0, f1, f2, f3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 1, k]), f0, f1, f2, f3)
-        g0, g1, g2, g3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 2, k]), g0, g1, g2, g3)
-        o0, o1, o2, o3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 3, k]), o0, o1, o2, o3)
-    for q in range(N):
-        k = D + q
-        v0, v1, v2, v3 = vload(hT, q, l), vload(hT, q, l1), vload(hT, q, l2), vload(hT, q, l3)
-        i0, i1, i2, i3 = _fma4(v0, v1, v2, v3, vsplat(W[r, k]), i0, i1, i2, i3)
-        f0, f1, f2, f3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 1, k]), f0, f1, f2, f3)
-        g0, g1, g2, g3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 2, k]), g0, g1, g2, g3)
-        o0, o1, o2, o3 = _fma4(v0, v1, v2, v3, vsplat(W[r + 3, k]), o0, o1, o2, o3)
+    i0, i1, i2, i3, f0, f1, f2, f3, g0, g1, g2, g3, o0, o1, o2, o3 = _sums4x4(
+        xT, hT, W, b, 4 * j, l, L
+    )
     oi, si = vsplat(off[0]), vsplat(scale[0])
     of, sf = vsplat(off[1]), vsplat(scale[1])
     og, sg = vsplat(off[2]), vsplat(scale[2])
@@ -655,25 +663,7 @@ def _rnn_units4(xT, hT, W, b, hN, j, l, L):
 
     ``W`` row j holds unit j's inputs' weights, then its recurrent ones; ``b[j]`` its bias.
     """
-    D, N = xT.shape[0], hT.shape[0]
-    l1, l2, l3 = l + L, l + 2 * L, l + 3 * L
-    a0 = a1 = a2 = a3 = vsplat(b[j])
-    c0 = c1 = c2 = c3 = vsplat(b[j + 1])
-    d0 = d1 = d2 = d3 = vsplat(b[j + 2])
-    e0 = e1 = e2 = e3 = vsplat(b[j + 3])
-    for k in range(D):  # the inputs, then the states: k ascending
-        v0, v1, v2, v3 = vload(xT, k, l), vload(xT, k, l1), vload(xT, k, l2), vload(xT, k, l3)
-        a0, a1, a2, a3 = _fma4(v0, v1, v2, v3, vsplat(W[j, k]), a0, a1, a2, a3)
-        c0, c1, c2, c3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 1, k]), c0, c1, c2, c3)
-        d0, d1, d2, d3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 2, k]), d0, d1, d2, d3)
-        e0, e1, e2, e3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 3, k]), e0, e1, e2, e3)
-    for q in range(N):
-        k = D + q
-        v0, v1, v2, v3 = vload(hT, q, l), vload(hT, q, l1), vload(hT, q, l2), vload(hT, q, l3)
-        a0, a1, a2, a3 = _fma4(v0, v1, v2, v3, vsplat(W[j, k]), a0, a1, a2, a3)
-        c0, c1, c2, c3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 1, k]), c0, c1, c2, c3)
-        d0, d1, d2, d3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 2, k]), d0, d1, d2, d3)
-        e0, e1, e2, e3 = _fma4(v0, v1, v2, v3, vsplat(W[j + 3, k]), e0, e1, e2, e3)
+    a0, a1, a2, a3, c0, c1, c2, c3, d0, d1, d2, d3, e0, e1, e2, e3 = _sums4x4(xT, hT, W, b, j, l, L)
     _store4(hN, j, l, L, _vtanh32(a0), _vtanh32(a1), _vtanh32(a2), _vtanh32(a3))
     _store4(hN, j + 1, l, L, _vtanh32(c0), _vtanh32(c1), _vtanh32(c2), _vtanh32(c3))
     _store4(hN, j + 2, l, L, _vtanh32(d0), _vtanh32(d1), _vtanh32(d2), _vtanh32(d3))
