@@ -65,12 +65,23 @@ LANES, LANES_RNN = 256, 128
 ROW_BLOCK = 16
 #: Widest layers (units) that take the lanes layout: float32 Elman, LSTM and GRU layers (their
 #: steps in registers: :func:`tsrnn._simd.rnn_lanes_step`, ``lstm_lanes_step``; the GRU's
-#: loops), and float64 layers of any cell. Measured (one thread, 256 rows x 48 steps, a
-#: prediction's top layer, rows / lanes, ms; 2-core Xeon with AVX-512, 2026-12-02): float32
-#: RNN 32 units 0.49 / 0.23, 64 0.84-1.03 / 0.69-0.74, 96 1.87 / 1.46, 128 2.89 / 2.98; LSTM
-#: 32 1.56 / 1.11, 64 3.45-4.47 / 3.39-4.22, 128 11.2 / 13.0; GRU 24 1.33 / 0.82, 32 1.45 /
-#: 1.27, 48 2.43 / 2.50.
-LANES_MAX_HIDDEN_F32 = {"rnn": 96, "lstm": 64, "gru": 32}
+#: loops), and float64 layers of any cell. The float32 limits depend on the vector width: the
+#: register steps hold 16 sums of four vectors of rows, which fit AVX-512's 32 registers and
+#: not AVX2's 16. Measured (one thread, 256 rows x 48 steps, a prediction's top layer, rows /
+#: lanes, ms; the layouts give the same bits). With AVX-512 (2-core Xeon, 2026-12-02): RNN 32
+#: units 0.49 / 0.23, 64 0.84-1.03 / 0.69-0.74, 96 1.87 / 1.46, 128 2.89 / 2.98; LSTM 32 1.56
+#: / 1.11, 64 3.45-4.47 / 3.39-4.22, 128 11.2 / 13.0; GRU 24 1.33 / 0.82, 32 1.45 / 1.27, 48
+#: 2.43 / 2.50. With AVX2 (2-core EPYC Zen 1, 2026-12-03): RNN 16 0.83 / 0.62, 24 1.30 /
+#: 1.12, 32 1.71 / 1.75, 48 2.99 / 3.37, 64 4.58 / 5.51, 96 9.11 / 11.37; LSTM 16 3.27 /
+#: 2.86, 24 5.17 / 5.08, 32 7.60 / 7.76, 48 13.3 / 14.9, 64 20.5 / 24.1; GRU 16 2.33 / 1.84,
+#: 32 5.49 / 4.93, 48 9.68 / 9.35; float64 RNN / LSTM / GRU 16 3.51 / 3.20, 16.7 / 16.1, 8.77
+#: / 8.09, at 32 units within 3 %. Narrower vectors (SSE, NEON) take AVX2's limits (not
+#: measured).
+LANES_MAX_HIDDEN_F32 = (
+    {"rnn": 96, "lstm": 64, "gru": 32}
+    if S.VECTOR_BYTES >= 64
+    else {"rnn": 32, "lstm": 32, "gru": 32}
+)
 LANES_MAX_HIDDEN_F64 = 16
 # the float32 limits by gate count G (1 Elman, 3 GRU, 4 LSTM), as the kernels can tell the cell
 _LIMIT_BY_GATES_F32 = (0, LANES_MAX_HIDDEN_F32["rnn"], 0,
