@@ -62,3 +62,37 @@ def test_the_cases_cover_every_part():
     assert any((G * N) % lanes or N % lanes for _, N, G in CASES)
     assert any(G * N > K_BLOCK for _, N, G in CASES)
     assert any(B >= 32 for B, _, _ in CASES)
+
+
+# (steps, rows, width, gates, inputs): the forecaster's chunk, a GRU whose gate rows are no
+# multiple of four (tail rows), a width that is no whole number of vectors, and more steps x
+# rows than one block of inputs (the sum crosses K_BLOCK boundaries)
+WEIGHT_CASES = [(24, 16, 32, 4, 3), (5, 3, 7, 3, 2), (9, 7, 50, 1, 1), (48, 32, 64, 4, 1)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("T", "B", "N", "G", "D"), WEIGHT_CASES)
+def test_weight_gradients_are_the_sums_over_all_steps(T, B, N, G, D, dtype):
+    rng = np.random.default_rng(T * B + N)
+    X = rng.normal(size=(T, B, D)).astype(dtype)
+    H = rng.normal(size=(T + 1, B, N)).astype(dtype)
+    dA = rng.normal(size=(T, B, G * N)).astype(dtype)
+    dAh = rng.normal(size=(T, B, G * N)).astype(dtype)
+    dW_ih = np.full((G * N, D), np.nan, dtype)  # stale contents must not leak in
+    dW_hh = np.full((G * N, N), np.nan, dtype)
+    K.weight_gradients(X, H, dA, dAh, dW_ih, dW_hh)
+    f64 = np.float64
+    ref_ih = np.einsum("tbg,tbd->gd", dA.astype(f64), X.astype(f64))
+    ref_hh = np.einsum("tbg,tbn->gn", dAh.astype(f64), H[:T].astype(f64))
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    scale = np.sqrt(T * B)
+    np.testing.assert_allclose(dW_ih, ref_ih, rtol=tol, atol=tol * scale)
+    np.testing.assert_allclose(dW_hh, ref_hh, rtol=tol, atol=tol * scale)
+    # dW_hh row by row through the scalar loops alone (r = 1, never a tile): the same bits,
+    # each element the fused multiply-adds of its T*B terms in order of time, then row
+    A = np.ascontiguousarray(dAh.reshape(T * B, G * N).T)
+    Hs = np.ascontiguousarray(H[:T].reshape(T * B, N))
+    for g in range(G * N):
+        row = np.zeros((1, N), dtype)
+        K.accumulate_rows(A, g, 1, Hs, row)
+        np.testing.assert_array_equal(dW_hh[g], row[0], err_msg=f"row {g}")

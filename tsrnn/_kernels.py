@@ -190,18 +190,28 @@ def input_projection(X, W_ih, b, A):
 
 @_jit
 def weight_gradients(X, H, dA, dAh, dW_ih, dW_hh):
-    """Weight gradients after the backward sweep, one GEMM each over all steps.
+    """Weight gradients after the backward sweep, each one product over all steps.
 
     dW_ih = Σ_t dA_tᵀ x_t and dW_hh = Σ_t dAh_tᵀ h_{t-1}.  ``dA`` and ``dAh``
     (T, B, GN) hold the gradients of the input-side and recurrent-side gate
     pre-activations: the same array except for the GRU, whose reset gate
     scales only the recurrent candidate term.  ``H`` (T+1, B, N) holds the states.
+
+    dW_ih (D inputs, often one) is a BLAS GEMM. dW_hh runs in the register tiles of
+    :func:`accumulate_rows` against dAhᵀ as a strided view (no copy): every element is
+    the fused multiply-adds of its T·B terms in ascending order (step, then row), so its
+    bits do not depend on the BLAS library or the CPU's vector width. OpenBLAS's GEMM of
+    this shape ran at 10-34 GFLOP/s a core on a 2-core EPYC Zen 1 depending on the process
+    (2026-12-03); the tiles took, one thread, 48 steps, ms: 32 rows of 256 LSTM units 84 →
+    54, of 128 units 18.3 → 7.7, 256 Elman units 20.4 → 6.8, 16 rows of 32 LSTM units over
+    24 steps 0.12 → 0.10 (measured there only).
     """
     T, B, D = X.shape
     GN = dA.shape[2]
     N = H.shape[2]
     np.dot(dA.reshape(T * B, GN).T, X.reshape(T * B, D), dW_ih)
-    np.dot(dAh.reshape(T * B, GN).T, H[:T].reshape(T * B, N), dW_hh)
+    dW_hh[:] = 0.0
+    accumulate_rows(dAh.reshape(T * B, GN).T, ZERO, GN, H[:T].reshape(T * B, N), dW_hh)
 
 
 @_jit
