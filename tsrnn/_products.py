@@ -14,9 +14,10 @@ against the layer's whole recurrent weight matrix, 48 times a sweep. OpenBLAS co
 transposed or copied once per sweep with a padded row stride, took 1.2-2.0x less time for
 float32 layers of 64-256 units (one thread, 2-core Xeon with AVX-512; figures in
 :func:`recurrent_product`). A row's product does not depend on the rows that share its call,
-and the chunking never depends on the thread count, so results stay deterministic; the big
-products of a sweep (the input projection over all steps, the weight gradients) stay with
-BLAS.
+and the chunking never depends on the thread count, so results stay deterministic. The
+recurrent weights' gradient over all steps (:func:`tsrnn._kernels.weight_gradients`) runs in
+the same tiles since 2026-12-03; the input projection over all steps and the input weights'
+gradient stay with BLAS.
 """
 
 import numpy as np
