@@ -69,19 +69,25 @@ def test_lstm_learns_noisy_sine_far_better_than_the_mean():
 def test_lstm_classifier_beats_majority_on_arrowhead():
     Xtr, ytr = load_arrowhead("train")
     Xte, yte = load_arrowhead("test")
-    # every 8th point: 32 steps keep the outline's shape and the test fast
-    clf = LSTMClassifier(
-        hidden_size=32,
-        max_iter=200,
-        batch_size=8,
-        learning_rate_init=0.005,
-        n_iter_no_change=30,
-        random_state=0,
-    )
-    clf.fit(Xtr[:, ::8], ytr)
-    acc = clf.score(Xte[:, ::8], yte)
+    # every 8th point: 32 steps keep the outline's shape and the test fast. The median of
+    # three seeds: one seed's accuracy moves with the last bits of training (over seeds 0-7
+    # it spanned 0.52-0.71 before the weight gradients moved to the register tiles and
+    # 0.46-0.68 after, means 0.609 and 0.604), so a single seed tests the seed, not the LSTM
+    accs = []
+    for seed in (0, 1, 2):
+        clf = LSTMClassifier(
+            hidden_size=32,
+            max_iter=200,
+            batch_size=8,
+            learning_rate_init=0.005,
+            n_iter_no_change=30,
+            random_state=seed,
+        )
+        clf.fit(Xtr[:, ::8], ytr)
+        accs.append(clf.score(Xte[:, ::8], yte))
+    acc = float(np.median(accs))
     majority = np.mean(yte == np.bincount(ytr).argmax())
-    print(f"ArrowHead: LSTM test accuracy {acc:.3f}, majority class {majority:.3f}")
+    print(f"ArrowHead: LSTM test accuracies {accs}, majority class {majority:.3f}")
     assert acc > majority + 0.15
 
 
