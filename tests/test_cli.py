@@ -213,6 +213,16 @@ def test_backtest_default_initial_counts_the_longest_series(tmp_path, capsys):
     assert code == 0
     results = pd.read_csv(tmp_path / "bt.csv")
     assert results.groupby("unique_id")["cutoff"].nunique().to_dict() == {"a": 3, "b": 3}
+    # the backtest's file in another format: the same table
+    fmt = ["--output-sep", ";", "--output-decimal", ",", "--output-date-format", "%d.%m.%Y"]
+    out = tmp_path / "bt2.csv"
+    code = main(["backtest", str(path), "--horizon", "2", "--output", str(out), *FAST, *fmt])
+    assert code == 0
+    assert out.read_text().splitlines()[0].count(";") == len(results.columns) - 1
+    other = pd.read_csv(out, sep=";", decimal=",")
+    for col in ("ds", "cutoff"):
+        other[col] = pd.to_datetime(other[col], format="%d.%m.%Y").dt.strftime("%Y-%m-%d")
+    pd.testing.assert_frame_equal(other, results)
 
 
 def test_datasets_and_help(capsys):

@@ -5,6 +5,7 @@ dialects, years, panels without --id-col, covariates, errors naming flags). The 
 tests/data/cli are small hand-made files (see the comments on each test).
 """
 
+import io
 import os
 import re
 import select
@@ -490,7 +491,82 @@ def test_semicolon_file_with_decimal_commas(tmp_path, capsys):
         )
         == 0
     )
-    assert pd.read_csv(tmp_path / "fc.csv")["Datum"].iloc[0] == "2024-02-12"
+    # written back in the file's own format (see test_output_in_the_input_format)
+    fc = pd.read_csv(tmp_path / "fc.csv", sep=";", decimal=",")
+    assert fc["Datum"].iloc[0] == "2024-02-12" and fc["yhat"].dtype == np.float64
+
+
+def _forecast_text(tmp_path, name, *argv):
+    """Run 'tsrnn forecast' on a fixture with the tiny network; the --output file's text."""
+    out = tmp_path / "fc.csv"
+    argv = ["forecast", str(DATA / name), "--horizon", "3", *FAST, "--quiet", *argv]
+    assert main([*argv, "--output", str(out)]) == 0
+    return out.read_text()
+
+
+def test_output_in_the_input_format(tmp_path):
+    # Before: the forecast of a ';' file with decimal commas came back as a ',' file with
+    # decimal points, whatever the input. Now it comes back in the format it came in.
+    name = "semicolon_decimal_comma.csv"  # Datum;Umsatz, 01.01.2024;100,0, ... daily
+    same = _forecast_text(tmp_path, name)
+    lines = same.splitlines()
+    assert lines[0] == "Datum;yhat" and len(lines) == 4
+    day, value = lines[1].split(";")
+    assert day == "2024-02-12"  # ISO dates by default: unambiguous whatever the input's
+    assert re.fullmatch(r"-?\d+,\d+", value), value
+    # the same numbers as the standard format asks for (the same fit: same random_state)
+    plain = _forecast_text(tmp_path, name, "--output-sep", ",")  # decimal gives way to '.'
+    assert plain.splitlines()[0] == "Datum,yhat"
+    a = pd.read_csv(io.StringIO(same), sep=";", decimal=",")
+    b = pd.read_csv(io.StringIO(plain))
+    pd.testing.assert_frame_equal(a, b)
+    # every option at once: tab, decimal comma, day-first dates
+    tab = _forecast_text(
+        tmp_path,
+        name,
+        "--output-sep",
+        "\\t",
+        "--output-decimal",
+        ",",
+        "--output-date-format",
+        "%d.%m.%Y",
+    )
+    first = tab.splitlines()[1].split("\t")
+    assert first[0] == "12.02.2024" and first[1] == value
+    # a ',' file is written as before
+    assert _forecast_text(tmp_path, "dayfirst.csv", "--dayfirst").splitlines()[0].count(",") == 1
+
+
+def test_predict_writes_the_fitted_files_format(tmp_path):
+    model = tmp_path / "m.tsrnn"
+    name = str(DATA / "semicolon_decimal_comma.csv")
+    assert main(["fit", name, "--horizon", "3", *FAST, "--quiet", "--save", str(model)]) == 0
+    out = tmp_path / "fc.csv"
+    assert main(["predict", "--model", str(model), "--quiet", "--output", str(out)]) == 0
+    assert out.read_text().splitlines()[0] == "Datum;yhat"
+    assert "," in out.read_text().splitlines()[1].split(";")[1]
+    args = ["--output-sep", ",", "--output-date-format", "%Y%m%d"]
+    assert main(["predict", "--model", str(model), "--quiet", "--output", str(out), *args]) == 0
+    assert out.read_text().splitlines()[1].startswith("20240212,")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--output-sep", "."], "--output-sep '.' would be read as part of the numbers"),
+        (["--output-sep", ";;"], "--output-sep must be one character"),
+        (["--output-decimal", "1"], "--output-decimal '1' would be read as part"),
+        (["--output-decimal", ";"], "--output-decimal and --output-sep are both ';'"),
+        (["--output-sep", "|", "--output-decimal", "|"], "are both '|'"),
+        (["--output-date-format", "day"], "has no % directive"),
+    ],
+)
+def test_output_format_errors_stop_before_the_fit(no_fit, tmp_path, capsys, argv, message):
+    name = str(DATA / "semicolon_decimal_comma.csv")
+    out = str(tmp_path / "fc.csv")
+    assert main(["forecast", name, "--horizon", "2", "--output", out, *argv]) == 2
+    assert message in _err_line(capsys)
+    assert not os.path.exists(out)
 
 
 def test_day_first_dates(capsys):

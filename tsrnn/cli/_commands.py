@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import _CliError, _flags, _names, _short
 from ._paths import _check_input, _check_outputs, _write_atomic
-from ._read import _Data, _load, _read_future
+from ._read import _Data, _load, _read_future, _sep
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,6 +121,43 @@ def _save_figure(ax, path: str, written: list) -> None:
 _PLOT_LEVELS = [80.0, 95.0]
 
 
+# characters a number or a quoted field may contain: no separator or decimal mark
+_IN_NUMBERS = set('0123456789+-eE"\n\r')
+
+
+def _output_format(args, dialect=(",", ".")) -> dict:
+    """``DataFrame.to_csv``'s options for --output: the options given, else ``dialect``.
+
+    ``dialect`` is the (separator, decimal mark) of the CSV the command read; its decimal
+    mark gives way to '.' when it is the separator given. Checked before any fit, so that a
+    wrong option does not cost a training run.
+    """
+    sep = getattr(args, "output_sep", None)
+    decimal = getattr(args, "output_decimal", None)
+    date_format = getattr(args, "output_date_format", None)
+    for flag, value in (("--output-sep", sep), ("--output-decimal", decimal)):
+        if value is not None and len(_sep(value)) != 1:
+            raise _CliError(f"{flag} must be one character, got {_short(value)}")
+    sep = dialect[0] if sep is None else _sep(sep)
+    if sep in _IN_NUMBERS or sep == ".":
+        raise _CliError(f"--output-sep {sep!r} would be read as part of the numbers")
+    if decimal is None:
+        decimal = dialect[1] if dialect[1] != sep else "."
+    if decimal in _IN_NUMBERS:
+        raise _CliError(f"--output-decimal {decimal!r} would be read as part of the numbers")
+    if decimal == sep:
+        raise _CliError(
+            f"--output-decimal and --output-sep are both {sep!r}: the numbers could not be "
+            "read back; give another one"
+        )
+    if date_format is not None and "%" not in date_format:
+        raise _CliError(
+            f"--output-date-format {_short(date_format)} has no % directive (e.g. "
+            "'%d.%m.%Y'): every date would be written the same"
+        )
+    return {"sep": sep, "decimal": decimal, "date_format": date_format}
+
+
 def _check_plot_last(args) -> None:
     if getattr(args, "plot_last", None) is not None and not args.plot:
         raise _CliError("--plot-last only applies to the plot: give --plot FILE.png as well")
@@ -171,13 +208,16 @@ def _plot_forecast(y, forecast, path, last, written) -> None:
     _save_figure(fig.axes[0], path, written)
 
 
-def _write_forecast(args, y, forecast, time_name, id_name, out, written) -> None:
-    """Print and write the forecast table (at --level), and the plot (with its intervals)."""
+def _write_forecast(args, y, forecast, time_name, id_name, out, written, fmt) -> None:
+    """Print and write the forecast table (at --level), and the plot (with its intervals).
+
+    ``fmt``: the --output file's ``to_csv`` options (:func:`_output_format`).
+    """
     table = _table(_without_intervals(forecast, args.level), time_name, id_name)
     if not args.quiet:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=out)
     if args.output:
-        _write_atomic(args.output, lambda tmp: table.to_csv(tmp, index=False))
+        _write_atomic(args.output, lambda tmp: table.to_csv(tmp, index=False, **fmt))
         written.append(args.output)
         print(f"Forecasts written to {args.output}", file=out)
     if args.plot:
@@ -197,10 +237,11 @@ def _run_forecast(args, out, err, written) -> None:
     _check_outputs(args, _inputs(args))
     _check_plot_last(args)
     data = _load(args)
+    fmt = _output_format(args, data.dialect)
     model, elapsed = _fit(args, data, err)
     forecast = _predict(model, args, err, X_future=data.X_future)
     print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
-    _write_forecast(args, data.y, forecast, data.time_name, data.id_name, out, written)
+    _write_forecast(args, data.y, forecast, data.time_name, data.id_name, out, written, fmt)
 
 
 # the attribute of a model saved by 'tsrnn fit' that keeps the file's column names
@@ -219,6 +260,9 @@ def _run_fit(args, out, err, written) -> None:
         {
             "time_col": str(data.time_name),
             "id_col": None if data.id_name is None else str(data.id_name),
+            # the CSV's format, for 'tsrnn predict --output'
+            "sep": data.dialect[0],
+            "decimal": data.dialect[1],
         },
     )
     print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
@@ -269,8 +313,9 @@ def _run_predict(args, out, err, written) -> None:
     time_name = names.get("time_col") or model._index_name or "ds"
     id_name = names.get("id_col")
     X_future = None
+    dialect = (names.get("sep") or ",", names.get("decimal") or ".")
     if args.future_covariates:
-        X_future, _ = _read_future(
+        X_future, _, dialect = _read_future(
             args,
             args.future_covariates,
             time_name,
@@ -283,8 +328,9 @@ def _run_predict(args, out, err, written) -> None:
             f"{_names(model.future_covariates_)}; give them for the forecast period with "
             "--future-covariates FILE"
         )
+    fmt = _output_format(args, dialect)
     forecast = _predict(model, args, err, h=args.horizon, X_future=X_future)
-    _write_forecast(args, _history(model), forecast, time_name, id_name, out, written)
+    _write_forecast(args, _history(model), forecast, time_name, id_name, out, written, fmt)
 
 
 def _run_backtest(args, out, err, written) -> None:
@@ -294,6 +340,7 @@ def _run_backtest(args, out, err, written) -> None:
 
     _check_outputs(args, _inputs(args))
     data = _load(args)
+    fmt = _output_format(args, data.dialect)
     y, time_name, id_name = data.y, data.time_name, data.id_name
     verbose = _verbosity(args)  # a bar over the folds, or the fits' epoch logs
     model = _forecaster(args, data.past, verbose=0)
@@ -337,7 +384,7 @@ def _run_backtest(args, out, err, written) -> None:
         print(mean.to_string(float_format=lambda v: f"{v:.4g}"), file=out)
     if args.output:
         table_out = _table(_without_intervals(results, None), time_name, id_name)
-        _write_atomic(args.output, lambda tmp: table_out.to_csv(tmp, index=False))
+        _write_atomic(args.output, lambda tmp: table_out.to_csv(tmp, index=False, **fmt))
         written.append(args.output)
         print(f"Backtest forecasts written to {args.output}", file=out)
     if args.plot:

@@ -57,6 +57,9 @@ _FORECAST_EPILOG = (
     + """
 The output CSV has the time column, 'yhat' (the forecast) and, with --level 80 95,
 'yhat_lo_80', 'yhat_hi_80', 'yhat_lo_95', 'yhat_hi_95' (conformal prediction intervals).
+It is written with the input CSV's separator and decimal mark (a ';' file with decimal
+commas gets one back) and ISO dates; --output-sep, --output-decimal and --output-date-format
+choose others.
 
 example:
   tsrnn forecast --dataset air_passengers --horizon 12 --output fc.csv --plot fc.png
@@ -67,7 +70,8 @@ _FIT_EPILOG = (
     _DATA_NOTES
     + """
 The model file (written with tsrnn.save: no pickle, checksummed, versioned) holds the network
-and the history the forecasts start from; 'tsrnn predict --model FILE' forecasts from it.
+and the history the forecasts start from; 'tsrnn predict --model FILE' forecasts from it
+and writes its --output with the fitted CSV's separator and decimal mark.
 
 example:
   tsrnn fit --dataset air_passengers --horizon 12 --save air.tsrnn
@@ -76,8 +80,10 @@ example:
 
 _PREDICT_EPILOG = """\
 Forecasts from the end of the history the model was fitted on, without refitting. The output
-has the same columns as 'tsrnn forecast'. A model fitted with known-future covariates needs
-them again for the forecast period: --future-covariates FILE.
+has the same columns as 'tsrnn forecast', written with the separator and decimal mark of the
+--future-covariates file when one is given, else of the CSV the model was fitted on ('tsrnn
+fit' keeps them in the model file), else ',' and '.'. A model fitted with known-future
+covariates needs them again for the forecast period: --future-covariates FILE.
 
 example:
   tsrnn predict --model air.tsrnn --level 80 95 --output fc.csv --plot fc.png
@@ -289,6 +295,30 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_output_format(out) -> None:
+    """The written CSV's format: by default that of the CSV the command read."""
+    out.add_argument(
+        "--output-sep",
+        metavar="CHAR",
+        help="field separator of the --output file (default: the input CSV's, given or "
+        "recognised; ',' for --dataset and for 'tsrnn predict' without the fitted file's; "
+        "'\\t' for tab)",
+    )
+    out.add_argument(
+        "--output-decimal",
+        metavar="CHAR",
+        help="decimal mark of the --output file (default: the input CSV's, or '.' when that "
+        "is the --output-sep)",
+    )
+    out.add_argument(
+        "--output-date-format",
+        metavar="FMT",
+        help="layout of the dates in the --output file, e.g. '%%d.%%m.%%Y' (default: ISO "
+        "8601, 2024-01-31 or 2024-01-31 06:00:00; years and integer steps are written as "
+        "numbers)",
+    )
+
+
 def _add_output_args(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument(
@@ -299,6 +329,7 @@ def _add_output_args(parser: argparse.ArgumentParser) -> None:
         help="prediction interval levels in percent, e.g. --level 80 95",
     )
     out.add_argument("--output", metavar="FILE.csv", help="write the forecasts to a CSV file")
+    _add_output_format(out)
     out.add_argument(
         "--plot",
         metavar="FILE.png",
@@ -540,6 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(
         "--output", metavar="FILE.csv", help="write every backtest forecast to a CSV file"
     )
+    _add_output_format(out)
     out.add_argument(
         "--plot",
         metavar="FILE.png",

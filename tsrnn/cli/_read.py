@@ -34,6 +34,7 @@ class _Data:
     X_future: object = None  # known-future covariates (the --future-covariates rows)
     past: list | None = None  # the past-only covariate columns
     note: str = ""  # what was detected, for the progress line
+    dialect: tuple = (",", ".")  # the CSV's separator and decimal mark, as read
 
 
 def _sep(text):
@@ -46,7 +47,10 @@ _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*|\s*[-+]?\d+\s*")
 
 
 def _read_csv(path: str, args, what: str):
-    """Read ``path`` with the file-format options; guess ';' / tab and decimal commas."""
+    """Read ``path`` with the file-format options; guess ';' / tab and decimal commas.
+
+    Returns the frame and the (separator, decimal mark) it was read with.
+    """
     import pandas as pd
 
     _check_input(path, what)
@@ -76,7 +80,8 @@ def _read_csv(path: str, args, what: str):
                 "separator (--sep)"
             ) from None
 
-    frame = read(sep or ",", decimal or ".")
+    used = decimal or "."
+    frame = read(sep or ",", used)
     if sep is None and frame.shape[1] == 1:
         header = str(frame.columns[0])
         for guess in (";", "\t", "|"):
@@ -94,6 +99,7 @@ def _read_csv(path: str, args, what: str):
                 and values.map(lambda v: bool(_DECIMAL_COMMA.fullmatch(v))).all()
             ):
                 frame = read(sep, ",")
+                used = ","
                 break
     if frame.shape[1] == 0:
         raise _CliError(f"{what} {_short(path)} has no columns")
@@ -105,7 +111,7 @@ def _read_csv(path: str, args, what: str):
             f"{what} {_short(path)} has one column only ({_short(header)}); it "
             f"needs a time and a target column: {hint}"
         )
-    return frame
+    return frame, (sep or ",", used)
 
 
 _TIME_NAMES = (
@@ -283,8 +289,9 @@ def _load(args) -> _Data:
         return _load_dataset(args)
     if not args.csv:
         raise _CliError("no data: give a CSV file, or --dataset NAME (see 'tsrnn datasets')")
-    frame = _read_csv(args.csv, args, "the CSV")
+    frame, dialect = _read_csv(args.csv, args, "the CSV")
     data = _from_frame(frame, args)
+    data.dialect = dialect
     if args.future_covariates:
         _add_future(data, args)
     return data
@@ -433,10 +440,13 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
 
 
 def _read_future(args, path, time_name, id_name, kind=None):
-    """The known-future covariates file, indexed like the data (Series) or long."""
+    """The known-future covariates file, indexed like the data (Series) or long.
+
+    Returns the covariates, their column names and the file's (separator, decimal mark).
+    """
     import pandas as pd
 
-    frame = _read_csv(path, args, "the --future-covariates file")
+    frame, dialect = _read_csv(path, args, "the --future-covariates file")
     where = _short(path)
     columns = list(frame.columns)
     if time_name not in columns:
@@ -461,14 +471,15 @@ def _read_future(args, path, time_name, id_name, kind=None):
                 f"the --future-covariates file {where} repeats the timestamp "
                 f"{_stamp(index[index.duplicated()][0])}"
             )
-        return pd.DataFrame(values, index=index).sort_index(), cols
+        return pd.DataFrame(values, index=index).sort_index(), cols, dialect
     out = pd.DataFrame({"unique_id": frame[id_name].to_numpy(), "ds": times, **values})
-    return out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True), cols
+    out = out.sort_values(["unique_id", "ds"], kind="stable").reset_index(drop=True)
+    return out, cols, dialect
 
 
 def _add_future(data: _Data, args) -> None:
     """Join the known-future covariates to ``data.X`` and keep them as ``X_future``."""
-    future, cols = _read_future(args, args.future_covariates, data.time_name, data.id_name)
+    future, cols, _ = _read_future(args, args.future_covariates, data.time_name, data.id_name)
     clash = [c for c in cols if c in (data.past or [])]
     if clash:
         raise _CliError(
