@@ -569,6 +569,13 @@ def test_output_format_errors_stop_before_the_fit(no_fit, tmp_path, capsys, argv
     assert not os.path.exists(out)
 
 
+def test_output_format_without_output_is_an_error(no_fit, capsys):
+    name = str(DATA / "semicolon_decimal_comma.csv")
+    for command in (["forecast", name], ["backtest", name]):
+        assert main([*command, "--horizon", "2", "--output-decimal", "."]) == 2
+        assert "--output-decimal only applies to the --output file" in _err_line(capsys)
+
+
 def test_day_first_dates(capsys):
     # dayfirst.csv: 01/01/2024 ... 11/02/2024 daily; 13/01/2024 settles the order
     data = _data(str(DATA / "dayfirst.csv"))

@@ -135,6 +135,19 @@ def _output_format(args, dialect=(",", ".")) -> dict:
     sep = getattr(args, "output_sep", None)
     decimal = getattr(args, "output_decimal", None)
     date_format = getattr(args, "output_date_format", None)
+    given = [
+        flag
+        for flag, value in (
+            ("--output-sep", sep),
+            ("--output-decimal", decimal),
+            ("--output-date-format", date_format),
+        )
+        if value is not None
+    ]
+    if given and not args.output:
+        raise _CliError(
+            f"{given[0]} only applies to the --output file: give --output FILE.csv as well"
+        )
     for flag, value in (("--output-sep", sep), ("--output-decimal", decimal)):
         if value is not None and len(_sep(value)) != 1:
             raise _CliError(f"{flag} must be one character, got {_short(value)}")
