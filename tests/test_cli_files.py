@@ -537,6 +537,44 @@ def test_output_in_the_input_format(tmp_path):
     assert _forecast_text(tmp_path, "dayfirst.csv", "--dayfirst").splitlines()[0].count(",") == 1
 
 
+def test_tab_file_with_decimal_commas(tmp_path):
+    # tab_decimal_comma.csv: 'Filiale<TAB>Datum<TAB>Umsatz', two stores, 01.01.2024;100,00 ...
+    # (a spreadsheet's tab-delimited export). Before: decimal commas were recognised only in
+    # ';' files, and this one needed --decimal ,
+    data = _data(str(DATA / "tab_decimal_comma.csv"), "--id-col", "Filiale", "--dayfirst")
+    assert data.id_name == "Filiale" and data.dialect == ("\t", ",", "utf-8")
+    first = data.y[data.y["unique_id"] == "Nord"]["y"].iloc[:2].tolist()
+    assert first == [100.0, 102.84]
+    text = _forecast_text(tmp_path, "tab_decimal_comma.csv", "--id-col", "Filiale", "--dayfirst")
+    lines = text.splitlines()
+    assert lines[0] == "Filiale\tDatum\tyhat" and len(lines) == 1 + 2 * 3
+    assert re.fullmatch(r"Nord\t2024-01-31\t-?\d+,\d+", lines[1]), lines[1]
+
+
+def test_output_in_the_input_encoding(tmp_path, capsys):
+    # a Latin-1 file (an older spreadsheet's export) with a store named 'Süd': its forecast
+    # came back as UTF-8, which such a spreadsheet shows as 'SÃ¼d'
+    text = (DATA / "tab_decimal_comma.csv").read_text(encoding="utf-8")
+    src = tmp_path / "latin1.csv"
+    src.write_bytes(text.encode("latin-1"))
+    out, model = tmp_path / "fc.csv", tmp_path / "m.tsrnn"
+    common = [str(src), "--id-col", "Filiale", "--dayfirst", "--encoding", "latin-1"]
+    common += ["--horizon", "2", *FAST, "--quiet"]
+    assert main(["forecast", *common, "--output", str(out)]) == 0
+    raw = out.read_bytes()
+    assert b"\nS\xfcd\t" in raw and "Süd".encode() not in raw
+    assert main(["fit", *common, "--save", str(model)]) == 0
+    out.unlink()
+    assert main(["predict", "--model", str(model), "--quiet", "--output", str(out)]) == 0
+    assert out.read_bytes() == raw  # the fitted file's encoding, the same forecast
+    # what the encoding cannot hold is a one-line error, and no file
+    argv = ["forecast", str(DATA / "dayfirst.csv"), "--encoding", "ascii", "--horizon", "2"]
+    fmt = ["--output-date-format", "%d.%m.%Y ±"]
+    assert main([*argv, *FAST, "--quiet", "--output", str(tmp_path / "a.csv"), *fmt]) == 2
+    assert "that ascii cannot encode" in _err_line(capsys)
+    assert not (tmp_path / "a.csv").exists() and list(tmp_path.glob(".a.csv*")) == []
+
+
 def test_predict_writes_the_fitted_files_format(tmp_path):
     model = tmp_path / "m.tsrnn"
     name = str(DATA / "semicolon_decimal_comma.csv")

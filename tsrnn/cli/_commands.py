@@ -125,12 +125,12 @@ _PLOT_LEVELS = [80.0, 95.0]
 _IN_NUMBERS = set('0123456789+-eE"\n\r')
 
 
-def _output_format(args, dialect=(",", ".")) -> dict:
+def _output_format(args, dialect=(",", ".", "utf-8")) -> dict:
     """``DataFrame.to_csv``'s options for --output: the options given, else ``dialect``.
 
-    ``dialect`` is the (separator, decimal mark) of the CSV the command read; its decimal
-    mark gives way to '.' when it is the separator given. Checked before any fit, so that a
-    wrong option does not cost a training run.
+    ``dialect`` is the (separator, decimal mark, encoding) of the CSV the command read; its
+    decimal mark gives way to '.' when it is the separator given. Checked before any fit, so
+    that a wrong option does not cost a training run.
     """
     sep = getattr(args, "output_sep", None)
     decimal = getattr(args, "output_decimal", None)
@@ -168,7 +168,18 @@ def _output_format(args, dialect=(",", ".")) -> dict:
             f"--output-date-format {_short(date_format)} has no % directive (e.g. "
             "'%d.%m.%Y'): every date would be written the same"
         )
-    return {"sep": sep, "decimal": decimal, "date_format": date_format}
+    return {"sep": sep, "decimal": decimal, "date_format": date_format, "encoding": dialect[2]}
+
+
+def _write_csv(path: str, table, fmt: dict) -> None:
+    """Write ``table`` to ``path`` (atomically) with the --output format ``fmt``."""
+    try:
+        _write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, **fmt))
+    except UnicodeEncodeError as exc:
+        raise _CliError(
+            f"the forecasts hold text that {fmt['encoding']} cannot encode "
+            f"({_short(str(exc))}); give the files' encoding with --encoding (e.g. utf-8)"
+        ) from None
 
 
 def _check_plot_last(args) -> None:
@@ -230,7 +241,7 @@ def _write_forecast(args, y, forecast, time_name, id_name, out, written, fmt) ->
     if not args.quiet:
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"), file=out)
     if args.output:
-        _write_atomic(args.output, lambda tmp: table.to_csv(tmp, index=False, **fmt))
+        _write_csv(args.output, table, fmt)
         written.append(args.output)
         print(f"Forecasts written to {args.output}", file=out)
     if args.plot:
@@ -276,6 +287,7 @@ def _run_fit(args, out, err, written) -> None:
             # the CSV's format, for 'tsrnn predict --output'
             "sep": data.dialect[0],
             "decimal": data.dialect[1],
+            "encoding": data.dialect[2],
         },
     )
     print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
@@ -326,7 +338,11 @@ def _run_predict(args, out, err, written) -> None:
     time_name = names.get("time_col") or model._index_name or "ds"
     id_name = names.get("id_col")
     X_future = None
-    dialect = (names.get("sep") or ",", names.get("decimal") or ".")
+    dialect = (
+        names.get("sep") or ",",
+        names.get("decimal") or ".",
+        names.get("encoding") or "utf-8",
+    )
     if args.future_covariates:
         X_future, _, dialect = _read_future(
             args,
@@ -397,7 +413,7 @@ def _run_backtest(args, out, err, written) -> None:
         print(mean.to_string(float_format=lambda v: f"{v:.4g}"), file=out)
     if args.output:
         table_out = _table(_without_intervals(results, None), time_name, id_name)
-        _write_atomic(args.output, lambda tmp: table_out.to_csv(tmp, index=False, **fmt))
+        _write_csv(args.output, table_out, fmt)
         written.append(args.output)
         print(f"Backtest forecasts written to {args.output}", file=out)
     if args.plot:

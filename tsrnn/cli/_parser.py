@@ -44,8 +44,8 @@ from 1000 to 2999, also written 1700.0; read as yearly periods; R's fractional t
 column named 'unique_id' or 'id' (or the one given with --id-col) identifies several series
 in long format, fitted as one global model. Timestamps must be unique within each series and
 have a regular frequency (inferred, or given with --freq). Missing values are an error unless
---fill-method is given. Files separated by ';' or tabs are recognised (or give --sep); ';'
-files with decimal commas are read as such (or give --decimal).
+--fill-method is given. Files separated by ';' or tabs are recognised (or give --sep); in a
+file not separated by commas, numbers with decimal commas are read as such (or give --decimal).
 
 Covariates: --past-covariates names columns of the CSV known only up to the forecast origin;
 --future-covariates FILE gives known-future covariates (e.g. holidays, prices) in a second CSV
@@ -57,8 +57,8 @@ _FORECAST_EPILOG = (
     + """
 The output CSV has the time column, 'yhat' (the forecast) and, with --level 80 95,
 'yhat_lo_80', 'yhat_hi_80', 'yhat_lo_95', 'yhat_hi_95' (conformal prediction intervals).
-It is written with the input CSV's separator and decimal mark (a ';' file with decimal
-commas gets one back) and ISO dates; --output-sep, --output-decimal and --output-date-format
+It is written with the input CSV's separator, decimal mark and --encoding (a ';' file with
+decimal commas gets one back) and ISO dates; --output-sep, --output-decimal and --output-date-format
 choose others.
 
 example:
@@ -71,7 +71,7 @@ _FIT_EPILOG = (
     + """
 The model file (written with tsrnn.save: no pickle, checksummed, versioned) holds the network
 and the history the forecasts start from; 'tsrnn predict --model FILE' forecasts from it
-and writes its --output with the fitted CSV's separator and decimal mark.
+and writes its --output with the fitted CSV's separator, decimal mark and encoding.
 
 example:
   tsrnn fit --dataset air_passengers --horizon 12 --save air.tsrnn
@@ -80,10 +80,11 @@ example:
 
 _PREDICT_EPILOG = """\
 Forecasts from the end of the history the model was fitted on, without refitting. The output
-has the same columns as 'tsrnn forecast', written with the separator and decimal mark of the
---future-covariates file when one is given, else of the CSV the model was fitted on ('tsrnn
-fit' keeps them in the model file), else ',' and '.'. A model fitted with known-future
-covariates needs them again for the forecast period: --future-covariates FILE.
+has the same columns as 'tsrnn forecast', written with the separator, decimal mark and
+encoding of the --future-covariates file when one is given, else of the CSV the model was
+fitted on ('tsrnn fit' keeps them in the model file), else ',', '.' and UTF-8. A model fitted
+with known-future covariates needs them again for the forecast period: --future-covariates
+FILE.
 
 example:
   tsrnn predict --model air.tsrnn --level 80 95 --output fc.csv --plot fc.png
@@ -113,7 +114,8 @@ def _add_format_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--decimal",
         metavar="CHAR",
-        help="decimal mark (default: '.', or ',' for ';'-separated files that use it)",
+        help="decimal mark (default: '.', or ',' for files separated by ';', tabs or '|' "
+        "whose numbers use it)",
     )
     group.add_argument(
         "--date-format",

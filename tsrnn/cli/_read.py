@@ -34,7 +34,7 @@ class _Data:
     X_future: object = None  # known-future covariates (the --future-covariates rows)
     past: list | None = None  # the past-only covariate columns
     note: str = ""  # what was detected, for the progress line
-    dialect: tuple = (",", ".")  # the CSV's separator and decimal mark, as read
+    dialect: tuple = (",", ".", "utf-8")  # the CSV's separator, decimal mark and encoding
 
 
 def _sep(text):
@@ -49,7 +49,7 @@ _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*|\s*[-+]?\d+\s*")
 def _read_csv(path: str, args, what: str):
     """Read ``path`` with the file-format options; guess ';' / tab and decimal commas.
 
-    Returns the frame and the (separator, decimal mark) it was read with.
+    Returns the frame and the (separator, decimal mark, encoding) it was read with.
     """
     import pandas as pd
 
@@ -89,7 +89,7 @@ def _read_csv(path: str, args, what: str):
                 sep = guess
                 frame = read(sep, decimal or ".")
                 break
-    if sep == ";" and decimal is None:
+    if sep is not None and sep not in ",." and decimal is None:  # ';', tab, '|': commas are decimal
         texts = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
         for c in texts:
             values = frame[c].dropna().astype(str)
@@ -111,7 +111,7 @@ def _read_csv(path: str, args, what: str):
             f"{what} {_short(path)} has one column only ({_short(header)}); it "
             f"needs a time and a target column: {hint}"
         )
-    return frame, (sep or ",", used)
+    return frame, (sep or ",", used, args.encoding or "utf-8")
 
 
 _TIME_NAMES = (
@@ -442,7 +442,8 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
 def _read_future(args, path, time_name, id_name, kind=None):
     """The known-future covariates file, indexed like the data (Series) or long.
 
-    Returns the covariates, their column names and the file's (separator, decimal mark).
+    Returns the covariates, their column names and the file's (separator, decimal mark,
+    encoding).
     """
     import pandas as pd
 
