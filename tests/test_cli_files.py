@@ -575,6 +575,20 @@ def test_output_in_the_input_encoding(tmp_path, capsys):
     assert not (tmp_path / "a.csv").exists() and list(tmp_path.glob(".a.csv*")) == []
 
 
+def test_output_keeps_the_byte_order_mark(tmp_path):
+    # a spreadsheet's "CSV UTF-8" export starts with the byte-order mark, which the
+    # spreadsheet needs to read the forecast back as UTF-8 (else 'Süd' shows as 'SÃ¼d')
+    text = (DATA / "tab_decimal_comma.csv").read_text(encoding="utf-8")
+    for bom in (b"\xef\xbb\xbf", b""):
+        src = tmp_path / "in.csv"
+        src.write_bytes(bom + text.encode("utf-8"))
+        out = tmp_path / "fc.csv"
+        argv = [str(src), "--id-col", "Filiale", "--dayfirst", "--horizon", "2", *FAST]
+        assert main(["forecast", *argv, "--quiet", "--output", str(out)]) == 0
+        raw = out.read_bytes()
+        assert raw.startswith(bom + b"Filiale\tDatum\tyhat\n") and "Süd".encode() in raw
+
+
 def test_predict_writes_the_fitted_files_format(tmp_path):
     model = tmp_path / "m.tsrnn"
     name = str(DATA / "semicolon_decimal_comma.csv")

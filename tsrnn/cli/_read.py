@@ -111,7 +111,16 @@ def _read_csv(path: str, args, what: str):
             f"{what} {_short(path)} has one column only ({_short(header)}); it "
             f"needs a time and a target column: {hint}"
         )
-    return frame, (sep or ",", used, args.encoding or "utf-8")
+    return frame, (sep or ",", used, args.encoding or _utf8_kind(path))
+
+
+def _utf8_kind(path: str) -> str:
+    """'utf-8-sig' for a file that starts with the UTF-8 byte-order mark, else 'utf-8'.
+
+    Spreadsheets write the mark ("CSV UTF-8") and need it to read such a file back as UTF-8.
+    """
+    with open(path, "rb") as f:
+        return "utf-8-sig" if f.read(3) == b"\xef\xbb\xbf" else "utf-8"
 
 
 _TIME_NAMES = (
