@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import _CliError, _flags, _names, _short
 from ._paths import _check_input, _check_outputs, _write_atomic
-from ._read import _Data, _load, _read_future, _sep
+from ._read import PLAIN_CSV, _Data, _load, _read_future, _sep
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +125,7 @@ _PLOT_LEVELS = [80.0, 95.0]
 _IN_NUMBERS = set('0123456789+-eE"\n\r')
 
 
-def _output_format(args, dialect=(",", ".", "utf-8")) -> dict:
+def _output_format(args, dialect=PLAIN_CSV) -> dict:
     """``DataFrame.to_csv``'s options for --output: the options given, else ``dialect``.
 
     ``dialect`` is the (separator, decimal mark, encoding) of the CSV the command read; its
@@ -148,6 +148,8 @@ def _output_format(args, dialect=(",", ".", "utf-8")) -> dict:
         raise _CliError(
             f"{given[0]} only applies to the --output file: give --output FILE.csv as well"
         )
+    if not args.output:
+        return {}
     for flag, value in (("--output-sep", sep), ("--output-decimal", decimal)):
         if value is not None and len(_sep(value)) != 1:
             raise _CliError(f"{flag} must be one character, got {_short(value)}")
@@ -268,8 +270,9 @@ def _run_forecast(args, out, err, written) -> None:
     _write_forecast(args, data.y, forecast, data.time_name, data.id_name, out, written, fmt)
 
 
-# the attribute of a model saved by 'tsrnn fit' that keeps the file's column names
+# the attribute of a model saved by 'tsrnn fit' that keeps the file's column names and format
 _CLI_ATTR = "_tsrnn_cli"
+_DIALECT_KEYS = ("sep", "decimal", "encoding")  # its keys of the format (PLAIN_CSV's order)
 
 
 def _run_fit(args, out, err, written) -> None:
@@ -284,10 +287,7 @@ def _run_fit(args, out, err, written) -> None:
         {
             "time_col": str(data.time_name),
             "id_col": None if data.id_name is None else str(data.id_name),
-            # the CSV's format, for 'tsrnn predict --output'
-            "sep": data.dialect[0],
-            "decimal": data.dialect[1],
-            "encoding": data.dialect[2],
+            **dict(zip(_DIALECT_KEYS, data.dialect)),  # for 'tsrnn predict --output'
         },
     )
     print(_fitted_line(model, _n_series(data.y), elapsed), file=out)
@@ -338,11 +338,7 @@ def _run_predict(args, out, err, written) -> None:
     time_name = names.get("time_col") or model._index_name or "ds"
     id_name = names.get("id_col")
     X_future = None
-    dialect = (
-        names.get("sep") or ",",
-        names.get("decimal") or ".",
-        names.get("encoding") or "utf-8",
-    )
+    dialect = tuple(names.get(k) or d for k, d in zip(_DIALECT_KEYS, PLAIN_CSV))
     if args.future_covariates:
         X_future, _, dialect = _read_future(
             args,

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+# the (separator, decimal mark, encoding) of a plain CSV: what a bundled dataset is written as
+PLAIN_CSV = (",", ".", "utf-8")
+
+
 @dataclass
 class _Data:
     """The data of a command, ready for the forecaster."""
@@ -34,7 +38,7 @@ class _Data:
     X_future: object = None  # known-future covariates (the --future-covariates rows)
     past: list | None = None  # the past-only covariate columns
     note: str = ""  # what was detected, for the progress line
-    dialect: tuple = (",", ".", "utf-8")  # the CSV's separator, decimal mark and encoding
+    dialect: tuple = PLAIN_CSV  # the CSV's separator, decimal mark and encoding
 
 
 def _sep(text):
@@ -87,7 +91,7 @@ def _read_csv(path: str, args, what: str):
         for guess in (";", "\t", "|"):
             if guess in header:
                 sep = guess
-                frame = read(sep, decimal or ".")
+                frame = read(sep, used)
                 break
     if sep is not None and sep not in ",." and decimal is None:  # ';', tab, '|': commas are decimal
         texts = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
