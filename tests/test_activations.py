@@ -127,11 +127,16 @@ def test_float64_cpu_scaling_by_bits_equals_the_shared_product_chain():
     source shared with the GPU multiplies by a chain of exact powers of two. Same bits."""
     from tsrnn import _elementwise as E
 
-    x = np.concatenate([_grid(), [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, 1e308, 100.0]])
+    # every 25th point of the grid (the exact multiply-adds in fractions are slow) and its edges
+    grid = _grid()
+    x = np.concatenate([grid[::25], grid[-16:], [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324]])
+    x = np.concatenate([x, [1e308, 100.0]])
     out = np.empty((3, x.size))
     _apply_f64(x, out)
-    # the shared source run by the Python interpreter (as the CUDA simulator does)
-    want = np.array([[E.tanh_f64(v), E.sigmoid_f64(v), E.exp_f64(abs(v))] for v in x]).T
+    # the shared source run by the Python interpreter with a fused multiply-add rounded once
+    # (as the CUDA simulator does)
+    P = E.compile_for(lambda f: f, replace={"fma_f64": E.fma_exact})
+    want = np.array([[P.tanh_f64(v), P.sigmoid_f64(v), P.exp_f64(abs(v))] for v in x]).T
     np.testing.assert_array_equal(out.view(np.int64), want.view(np.int64))
     # every whole n of the range (and p's whole range of signs and sizes)
     n = np.arange(117, dtype=np.float64)
@@ -139,3 +144,42 @@ def test_float64_cpu_scaling_by_bits_equals_the_shared_product_chain():
         got = np.array([K._E.pow2_scale(p, v) for v in n])
         np.testing.assert_array_equal(got, [E.pow2_scale(p, v) for v in n])
         np.testing.assert_array_equal(got, p * 2.0**n)
+
+
+def test_exact_fma_rounds_once():
+    """The interpreter's (and the CUDA simulator's) float64 fused multiply-add."""
+    from tsrnn import _elementwise as E
+
+    u = 2.0**-52
+    # (1 + u)(1 - u) - 1 = -u²: a product rounded first gives 0
+    assert (1.0 + u) * (1.0 - u) - 1.0 == 0.0
+    assert E.fma_exact(1.0 + u, 1.0 - u, -1.0) == -(u * u)
+    assert E.fma_exact(0.1, 10.0, -1.0) == 2.0**-54  # 0.1 is 1/10 + 2**-54 / 10
+    assert math.isnan(E.fma_exact(math.nan, 1.0, 0.0))
+    assert E.fma_exact(math.inf, 2.0, 1.0) == math.inf
+    assert E.fma_exact(1e308, 10.0, 0.0) == math.inf
+    assert math.copysign(1.0, E.fma_exact(-0.0, 1.0, -0.0)) == -1.0
+
+
+def test_float64_activations_compile_without_numba_warnings():
+    """The float64 activations inline into a kernel's IR without branches: a conditional
+    expression there (tanh's choice of formula) made Numba's SSA check warn."""
+    import warnings
+
+    @njit(error_model="numpy")
+    def kernel(x, out):  # a fresh function (compiled here, not taken from a cache) in the
+        for i in range(x.shape[0]):  # shape of the LSTM's gate loops, which warned
+            for j in range(x.shape[1]):
+                out[i, j] = 0.5 + 0.5 * K.tanh(0.5 * x[i, j])
+            for j in range(x.shape[1]):
+                out[i, j] = out[i, j] * K.tanh(x[i, j]) + K.sigmoid(x[i, j])
+
+    x = np.array([[0.1, -0.7, 3.0, 0.0], [np.nan, -np.inf, np.inf, -30.0]])
+    out = np.empty_like(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kernel(x, out)
+    want = [(0.5 + 0.5 * math.tanh(0.5 * v)) * math.tanh(v) + 1 / (1 + math.exp(-v)) for v in x[0]]
+    np.testing.assert_allclose(out[0], want, rtol=1e-15)
+    assert math.isnan(out[1, 0]) and out[1, 2] == 2.0
+    assert np.abs(out[1, [1, 3]]).max() < 1e-12  # a closed gate times -1, plus sigmoid ≈ 0

@@ -165,13 +165,25 @@ def _fma_f32_simulated(a, b, c):
     return np.float32(np.float64(a) * np.float64(b) + np.float64(c))
 
 
+def _fma_f64(a, b, c):
+    """:func:`tsrnn._elementwise.fma_f64` on the GPU: one fused multiply-add, as on the CPU."""
+    return cuda.fma(a, b, c)
+
+
 @lru_cache(maxsize=1)
 def device_math():
-    """:mod:`tsrnn._elementwise` compiled as CUDA device functions (built once)."""
+    """:mod:`tsrnn._elementwise` compiled as CUDA device functions (built once).
+
+    The simulator's fused multiply-adds are plain Python rounded once (:func:`_fma_f32_simulated`,
+    :func:`tsrnn._elementwise.fma_exact`), as the GPU's and the CPU's.
+    """
     from . import is_simulator
 
-    fma = _fma_f32_simulated if is_simulator() else _fma_f32
-    return _elementwise.compile_for(cuda.jit(device=True), replace={"fma_f32": fma})
+    if is_simulator():
+        replace = {"fma_f32": _fma_f32_simulated, "fma_f64": _elementwise.fma_exact}
+    else:
+        replace = {"fma_f32": _fma_f32, "fma_f64": _fma_f64}
+    return _elementwise.compile_for(cuda.jit(device=True), replace=replace)
 
 
 def activations(nbt):
