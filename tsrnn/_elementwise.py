@@ -42,7 +42,6 @@ them all at once with :func:`compile_for`, so that a function calling another
 
 import math
 import types
-from fractions import Fraction
 
 import numpy as np
 
@@ -135,21 +134,24 @@ def fma_f64(a, b, c):
 def fma_exact(a, b, c):
     """The fused multiply-add a·b + c, rounded once, in plain Python.
 
-    ``math.fma`` from Python 3.13; before, exactly in fractions, whose conversion to float
-    rounds correctly. Not compiled: :func:`fma_f64` where no hardware instruction runs (the
-    CUDA simulator, tests).
+    ``math.fma`` from Python 3.13; before, exactly in integers (each float is a whole number
+    over a power of two), whose true division rounds correctly. Not compiled:
+    :func:`fma_f64` where no hardware instruction runs (the CUDA simulator, tests).
     """
     if _MATH_FMA is not None:
         return _MATH_FMA(a, b, c)
     if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
         return a * b + c  # NaN and infinities: as the instruction
-    exact = Fraction(a) * Fraction(b) + Fraction(c)
-    if exact == 0:
+    na, da = float(a).as_integer_ratio()
+    nb, db = float(b).as_integer_ratio()
+    nc, dc = float(c).as_integer_ratio()
+    num = na * nb * dc + nc * da * db
+    if num == 0:
         return a * b + c  # the sign of a zero sum (a·b is exact then)
     try:
-        return float(exact)
+        return num / (da * db * dc)
     except OverflowError:
-        return math.inf if exact > 0 else -math.inf
+        return math.inf if num > 0 else -math.inf
 
 
 def select(cond, a, b):
@@ -260,8 +262,7 @@ def sigmoid_f64(x):
     x < -80 (the true value is smaller still: an absolute error below 2e-35).
     """
     t = exp_f64(abs(x))
-    w = np.float64(x >= 0.0)
-    return (w * t + (1.0 - w)) / (1.0 + t)
+    return select(x >= 0.0, t, 1.0) / (1.0 + t)
 
 
 def sigmoid_tanh_form_f64(x):
