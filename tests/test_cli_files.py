@@ -551,6 +551,25 @@ def test_tab_file_with_decimal_commas(tmp_path):
     assert re.fullmatch(r"Nord\t2024-01-31\t-?\d+,\d+", lines[1]), lines[1]
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--sep", ";;"], "--sep must be one character ('\\t' for tab), got ';;'"),
+        (["--sep", ""], "--sep must be one character"),
+        (["--sep", "."], "--sep '.' is also the decimal mark: give the file's decimal mark"),
+        (["--sep", ";", "--decimal", ";"], "--sep ';' is also the decimal mark"),
+        (["--sep", "1"], "--sep '1' is part of how numbers are written"),
+        (["--decimal", "-"], "--decimal '-' is part of how numbers are written"),
+    ],
+)
+def test_unusable_separator_or_decimal_mark_is_a_one_line_error(capsys, no_fit, options, message):
+    # before: '--sep ;;' came back as pandas' "Falling back to the 'python' engine ..." and an
+    # empty --sep as the default separator's 'one column only' error
+    argv = ["forecast", str(DATA / "semicolon_decimal_comma.csv"), *options, "--horizon", "2"]
+    assert main(argv) == 2
+    assert message in _err_line(capsys)
+
+
 def test_output_in_the_input_encoding(tmp_path, capsys):
     # a Latin-1 file (an older spreadsheet's export) with a store named 'Süd': its forecast
     # came back as UTF-8, which such a spreadsheet shows as 'SÃ¼d'

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import _CliError, _flags, _names, _short
 from ._paths import _check_input, _check_outputs, _write_atomic
-from ._read import PLAIN_CSV, _Data, _load, _read_future, _sep
+from ._read import IN_NUMBERS, PLAIN_CSV, _Data, _load, _read_future, _sep
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -121,10 +121,6 @@ def _save_figure(ax, path: str, written: list) -> None:
 _PLOT_LEVELS = [80.0, 95.0]
 
 
-# characters a number or a quoted field may contain: no separator or decimal mark
-_IN_NUMBERS = set('0123456789+-eE"\n\r')
-
-
 def _output_format(args, dialect=PLAIN_CSV) -> dict:
     """``DataFrame.to_csv``'s options for --output: the options given, else ``dialect``.
 
@@ -154,11 +150,11 @@ def _output_format(args, dialect=PLAIN_CSV) -> dict:
         if value is not None and len(_sep(value)) != 1:
             raise _CliError(f"{flag} must be one character, got {_short(value)}")
     sep = dialect[0] if sep is None else _sep(sep)
-    if sep in _IN_NUMBERS or sep == ".":
+    if sep in IN_NUMBERS or sep == ".":
         raise _CliError(f"--output-sep {sep!r} would be read as part of the numbers")
     if decimal is None:
         decimal = dialect[1] if dialect[1] != sep else "."
-    if decimal in _IN_NUMBERS:
+    if decimal in IN_NUMBERS:
         raise _CliError(f"--output-decimal {decimal!r} would be read as part of the numbers")
     if decimal == sep:
         raise _CliError(

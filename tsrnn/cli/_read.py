@@ -41,6 +41,11 @@ class _Data:
     dialect: tuple = PLAIN_CSV  # the CSV's separator, decimal mark and encoding
 
 
+#: Characters inside numbers as a CSV writes them (digits, signs, exponents, quotes, line
+#: ends): never a field separator or a decimal mark.
+IN_NUMBERS = frozenset('0123456789+-eE"\n\r')
+
+
 def _sep(text):
     if text is None:
         return None
@@ -61,6 +66,15 @@ def _read_csv(path: str, args, what: str):
     sep, decimal = _sep(args.sep), args.decimal
     if decimal is not None and len(decimal) != 1:
         raise _CliError(f"--decimal must be one character, got {_short(decimal)}")
+    if sep is not None and len(sep) != 1:
+        raise _CliError(f"--sep must be one character ('\\t' for tab), got {_short(args.sep)}")
+    for flag, char in (("--sep", sep), ("--decimal", decimal)):
+        if char is not None and char in IN_NUMBERS:
+            raise _CliError(f"{flag} {char!r} is part of how numbers are written; give another one")
+    if sep is not None and sep == (decimal or "."):
+        raise _CliError(
+            f"--sep {sep!r} is also the decimal mark: give the file's decimal mark with --decimal"
+        )
 
     def read(s, d):
         try:
