@@ -592,6 +592,12 @@ def test_output_in_the_input_encoding(tmp_path, capsys):
     assert main([*argv, *FAST, "--quiet", "--output", str(tmp_path / "a.csv"), *fmt]) == 2
     assert "that ascii cannot encode" in _err_line(capsys)
     assert not (tmp_path / "a.csv").exists() and list(tmp_path.glob(".a.csv*")) == []
+    # which --output-encoding names another, the same forecast in it (read back as UTF-8)
+    out.unlink()
+    argv = ["forecast", *common, "--output", str(out), "--output-encoding", "utf-8"]
+    assert main(argv) == 0
+    assert out.read_bytes() == raw.decode("latin-1").encode("utf-8")
+    assert "Süd".encode() in out.read_bytes()
 
 
 def test_output_keeps_the_byte_order_mark(tmp_path):
@@ -630,6 +636,7 @@ def test_predict_writes_the_fitted_files_format(tmp_path):
         (["--output-decimal", ";"], "--output-decimal and --output-sep are both ';'"),
         (["--output-sep", "|", "--output-decimal", "|"], "are both '|'"),
         (["--output-date-format", "day"], "has no % directive"),
+        (["--output-encoding", "utf-9"], "--output-encoding 'utf-9' is not a known encoding"),
     ],
 )
 def test_output_format_errors_stop_before_the_fit(no_fit, tmp_path, capsys, argv, message):
@@ -645,6 +652,8 @@ def test_output_format_without_output_is_an_error(no_fit, capsys):
     for command in (["forecast", name], ["backtest", name]):
         assert main([*command, "--horizon", "2", "--output-decimal", "."]) == 2
         assert "--output-decimal only applies to the --output file" in _err_line(capsys)
+        assert main([*command, "--horizon", "2", "--output-encoding", "utf-8"]) == 2
+        assert "--output-encoding only applies to the --output file" in _err_line(capsys)
 
 
 def test_day_first_dates(capsys):

@@ -10,6 +10,7 @@ of a source checkout (:func:`_bench_script`).
 
 from __future__ import annotations
 
+import codecs
 import os
 import subprocess
 import sys
@@ -131,12 +132,14 @@ def _output_format(args, dialect=PLAIN_CSV) -> dict:
     sep = getattr(args, "output_sep", None)
     decimal = getattr(args, "output_decimal", None)
     date_format = getattr(args, "output_date_format", None)
+    encoding = getattr(args, "output_encoding", None)
     given = [
         flag
         for flag, value in (
             ("--output-sep", sep),
             ("--output-decimal", decimal),
             ("--output-date-format", date_format),
+            ("--output-encoding", encoding),
         )
         if value is not None
     ]
@@ -166,7 +169,16 @@ def _output_format(args, dialect=PLAIN_CSV) -> dict:
             f"--output-date-format {_short(date_format)} has no % directive (e.g. "
             "'%d.%m.%Y'): every date would be written the same"
         )
-    return {"sep": sep, "decimal": decimal, "date_format": date_format, "encoding": dialect[2]}
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise _CliError(
+                f"--output-encoding {_short(encoding)} is not a known encoding (e.g. utf-8, "
+                "utf-8-sig, latin-1, cp1252)"
+            ) from None
+    encoding = dialect[2] if encoding is None else encoding
+    return {"sep": sep, "decimal": decimal, "date_format": date_format, "encoding": encoding}
 
 
 def _write_csv(path: str, table, fmt: dict) -> None:
@@ -176,7 +188,7 @@ def _write_csv(path: str, table, fmt: dict) -> None:
     except UnicodeEncodeError as exc:
         raise _CliError(
             f"the forecasts hold text that {fmt['encoding']} cannot encode "
-            f"({_short(str(exc))}); give the files' encoding with --encoding (e.g. utf-8)"
+            f"({_short(str(exc))}); write another with --output-encoding (e.g. utf-8)"
         ) from None
 
 

@@ -319,6 +319,13 @@ def _add_output_format(out) -> None:
         "8601, 2024-01-31 or 2024-01-31 06:00:00; years and integer steps are written as "
         "numbers)",
     )
+    out.add_argument(
+        "--output-encoding",
+        metavar="ENC",
+        help="text encoding of the --output file, e.g. utf-8 (default: the input CSV's "
+        "--encoding, or UTF-8 with the byte-order mark when the input has one, else UTF-8; "
+        "'utf-8-sig' writes the mark that spreadsheets look for)",
+    )
 
 
 def _add_output_args(parser: argparse.ArgumentParser) -> None:
