@@ -68,8 +68,9 @@ def test_float64_activations_special_values():
     _apply_f64(x, out)
     tanh, sig, exp_abs = out
     np.testing.assert_array_equal(
-        tanh[[0, 2, 3, 5, 6, 7, 8]], [0.0, 1.0, -1.0, 5e-324, -5e-324, 1.0, -1.0]
+        tanh[[0, 1, 2, 3, 5, 6, 7, 8]], [0.0, -0.0, 1.0, -1.0, 5e-324, -5e-324, 1.0, -1.0]
     )
+    assert math.copysign(1.0, tanh[1]) == -1.0 and math.copysign(1.0, tanh[0]) == 1.0  # as libm
     assert np.isnan(tanh[4]) and np.isnan(sig[4]) and np.isnan(exp_abs[4])
     np.testing.assert_array_equal(sig[[0, 1, 2, 7, 9]], [0.5, 0.5, 1.0, 1.0, 1.0])
     # below -80 the sigmoid is clamped at e^-80 (its true value is smaller still)

@@ -241,7 +241,8 @@ def tanh_f64(x):
     |x| beyond 20, where tanh is ±1 in float64, is clamped there. Both are one
     form, p + q·(r / s): (x, x³, P, Q) below 0.625, (±1, ∓2, 1, e^{2|x|} + 1)
     above, chosen (:func:`select`) before the one division and its fused
-    multiply-add. NaN stays NaN.
+    multiply-add, which has the sign of x already except for x = -0 (then +0):
+    that sign is copied onto it, as libm's tanh(-0) = -0. NaN stays NaN.
     """
     a = min(abs(x), 20.0)  # NaN stays NaN
     xs = math.copysign(a, x)
@@ -254,7 +255,7 @@ def tanh_f64(x):
     q = select(small, xs * z, -math.copysign(2.0, x))
     r = select(small, num, 1.0)
     s = select(small, den, e + 1.0)
-    return fma_f64(q, r / s, p)
+    return math.copysign(fma_f64(q, r / s, p), x)
 
 
 def sigmoid_f32(x):
