@@ -113,7 +113,7 @@ def fma_f32(a, b, c):
     """a·b + c, a step of :func:`tanh_f32`'s polynomials: one fused multiply-add per target.
 
     Each target compiles its own fused multiply-add in its place (rounded once, the same
-    bits on both): the CPU's :func:`tsrnn._kernels.fma_f32`, the GPU's ``cuda.fma``
+    bits on both): the CPU's :func:`tsrnn._kernels.fma_once`, the GPU's ``cuda.fma``
     (:func:`tsrnn.cuda._config.device_math`). Plain Python (a product and a sum) only
     outside compiled code.
     """
@@ -124,7 +124,7 @@ def fma_f64(a, b, c):
     """a·b + c in float64, a step of the float64 activations' polynomials: one fused multiply-add.
 
     As :func:`fma_f32`: each target compiles its own in its place, rounded once (the same
-    bits on all): the CPU's :func:`tsrnn._kernels.fma_f64`, the GPU's ``cuda.fma``, the CUDA
+    bits on all): the CPU's :func:`tsrnn._kernels.fma_once`, the GPU's ``cuda.fma``, the CUDA
     simulator's and the interpreter's :func:`fma_exact`. This plain form (a product and a
     sum) is never what runs.
     """

@@ -151,23 +151,18 @@ def check_dtype(dtype):
     return dtype
 
 
-def _fma_f32(a, b, c):
-    """:func:`tsrnn._elementwise.fma_f32` on the GPU: one fused multiply-add, as on the CPU."""
+def _fma(a, b, c):
+    """:func:`tsrnn._elementwise.fma_f32` and ``fma_f64`` on the GPU: rounded once, as the CPU."""
     return cuda.fma(a, b, c)
 
 
 def _fma_f32_simulated(a, b, c):
-    """:func:`_fma_f32` in the simulator, whose ``cuda.fma`` rounds twice.
+    """:func:`_fma` of float32 in the simulator, whose ``cuda.fma`` rounds twice.
 
     a·b is exact in float64 (two 24-bit significands); the sum is rounded to float64, then
     to float32.
     """
     return np.float32(np.float64(a) * np.float64(b) + np.float64(c))
-
-
-def _fma_f64(a, b, c):
-    """:func:`tsrnn._elementwise.fma_f64` on the GPU: one fused multiply-add, as on the CPU."""
-    return cuda.fma(a, b, c)
 
 
 @lru_cache(maxsize=1)
@@ -182,7 +177,7 @@ def device_math():
     if is_simulator():
         replace = {"fma_f32": _fma_f32_simulated, "fma_f64": _elementwise.fma_exact}
     else:
-        replace = {"fma_f32": _fma_f32, "fma_f64": _fma_f64}
+        replace = {"fma_f32": _fma, "fma_f64": _fma}
     return _elementwise.compile_for(cuda.jit(device=True), replace=replace)
 
 
