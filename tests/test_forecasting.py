@@ -600,6 +600,53 @@ def test_unsorted_timestamps_are_an_error():
         RNNForecaster(horizon=3, **FAST).fit(df)
 
 
+def test_integer_series_ids_are_named_as_python_ints_in_errors():
+    # NumPy 2 shows the ids of an integer column as np.int64(2) in a repr
+    df = _long()
+    df["unique_id"] = df["unique_id"].map({"a": 1, "b": 2, "c": 3}).astype(np.int64)
+    df = pd.concat([df[df.unique_id != 2], df[df.unique_id == 2].iloc[::-1]])
+    with pytest.raises(ValueError, match=r"series 2: y timestamps are not sorted") as info:
+        RNNForecaster(horizon=3, **FAST).fit(df)
+    assert "np." not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "full, dropped, freqstr",
+    [
+        (pd.date_range("2001-01-01", periods=60, freq="MS"), [7], "MS"),
+        (pd.bdate_range("2023-01-02", periods=80), [10, 31], "B"),  # holidays of a market
+        (pd.date_range("2022-01-02", periods=50, freq="W-SUN"), [20], "W-SUN"),
+        (pd.date_range("2024-03-25", periods=200, freq="15min", tz="Europe/Berlin"), [5], None),
+    ],
+)
+def test_missing_timestamps_are_named_with_the_frequency_they_leave(full, dropped, freqstr):
+    # before: only "cannot infer the frequency"; the user had to find the gaps
+    values = 10.0 + np.sin(np.arange(len(full)) / 3.0)
+    y = pd.Series(np.delete(values, dropped), index=full.delete(dropped), name="sales")
+    freqstr = freqstr or pd.tseries.frequencies.to_offset("15min").freqstr
+    missing = ", ".join(str(full[i]) for i in dropped)
+    message = (
+        f"series 'sales': its timestamps are not evenly spaced; they fit frequency "
+        f"'{freqstr}' with {len(dropped)} missing timestamp(s): {missing}; "
+        f"pass freq='{freqstr}' and fill_method="
+    )
+    with pytest.raises(ValueError) as info:
+        RNNForecaster(horizon=3, **FAST).fit(y)
+    assert message in str(info.value)
+    # the advice works: the forecasts continue the grid
+    fc = RNNForecaster(horizon=3, freq=freqstr, fill_method="interpolate", **FAST).fit(y)
+    expected = pd.date_range(full[-1], periods=4, freq=freqstr)[1:]
+    assert list(fc.predict().index) == list(expected)
+
+
+def test_timestamps_no_frequency_explains_are_an_error_asking_for_freq():
+    stamps = pd.to_datetime(["2020-01-01", "2020-01-03", "2020-01-04", "2020-01-09"] * 1)
+    stamps = stamps.append(pd.date_range("2020-01-10 13:00", periods=30, freq="37h"))
+    y = pd.Series(np.arange(len(stamps), dtype=float), index=stamps, name="odd")
+    with pytest.raises(ValueError, match=r"series 'odd': cannot infer the frequency .*pass freq="):
+        RNNForecaster(horizon=3, **FAST).fit(y)
+
+
 def test_rows_without_a_series_id_are_left_out_with_a_warning_naming_them():
     df = _long()
     stray = df.iloc[[3]].assign(unique_id=None, ds=pd.Timestamp("2030-01-01"))
@@ -656,7 +703,8 @@ def test_missing_values_are_an_error_unless_a_fill_policy_is_given():
 def test_missing_timestamps_are_missing_values():
     df = _long()
     df = df.drop(index=df.index[(df.unique_id == "a") & (df.ds == "2021-01-10")])
-    with pytest.raises(ValueError, match=r"series 'a': cannot infer the frequency"):
+    message = r"series 'a': .* frequency 'D' with 1 missing timestamp\(s\): 2021-01-10"
+    with pytest.raises(ValueError, match=message):
         RNNForecaster(horizon=3, **FAST).fit(df)
     with pytest.raises(ValueError, match=r"series 'a': 1 missing value\(s\).*2021-01-10"):
         RNNForecaster(horizon=3, freq="D", **FAST).fit(df)

@@ -48,7 +48,7 @@ from sklearn.base import clone
 from . import metrics as M
 from ._progress import ProgressBar, compile_notice
 from .forecasting._theta import ThetaForecaster
-from .forecasting._time import _index_kind, _infer_freq, season_length_from_freq
+from .forecasting._time import _index_kind, _infer_freq, season_length_from_freq, series_name
 from .forecasting._windows import make_windows
 
 __all__ = [
@@ -146,7 +146,7 @@ class _BaseSplitter:
         _, in_last = layout.fold(len(cutoffs) - 1)
         if not in_last.all():
             short = [
-                f"{uid!r} ({ends[i] - starts[i] + 1} steps)"
+                f"{series_name(uid)} ({ends[i] - starts[i] + 1} steps)"
                 for i, uid in enumerate(uids)
                 if not in_last[i]
             ]
@@ -720,7 +720,8 @@ def evaluate_backtest(
             position = times.get_indexer(pd.Index(fold["ds"].to_numpy()))
             if (position < 0).any() or n_train == 0:
                 raise ValueError(
-                    f"series {uid!r}: the backtest results at cutoff {cutoff} do not match y "
+                    f"series {series_name(uid)}: the backtest results at cutoff {cutoff} do "
+                    "not match y "
                     "(pass the data the backtest ran on)"
                 )
             steps = position - n_train + 1

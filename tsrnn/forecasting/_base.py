@@ -24,7 +24,7 @@ from ..metrics import smape
 from ._interrupt import interrupt_guard, raise_if_interrupted
 from ._output import format_forecasts
 from ._panel import _Panel, parse_panel
-from ._time import _grid
+from ._time import _grid, series_name
 
 # Shared constraints of the parameters every forecaster has.
 POSITIVE_INT = Interval(Integral, 1, None, closed="left")
@@ -321,13 +321,14 @@ class BaseForecaster(BaseEstimator):
         histories = self._panel.by_id()
         for uid, group in actual.groupby("unique_id", sort=False):
             if uid not in histories:
-                raise ValueError(f"series {uid!r} was not in the training data")
+                raise ValueError(f"series {series_name(uid)} was not in the training data")
             s = histories[uid]
             last = pd.Index(group["ds"]).max()
             n_ahead = len(_grid(s.index[-1], last, self._kind, self.freq_)) - 1
             if n_ahead < 1:
                 raise ValueError(
-                    f"series {uid!r}: y to score must come after the cutoff {s.index[-1]}"
+                    f"series {series_name(uid)}: y to score must come after the cutoff "
+                    f"{s.index[-1]}"
                 )
             steps = max(steps, n_ahead)
         X_future = X if getattr(self, "future_covariates_", None) else None

@@ -39,7 +39,7 @@ from ._base import FILL_METHOD, FREQ, POSITIVE_INT, BaseForecaster
 from ._output import SeriesForecast, forecast_columns
 from ._panel import _Panel
 from ._rollout import check_levels
-from ._time import _future_index
+from ._time import _future_index, series_name
 
 _METHODS = ("naive", "seasonal_naive", "drift")
 
@@ -174,7 +174,7 @@ class _RandomWalkForecaster(BaseForecaster):
 
     def _too_short(self, s) -> str:
         return (
-            f"series {s.uid!r} has {len(s.y)} observation(s); {type(self).__name__} "
+            f"series {series_name(s.uid)} has {len(s.y)} observation(s); {type(self).__name__} "
             f"needs at least {self._min_history()}"
         )
 
@@ -207,7 +207,7 @@ class _RandomWalkForecaster(BaseForecaster):
         sigma = residual_std(s.y, method, m)
         if not np.isfinite(sigma):
             raise ValueError(
-                f"series {s.uid!r} has {len(s.y)} observation(s): too few to estimate "
+                f"series {series_name(s.uid)} has {len(s.y)} observation(s): too few to estimate "
                 f"the residual standard deviation of {type(self).__name__}'s prediction "
                 f"intervals (it needs {self._min_history() + 1}); predict without level"
             )

@@ -20,6 +20,7 @@ from ._naive import SeasonalNaiveForecaster
 from ._output import SeriesForecast
 from ._panel import _Panel
 from ._theta import ThetaForecaster
+from ._time import series_name
 from ._windows import check_lengths, series_treatment
 
 BASELINES = {
@@ -100,12 +101,12 @@ def assign_models(
             check_lengths(panel, window, horizon)
         s = panel.series[0]
         raise ValueError(
-            f"series {s.uid!r} has {len(s.y)} observations, fewer than window = {window}"
+            f"series {series_name(s.uid)} has {len(s.y)} observations, fewer than window = {window}"
         )
     short = [s for s in panel.series if treatment[s.uid] != "network"]
     if short:
         shown = ", ".join(
-            f"{s.uid!r} ({len(s.y)} observations: {BASELINE_NAMES[treatment[s.uid]]})"
+            f"{series_name(s.uid)} ({len(s.y)} observations: {BASELINE_NAMES[treatment[s.uid]]})"
             for s in short[:10]
         )
         more = f" and {len(short) - 10} more" if len(short) > 10 else ""
@@ -192,7 +193,7 @@ def baseline_forecasts(
                 cols = interval_columns(cols["yhat"], sigma_h, levels)
             out[s.uid] = SeriesForecast(s.uid, r.index, cols)
     if no_interval:
-        shown = ", ".join(repr(u) for u in no_interval[:10])
+        shown = ", ".join(series_name(u) for u in no_interval[:10])
         warnings.warn(
             f"series {shown} are too short to estimate the spread of their baseline "
             "forecast: their interval bounds are NaN",

@@ -7,7 +7,7 @@ import numpy as np
 from ._base import FILL_METHOD, FREQ, POSITIVE_INT
 from ._baselines import _RandomWalkForecaster
 from ._panel import _Panel
-from ._time import resolve_season_length
+from ._time import resolve_season_length, series_name
 
 
 class SeasonalNaiveForecaster(_RandomWalkForecaster):
@@ -84,7 +84,7 @@ class SeasonalNaiveForecaster(_RandomWalkForecaster):
 
     def _too_short(self, s) -> str:
         return (
-            f"series {s.uid!r} has {len(s.y)} observations, fewer than season_length = "
+            f"series {series_name(s.uid)} has {len(s.y)} observations, fewer than season_length = "
             f"{self.season_length_}"
         )
 

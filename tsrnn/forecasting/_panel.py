@@ -15,7 +15,16 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ._time import _check_order, _fmt, _future_index, _grid, _index_kind, _infer_freq, _ordinals
+from ._time import (
+    _check_order,
+    _fmt,
+    _future_index,
+    _grid,
+    _index_kind,
+    _infer_freq,
+    _ordinals,
+    series_name,
+)
 
 _LONG_COLUMNS = ("unique_id", "ds", "y")
 _PANDAS_MAJOR = int(pd.__version__.split(".")[0])
@@ -246,7 +255,7 @@ def _parse_exog(X, input_type, raw):
 def _align_exog(frame, grid, cols, uid, what, fill_method) -> np.ndarray:
     """Covariates of one series reindexed on ``grid``; raise on gaps unless filling."""
     if frame is None:
-        raise ValueError(f"series {uid!r}: {what} has no rows for this series")
+        raise ValueError(f"series {series_name(uid)}: {what} has no rows for this series")
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise ValueError(f"{what} is missing covariate column(s) {missing}")
@@ -258,7 +267,7 @@ def _align_exog(frame, grid, cols, uid, what, fill_method) -> np.ndarray:
         out = values.reindex(grid).to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"series {uid!r}: {what} timestamps cannot be matched with the series' "
+            f"series {series_name(uid)}: {what} timestamps cannot be matched with the series' "
             f"timestamps ({exc})"
         ) from None
     if np.isnan(out).any():
@@ -266,7 +275,7 @@ def _align_exog(frame, grid, cols, uid, what, fill_method) -> np.ndarray:
         if fill_method is None or what == "X_future":
             bad_cols = [c for c, m in zip(cols, np.isnan(out).any(axis=0)) if m]
             raise ValueError(
-                f"series {uid!r}: {what} does not cover {int(rows.sum())} timestamp(s) "
+                f"series {series_name(uid)}: {what} does not cover {int(rows.sum())} timestamp(s) "
                 f"{_fmt(grid[rows])} in column(s) {bad_cols} (rows absent or NaN)"
             )
         out = _fill(out, fill_method)
@@ -324,24 +333,26 @@ def _regular_values(uid, index, values, kind, f, index_name, fill_method, grids=
         off_grid = index.difference(grid)
         if len(off_grid):
             raise ValueError(
-                f"series {uid!r}: timestamps {_fmt(off_grid)} do not fall on the "
+                f"series {series_name(uid)}: timestamps {_fmt(off_grid)} do not fall on the "
                 f"{f} grid starting at {index[0]}; pass the right freq="
             )
     arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
     if not aligned:
         arr = pd.Series(arr, index=index).reindex(grid).to_numpy(dtype=np.float64)
     if np.isinf(arr).any():
-        raise ValueError(f"series {uid!r}: infinite values at {_fmt(grid[np.isinf(arr)])}")
+        raise ValueError(
+            f"series {series_name(uid)}: infinite values at {_fmt(grid[np.isinf(arr)])}"
+        )
     if np.isnan(arr).any():
         if fill_method is None:
             bad = grid[np.isnan(arr)]
             raise ValueError(
-                f"series {uid!r}: {len(bad)} missing value(s) (NaN, or timestamps "
+                f"series {series_name(uid)}: {len(bad)} missing value(s) (NaN, or timestamps "
                 f"missing from the regular grid) at {_fmt(bad)}; fill them, or pass "
                 "fill_method='ffill', 'interpolate' or 'zero'"
             )
         if np.isnan(arr).all():
-            raise ValueError(f"series {uid!r}: all values are missing")
+            raise ValueError(f"series {series_name(uid)}: all values are missing")
         return grid, _fill(arr, fill_method), False
     return grid, arr, aligned
 
@@ -387,14 +398,17 @@ def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
         k = _index_kind(index)
         if kind is not None and k != kind:
             raise ValueError(
-                f"series {uid!r}: its index is {k} but the forecaster was fitted on {kind} "
+                f"series {series_name(uid)}: its index is {k} but the forecaster was fitted "
+                f"on {kind} "
                 "timestamps"
             )
         kinds.add(k)
         if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(
             values.dtype
         ):
-            raise ValueError(f"series {uid!r}: values must be numeric, got dtype {values.dtype}")
+            raise ValueError(
+                f"series {series_name(uid)}: values must be numeric, got dtype {values.dtype}"
+            )
         _check_order(index, uid, "y")
         # pandas.infer_freq costs about 0.4 ms a series: a series whose time stamps are those
         # of an earlier series' complete grid (checked, not assumed) takes its frequency
@@ -448,7 +462,8 @@ def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
     for uid, f in freqs[1:]:
         if f != freq_:
             raise ValueError(
-                f"series {uid!r} has frequency {f} but series {freqs[0][0]!r} has {freq_}; "
+                f"series {series_name(uid)} has frequency {f} but series "
+                f"{series_name(freqs[0][0])} has {freq_}; "
                 "all series must share one frequency (pass freq= to choose it)"
             )
     return _Panel(series, kinds.pop(), freq_, input_type, name, index_name, exog_cols)
@@ -481,6 +496,6 @@ def future_exog(X_future, panel: _Panel, freq, h: int, columns) -> dict:
         grid = _future_index(s.index[-1], h, panel.kind, freq)
         frame = frames.get(s.uid)
         if frame is None:
-            raise ValueError(f"series {s.uid!r}: X_future has no rows for this series")
+            raise ValueError(f"series {series_name(s.uid)}: X_future has no rows for this series")
         out[s.uid] = _align_exog(frame, grid, columns, s.uid, "X_future", None)
     return out

@@ -21,7 +21,7 @@ import numpy as np
 from ._features import Covariates
 from ._output import SeriesForecast, forecast_columns, interval_quantiles, quantile_columns
 from ._panel import _Panel
-from ._time import _future_index
+from ._time import _future_index, series_name
 from ._transforms import is_constant
 from ._windows import WindowLayout, _pad_rows, assemble_inputs, gather_windows
 
@@ -265,7 +265,7 @@ def network_forecasts(
             cols = _seasonal_naive_columns(s.y, h, season_length, cols)
         by_uid[s.uid] = SeriesForecast(s.uid, start.indexes[i], cols)
     if overflowed:
-        shown = ", ".join(repr(u) for u in overflowed[:10])
+        shown = ", ".join(series_name(u) for u in overflowed[:10])
         more = f" and {len(overflowed) - 10} more" if len(overflowed) > 10 else ""
         warnings.warn(
             f"the network's forecast of series {shown}{more} is not finite on the data's "

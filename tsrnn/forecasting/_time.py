@@ -98,6 +98,16 @@ def _index_kind(index: pd.Index) -> str:
     )
 
 
+def series_name(uid) -> str:
+    """A series' ``unique_id`` as messages show it: its Python repr (``1``, ``'north'``).
+
+    NumPy 2 scalars, which the ids of an integer column are, would show as ``np.int64(1)``.
+    """
+    if isinstance(uid, np.generic) and not isinstance(uid, (np.datetime64, np.timedelta64)):
+        uid = uid.item()
+    return repr(uid)
+
+
 def _fmt(values) -> str:
     """Format the first few timestamps for an error message."""
     values = list(values)
@@ -134,12 +144,63 @@ def _infer_freq(index: pd.Index, kind: str, freq, uid):
             warnings.simplefilter("ignore")
             inferred = pd.infer_freq(index)
     if inferred is None:
+        gaps = _frequency_with_gaps(index) if len(index) >= 3 else None
+        if gaps is not None:
+            offset, missing = gaps
+            raise ValueError(
+                f"series {series_name(uid)}: its timestamps are not evenly spaced; they fit "
+                f"frequency {offset.freqstr!r} with {len(missing)} missing timestamp(s): "
+                f"{_fmt(missing)}; pass freq={offset.freqstr!r} and fill_method='ffill', "
+                "'interpolate' or 'zero' to fill them (or add those rows to the data)"
+            )
         raise ValueError(
-            f"series {uid!r}: cannot infer the frequency of its timestamps (fewer than 3, "
-            "irregular spacing, or missing timestamps); pass freq= (e.g. freq='D' or 'MS') "
-            "and, for gaps, fill_method="
+            f"series {series_name(uid)}: cannot infer the frequency of its timestamps "
+            "(fewer than 3, or irregular spacing); pass freq= (e.g. freq='D' or 'MS') and, "
+            "for gaps, fill_method="
         )
     return pd.tseries.frequencies.to_offset(inferred)
+
+
+def _candidate_offsets(index: pd.DatetimeIndex) -> list:
+    """Frequencies a datetime index with gaps may have: calendar ones, then its smallest step.
+
+    In that order, so that of two with the same grid the calendar one is named ('W-SUN', not
+    '7D').
+    """
+    offsets = pd.offsets
+    out = [offsets.Day(), offsets.BDay(), offsets.Hour(), offsets.Minute(), offsets.Second()]
+    out += [offsets.Week(weekday=d) for d in range(7)]
+    out += [offsets.MonthBegin(), offsets.MonthEnd(), offsets.BMonthBegin(), offsets.BMonthEnd()]
+    out += [offsets.QuarterBegin(startingMonth=m) for m in (1, 2, 3)]
+    out += [offsets.QuarterEnd(startingMonth=m) for m in (12, 1, 2)]
+    out += [offsets.YearBegin(), offsets.YearEnd()]
+    step = (index[1:] - index[:-1]).min()  # in the index's own unit (ns, us, ms or s)
+    if step > pd.Timedelta(0):
+        out.append(pd.tseries.frequencies.to_offset(step))
+    return out
+
+
+def _frequency_with_gaps(index: pd.DatetimeIndex):
+    """``(offset, missing timestamps)`` of a frequency that explains timestamps with gaps.
+
+    The coarsest candidate (:func:`_candidate_offsets`) whose grid from the first timestamp
+    to the last holds every timestamp and at most as many missing ones as present (daily
+    data with gaps is not called hourly); None when none does. Only to say what an error
+    should: a frequency is never assumed for the user.
+    """
+    best = None
+    for offset in _candidate_offsets(index):
+        try:
+            grid = pd.date_range(index[0], index[-1], freq=offset)
+        except (ValueError, OverflowError):
+            continue
+        if len(grid) > 2 * len(index) or (best is not None and len(grid) >= len(best[1])):
+            continue
+        if len(grid) and grid[0] == index[0] and bool(index.isin(grid).all()):
+            best = (offset, grid)
+    if best is None or len(best[1]) == len(index):
+        return None
+    return best[0], best[1].difference(index)
 
 
 def _grid(first, last, kind: str, freq, name=None) -> pd.Index:
@@ -197,20 +258,23 @@ def _check_order(index: pd.Index, uid, what: str) -> None:
     if index.hasnans:
         at = np.flatnonzero(np.asarray(index.isna()))
         raise ValueError(
-            f"series {uid!r}: {what} has {len(at)} missing timestamp(s) (NaT), at row(s) "
+            f"series {series_name(uid)}: {what} has {len(at)} missing timestamp(s) (NaT), "
+            "at row(s) "
             f"{at[:5].tolist()}{' ...' if len(at) > 5 else ''} of the series; drop those "
             "rows or give them their timestamps"
         )
     if index.has_duplicates:
         dup = index[index.duplicated()].unique()
         raise ValueError(
-            f"series {uid!r}: {what} has duplicated timestamps: {_fmt(dup)}; each timestamp "
+            f"series {series_name(uid)}: {what} has duplicated timestamps: {_fmt(dup)}; "
+            "each timestamp "
             "must appear once (aggregate or drop duplicates first)"
         )
     if not index.is_monotonic_increasing:
         pos = int(np.flatnonzero(np.asarray(index[1:] < index[:-1]))[0]) + 1
         raise ValueError(
-            f"series {uid!r}: {what} timestamps are not sorted ({index[pos]} comes after "
+            f"series {series_name(uid)}: {what} timestamps are not sorted ({index[pos]} "
+            "comes after "
             f"{index[pos - 1]}); sort them first, e.g. y.sort_index() or "
             "df.sort_values(['unique_id', 'ds'])"
         )

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._time import series_name
+
 
 @dataclass
 class _Stats:
@@ -134,7 +136,7 @@ def auto_log(series, *, stacklevel: int = 2) -> bool:
         return True
     if any(positive):
         off = [s.uid for s, ok in zip(series, positive) if not ok]
-        shown = ", ".join(repr(u) for u in off[:5]) + (", ..." if len(off) > 5 else "")
+        shown = ", ".join(series_name(u) for u in off[:5]) + (", ..." if len(off) > 5 else "")
         warnings.warn(
             f"log='auto' left the log transform off for the whole panel: {len(off)} of "
             f"{len(series)} series have values <= 0 ({shown}), e.g. zeros from fill='zero'. "
@@ -207,7 +209,7 @@ class SeriesTransform:
             return y
         if (y <= 0).any():
             raise ValueError(
-                f"series {uid!r}: log transform needs strictly positive values, found "
+                f"series {series_name(uid)}: log transform needs strictly positive values, found "
                 f"{int((y <= 0).sum())} value(s) <= 0; set log=False"
             )
         return np.log(y)
@@ -225,7 +227,7 @@ class SeriesTransform:
         if mode is True and m > 1:
             if len(z) < 2 * m:
                 raise ValueError(
-                    f"series {uid!r}: deseasonalize needs at least 2 * season_length = "
+                    f"series {series_name(uid)}: deseasonalize needs at least 2 * season_length = "
                     f"{2 * m} observations, got {len(z)}"
                 )
             seasonal = _seasonal_indices(z, m)

@@ -27,6 +27,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ._features import Covariates
 from ._panel import _Panel, _Series
+from ._time import series_name
 from ._transforms import SeriesTransform, _Stats
 
 __all__ = ["make_windows", "window_origins"]
@@ -303,7 +304,7 @@ def check_lengths(panel: _Panel, window: int, horizon: int) -> None:
     for s in panel.series:
         if len(s.y) < need:
             raise ValueError(
-                f"series {s.uid!r} has {len(s.y)} observations, fewer than window + "
+                f"series {series_name(s.uid)} has {len(s.y)} observations, fewer than window + "
                 f"horizon = {window} + {horizon} = {need} needed for one "
                 "training window; use a shorter window or horizon, or drop this series"
             )
@@ -315,7 +316,8 @@ def check_window_count(panel: _Panel, window: int, out_len: int) -> None:
     if n < 2:
         s = panel.series[0]
         raise ValueError(
-            f"series {s.uid!r} has {len(s.y)} observations, which give only {n} training "
+            f"series {series_name(s.uid)} has {len(s.y)} observations, which give only {n} "
+            "training "
             f"window (window = {window}, {out_len} target step(s) per window), and a network "
             "needs at least 2 (early stopping more, to hold the latest out); use a shorter "
             "window or horizon, or a longer series"
