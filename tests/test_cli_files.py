@@ -721,6 +721,44 @@ def test_unflagged_unique_id_panel(tmp_path, capsys):
     assert "--id-col shop" in _err_line(capsys)
 
 
+def test_rows_in_any_order_are_read_in_time_order(tmp_path):
+    # a file's rows newest first, or a panel's rows interleaved and shuffled: before, the
+    # forecaster's "timestamps are not sorted ... df.sort_values" for a command-line user
+    frame = pd.read_csv(DATA / "panel.csv")
+    frame["visits"] = np.arange(len(frame), dtype=float)
+    shuffled = frame.sample(frac=1.0, random_state=3)
+    assert shuffled["unique_id"].iloc[0] == "south"  # the series' order is that of the file
+    shuffled.to_csv(tmp_path / "shuffled.csv", index=False)
+    # the same rows sorted, the series in the same order (a global model's batches follow it)
+    south_first = pd.concat(
+        [frame[frame["unique_id"] == "south"], frame[frame["unique_id"] == "north"]]
+    )
+    south_first.to_csv(tmp_path / "sorted.csv", index=False)
+    data = _data(str(tmp_path / "shuffled.csv"), "--past-covariates", "visits")
+    for uid, first in (("south", 0), ("north", 1)):
+        rows = data.y[data.y["unique_id"] == uid]
+        expected = frame[frame["unique_id"] == uid]
+        assert rows["ds"].astype(str).tolist() == expected["ds"].astype(str).tolist()
+        assert rows["y"].tolist() == expected["y"].tolist()
+        assert (data.y["unique_id"].drop_duplicates().tolist()[first]) == uid
+        covs = data.X[data.X["unique_id"] == uid]["visits"]
+        assert covs.tolist() == expected["visits"].tolist()
+    argv = ["--horizon", "2", *FAST, "--quiet", "--output"]
+    assert main(["forecast", str(tmp_path / "sorted.csv"), *argv, str(tmp_path / "a.csv")]) == 0
+    assert main(["forecast", str(tmp_path / "shuffled.csv"), *argv, str(tmp_path / "b.csv")]) == 0
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    order = ["unique_id", "ds"]
+    pd.testing.assert_frame_equal(
+        a.sort_values(order, ignore_index=True), b.sort_values(order, ignore_index=True)
+    )
+    # one series, newest first
+    one = frame[frame["unique_id"] == "north"][["ds", "y"]]
+    one.iloc[::-1].to_csv(tmp_path / "newest_first.csv", index=False)
+    data = _data(str(tmp_path / "newest_first.csv"))
+    assert data.y.index.astype(str).tolist() == one["ds"].astype(str).tolist()
+    assert data.y.tolist() == one["y"].tolist()
+
+
 def test_covariates_reach_the_forecaster(tmp_path):
     # sales_promo.csv: ds 0..39, y and 'visits' (observed up to the origin);
     # future_price.csv: ds 0..43 and 'price' (known ahead, 4 steps beyond the data)

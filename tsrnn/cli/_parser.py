@@ -42,7 +42,8 @@ day-first 31.01.2024 with --dayfirst, or any layout with --date-format), years (
 from 1000 to 2999, also written 1700.0; read as yearly periods; R's fractional times such as
 1949.0833 as monthly or quarterly periods) or other whole numbers (plain time steps). A
 column named 'unique_id' or 'id' (or the one given with --id-col) identifies several series
-in long format, fitted as one global model. Timestamps must be unique within each series and
+in long format, fitted as one global model (series in the order they first appear; rows in
+any order, each series read in time order). Timestamps must be unique within each series and
 have a regular frequency (inferred, or given with --freq). Missing values are an error unless
 --fill-method is given. Files separated by ';' or tabs are recognised (or give --sep); in a
 file not separated by commas, numbers with decimal commas are read as such (or give --decimal).

@@ -445,9 +445,14 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
                 f"the time column {time_col!r} has duplicated timestamps, e.g. "
                 f"{_stamp(times[row])} (row {row + 2}){hint}"
             )
-        index = pd.Index(times, name=time_col)
-        y = pd.Series(values.to_numpy(), index=index, name=target)
-        X = pd.DataFrame({c: v.to_numpy() for c, v in covs.items()}, index=index) if past else None
+        order = _time_order(None, times)
+        index = pd.Index(times, name=time_col)[order]
+        y = pd.Series(values.to_numpy()[order], index=index, name=target)
+        X = (
+            pd.DataFrame({c: v.to_numpy()[order] for c, v in covs.items()}, index=index)
+            if past
+            else None
+        )
         return _Data(
             y, time_name=time_col, id_name=None, X=X, past=past or None, note=", ".join(note)
         )
@@ -455,15 +460,44 @@ def _from_frame(frame: pd.DataFrame, args) -> _Data:
     if ids.isna().any():
         row = int(np.flatnonzero(ids.isna().to_numpy())[0]) + 2
         raise _CliError(f"the id column {id_col!r} (--id-col) is empty in row {row}")
-    long = pd.DataFrame({"unique_id": ids.to_numpy(), "ds": times, "y": values.to_numpy()})
+    order = _time_order(ids, times)
+    ids, times = ids.to_numpy()[order], pd.Index(times)[order]
+    long = pd.DataFrame({"unique_id": ids, "ds": times, "y": values.to_numpy()[order]})
     X = None
     if past:
         X = pd.DataFrame(
-            {"unique_id": ids.to_numpy(), "ds": times, **{c: v.to_numpy() for c, v in covs.items()}}
+            {"unique_id": ids, "ds": times, **{c: v.to_numpy()[order] for c, v in covs.items()}}
         )
     return _Data(
         long, time_name=time_col, id_name=id_col, X=X, past=past or None, note=", ".join(note)
     )
+
+
+def _time_order(ids, times):
+    """The rows in time order within each series (series in order of first appearance).
+
+    A file's row order means nothing once it has a time column (a spreadsheet sorted
+    newest first, a log appended per sensor), so the command sorts what the library would
+    refuse as unsorted. A slice (no copy) when the rows are in order already; left as they
+    are when a timestamp is missing, which the forecaster reports by row.
+    """
+    import numpy as np
+    import pandas as pd
+
+    stamps = pd.Index(times)
+    n = len(stamps)
+    if n < 2 or stamps.hasnans:
+        return slice(None)
+    ranks = pd.factorize(stamps, sort=True)[0]
+    if ids is None:
+        if bool((np.diff(ranks) >= 0).all()):
+            return slice(None)
+        return np.argsort(ranks, kind="stable")
+    series = pd.factorize(ids, sort=False)[0]
+    step, later = np.diff(series), np.diff(ranks)
+    if bool(((step > 0) | ((step == 0) & (later >= 0))).all()):
+        return slice(None)
+    return np.lexsort((ranks, series))
 
 
 def _read_future(args, path, time_name, id_name, kind=None):
