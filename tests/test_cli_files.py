@@ -864,6 +864,11 @@ def test_errors_name_cli_flags_not_python_parameters(tmp_path, capsys):
             "fewer than --window + --horizon = 24 + 12 = 36; use a shorter --window",
         ),
         ("3 value(s) <= 0; set log=False", "3 value(s) <= 0; set --log no"),
+        (
+            "forecast by the baseline named instead (see series_models_); the window",
+            "forecast by the baseline named instead (listed in the summary of tsrnn fit); "
+            "the window",
+        ),
         ("h=30 exceeds horizon=12", "--horizon 30 exceeds the model's horizon 12"),
         (
             "early stopping (window=24, horizon=12); use a shorter window, or set "

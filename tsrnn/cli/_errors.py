@@ -102,6 +102,7 @@ def _flags(message: str) -> str:
             return flag if value == "False" else "early stopping (the default)"
         return f"{flag} {_VALUE_WORDS.get(value, value)}"
 
+    message = message.replace("(see series_models_)", "(listed in the summary of tsrnn fit)")
     message = re.sub(r"\bpass quantiles=None\b", "drop --quantiles", message)
     message = re.sub(r"\bquantiles=(\[[^\]]*\]|\([^)]*\))", r"--quantiles \1", message)
     message = _ASSIGN.sub(assign, message)
