@@ -355,6 +355,28 @@ def test_nan_or_inf_in_X_or_y(bad):
         est.predict(Xb)
 
 
+def test_values_float32_cannot_hold_are_an_error_not_infinities():
+    # before: cast to inf with NumPy's "overflow encountered in cast", then fitted and
+    # predicted garbage
+    X, Y = _sine_windows(n_series=20, window=6)
+    y = Y[:, 0].copy()
+    with pytest.raises(
+        ValueError, match=r"y holds values beyond the range of float32 \(e\.g\. [0-9.]+e\+39"
+    ):
+        _small(LSTMRegressor, dtype="float32").fit(X, y * 1e39)
+    with pytest.raises(ValueError, match=r"X holds values beyond .*-[0-9.]+e\+39.*dtype='float64'"):
+        _small(GRURegressor, dtype="float32").fit(X * -5e39, y)
+    est = _small(LSTMRegressor, dtype="float32", max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match=r"X holds values beyond the range of float32"):
+        est.predict(X * 1e39)
+    # 2-D input takes the same path; float64 models take such values
+    with pytest.raises(ValueError, match=r"X holds values beyond the range of float32"):
+        _small(LSTMClassifier, dtype="float32").fit(X[:, :, 0] * 1e39, (y > 0).astype(int))
+    with pytest.warns(UserWarning, match="the targets have scale ~8e\\+38"):
+        fitted64 = _small(LSTMRegressor, dtype="float64", max_iter=1).fit(X, y * 1e39)
+    assert np.isfinite(fitted64.predict(X)).all()
+
+
 def test_empty_X_and_one_sample():
     with pytest.raises(ValueError, match="0 sample"):
         _small(GRURegressor).fit(np.empty((0, 5, 1)), np.empty(0))
@@ -420,6 +442,9 @@ def test_predict_before_fit():
 def test_classifier_with_one_class():
     with pytest.raises(ValueError, match="at least two classes"):
         _small(LSTMClassifier).fit(np.ones((6, 3, 1)), np.zeros(6))
+    # the label as written, not NumPy 2's np.str_('up')
+    with pytest.raises(ValueError, match=r"got only one class \('up'\)\.$"):
+        _small(LSTMClassifier).fit(np.ones((6, 3, 1)), np.array(["up"] * 6))
 
 
 def test_classifier_rejects_continuous_targets():

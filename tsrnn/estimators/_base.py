@@ -41,10 +41,30 @@ _FLOAT_DTYPES = (np.float64, np.float32)
 _LOSS_SAMPLE_ROWS = 256
 
 
-def _as_rows(X, dtype):
+def in_model_dtype(A, dtype, name):
+    """``A`` as a C-contiguous array of ``dtype``; an error where float32 cannot hold a value.
+
+    A cast would turn values beyond float32's range (about 3.4e38) into infinities: the
+    fit would then train on them and predict garbage with nothing but NumPy's "overflow
+    encountered in cast" to say so.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 and A.dtype.itemsize > 4 and A.size:
+        limit = float(np.finfo(np.float32).max)
+        low, high = float(np.min(A)), float(np.max(A))
+        if high > limit or low < -limit:
+            worst = high if high > -low else low
+            raise ValueError(
+                f"{name} holds values beyond the range of float32 (e.g. {worst:.3g}; float32 "
+                f"holds up to {limit:.3g}): pass dtype='float64', or rescale {name}."
+            )
+    return np.ascontiguousarray(A, dtype=dtype)
+
+
+def _as_rows(X, dtype, name):
     """A row set in ``dtype``: a lazy one (its ``astype``) or a C-contiguous array."""
     if isinstance(X, np.ndarray):
-        return np.ascontiguousarray(X, dtype=dtype)
+        return in_model_dtype(X, dtype, name)
     return X.astype(dtype)
 
 
@@ -168,7 +188,7 @@ class BaseRecurrent(BaseEstimator):
                 X, y = validate_data(self, X, y, **self._y_validation_kwargs(), **kwargs)
                 self._input_ndim = 2
             X = X[:, :, np.newaxis]
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        X = in_model_dtype(X, self.dtype, "X")
         return X if y is None else (X, y)
 
     def _check_input_layout(self, ndim, n_features):
@@ -287,9 +307,9 @@ class BaseRecurrent(BaseEstimator):
         if X_val is not None:
             staged._accept_rows(X_val, reset=False)
             Y_val = np.asarray(staged._encode_rows(y_val, reset=False))
-            validation = (_as_rows(X_val, self.dtype), Y_val)
+            validation = (_as_rows(X_val, self.dtype, "X_val"), Y_val)
         pending = staged._fit(
-            _as_rows(X, self.dtype), Y, previous=self, incremental=False, validation=validation
+            _as_rows(X, self.dtype, "X"), Y, previous=self, incremental=False, validation=validation
         )
         return self._commit(staged, pending, stacklevel=2)
 

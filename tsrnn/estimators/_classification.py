@@ -40,7 +40,7 @@ class _RecurrentClassifier(ClassifierMixin, BaseRecurrent):
             if len(self.classes_) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least two classes; "
-                    f"got only one class ({self.classes_[0]!r})."
+                    f"got only one class ({self.classes_.tolist()[0]!r})."
                 )
         unknown = np.setdiff1d(unique_labels(y), self.classes_)
         if unknown.size:

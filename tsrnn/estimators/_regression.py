@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import _check_y
 
 from .._registry import LOSSES
-from ._base import BaseRecurrent
+from ._base import BaseRecurrent, in_model_dtype
 from ._quantiles import DEFAULT_QUANTILES, check_quantiles, sort_quantiles
 
 __all__ = ["RNNRegressor", "LSTMRegressor", "GRURegressor"]
@@ -102,7 +102,7 @@ class _RecurrentRegressor(RegressorMixin, BaseRecurrent):
         Q = self._n_levels()
         if Q > 1:
             Y = np.repeat(Y, Q, axis=1)
-        return np.ascontiguousarray(Y, dtype=self.dtype)
+        return in_model_dtype(Y, self.dtype, "y")
 
     def _encode_rows(self, y, reset):
         """``_encode_y`` for a lazy target row set: same attributes, the rows kept lazy."""
