@@ -439,6 +439,18 @@ def test_predict_before_fit():
         LSTMClassifier().predict_proba(np.ones((2, 3, 1)))
 
 
+def test_loss_is_the_last_epochs_loss_as_in_scikit_learns_mlp():
+    X, Y = _sine_windows(n_series=20, window=6)
+    assert not hasattr(LSTMRegressor(), "loss_")  # NotFittedError is an AttributeError
+    est = _small(GRURegressor, max_iter=3).fit(X, Y[:, 0])
+    assert len(est.loss_curve_) == 3 and est.loss_ == est.loss_curve_[-1]
+    est.partial_fit(X, Y[:, 0])
+    assert len(est.loss_curve_) == 4 and est.loss_ == est.loss_curve_[-1]
+    labels = (Y[:, 0] > 0).astype(int)
+    clf = _small(RNNClassifier, max_iter=2).fit(X, labels)
+    assert clf.loss_ == clf.loss_curve_[-1] and np.isfinite(clf.loss_)
+
+
 def test_classifier_with_one_class():
     with pytest.raises(ValueError, match="at least two classes"):
         _small(LSTMClassifier).fit(np.ones((6, 3, 1)), np.zeros(6))

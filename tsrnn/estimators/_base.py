@@ -621,6 +621,12 @@ class BaseRecurrent(BaseEstimator):
             )
         return pending
 
+    @property
+    def loss_(self):
+        """Mean training loss of the last epoch (``loss_curve_[-1]``), as scikit-learn's MLP."""
+        check_is_fitted(self)
+        return self.loss_curve_[-1] if self.loss_curve_ else None
+
     def _outputs(self, X):
         """Network outputs (n, O) for raw X, in the model dtype, after the fitted check."""
         check_is_fitted(self)

@@ -256,6 +256,8 @@ class RNNClassifier(_RecurrentClassifier):
         Number of learnable parameters, head included.
     loss_curve_ : list of float
         Mean training loss of each epoch.
+    loss_ : float or None
+        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
     validation_scores_ : list of float or None
         Validation accuracy of each epoch with early stopping, else None.
     best_loss_ : float or None
@@ -404,6 +406,8 @@ class LSTMClassifier(_RecurrentClassifier):
         Number of learnable parameters, head included.
     loss_curve_ : list of float
         Mean training loss of each epoch.
+    loss_ : float or None
+        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
     validation_scores_ : list of float or None
         Validation accuracy of each epoch with early stopping, else None.
     best_loss_ : float or None
@@ -550,6 +554,8 @@ class GRUClassifier(_RecurrentClassifier):
         Number of learnable parameters, head included.
     loss_curve_ : list of float
         Mean training loss of each epoch.
+    loss_ : float or None
+        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
     validation_scores_ : list of float or None
         Validation accuracy of each epoch with early stopping, else None.
     best_loss_ : float or None

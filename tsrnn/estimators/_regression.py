@@ -429,6 +429,8 @@ class RNNRegressor(_RecurrentRegressor):
         Number of learnable parameters, head included.
     loss_curve_ : list of float
         Mean training loss of each epoch.
+    loss_ : float or None
+        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
     validation_scores_ : list of float or None
         Validation R² of each epoch with early stopping, else None.
     best_loss_ : float or None
@@ -592,6 +594,8 @@ class LSTMRegressor(_RecurrentRegressor):
         Number of learnable parameters, head included.
     loss_curve_ : list of float
         Mean training loss of each epoch.
+    loss_ : float or None
+        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
     validation_scores_ : list of float or None
         Validation R² of each epoch with early stopping, else None.
     best_loss_ : float or None
@@ -753,6 +757,8 @@ class GRURegressor(_RecurrentRegressor):
         Number of learnable parameters, head included.
     loss_curve_ : list of float
         Mean training loss of each epoch.
+    loss_ : float or None
+        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
     validation_scores_ : list of float or None
         Validation R² of each epoch with early stopping, else None.
     best_loss_ : float or None
