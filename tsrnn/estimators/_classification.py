@@ -257,7 +257,8 @@ class RNNClassifier(_RecurrentClassifier):
     loss_curve_ : list of float
         Mean training loss of each epoch.
     loss_ : float or None
-        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
+        Mean training loss of the last epoch kept (``loss_curve_[-1]``; None when none was,
+        e.g. when the first diverged).
     validation_scores_ : list of float or None
         Validation accuracy of each epoch with early stopping, else None.
     best_loss_ : float or None
@@ -407,7 +408,8 @@ class LSTMClassifier(_RecurrentClassifier):
     loss_curve_ : list of float
         Mean training loss of each epoch.
     loss_ : float or None
-        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
+        Mean training loss of the last epoch kept (``loss_curve_[-1]``; None when none was,
+        e.g. when the first diverged).
     validation_scores_ : list of float or None
         Validation accuracy of each epoch with early stopping, else None.
     best_loss_ : float or None
@@ -555,7 +557,8 @@ class GRUClassifier(_RecurrentClassifier):
     loss_curve_ : list of float
         Mean training loss of each epoch.
     loss_ : float or None
-        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
+        Mean training loss of the last epoch kept (``loss_curve_[-1]``; None when none was,
+        e.g. when the first diverged).
     validation_scores_ : list of float or None
         Validation accuracy of each epoch with early stopping, else None.
     best_loss_ : float or None

@@ -430,7 +430,8 @@ class RNNRegressor(_RecurrentRegressor):
     loss_curve_ : list of float
         Mean training loss of each epoch.
     loss_ : float or None
-        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
+        Mean training loss of the last epoch kept (``loss_curve_[-1]``; None when none was,
+        e.g. when the first diverged).
     validation_scores_ : list of float or None
         Validation R² of each epoch with early stopping, else None.
     best_loss_ : float or None
@@ -595,7 +596,8 @@ class LSTMRegressor(_RecurrentRegressor):
     loss_curve_ : list of float
         Mean training loss of each epoch.
     loss_ : float or None
-        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
+        Mean training loss of the last epoch kept (``loss_curve_[-1]``; None when none was,
+        e.g. when the first diverged).
     validation_scores_ : list of float or None
         Validation R² of each epoch with early stopping, else None.
     best_loss_ : float or None
@@ -758,7 +760,8 @@ class GRURegressor(_RecurrentRegressor):
     loss_curve_ : list of float
         Mean training loss of each epoch.
     loss_ : float or None
-        Mean training loss of the last epoch (``loss_curve_[-1]``; None before any epoch ran).
+        Mean training loss of the last epoch kept (``loss_curve_[-1]``; None when none was,
+        e.g. when the first diverged).
     validation_scores_ : list of float or None
         Validation R² of each epoch with early stopping, else None.
     best_loss_ : float or None
