@@ -759,6 +759,30 @@ def test_rows_in_any_order_are_read_in_time_order(tmp_path):
     assert data.y.tolist() == one["y"].tolist()
 
 
+def test_timestamps_across_a_daylight_saving_change_are_read_in_utc(tmp_path, capsys):
+    # local times written with their offsets, +01:00 then +02:00 after 2024-03-31 02:00:
+    # before, "cannot read the time column ... give the layout with --date-format"
+    stamps = pd.date_range("2024-03-30", periods=72, freq="h", tz="Europe/Berlin")
+    assert stamps[0].utcoffset() != stamps[-1].utcoffset()
+    frame = pd.DataFrame({"ts": stamps.astype(str), "load": 5.0 + np.sin(np.arange(72) / 4.0)})
+    frame.to_csv(tmp_path / "dst.csv", index=False)
+    argv = ["forecast", str(tmp_path / "dst.csv"), "--horizon", "2", *FAST, "--quiet"]
+    assert main([*argv, "--output", str(tmp_path / "fc.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "several UTC offsets" in err and "read as UTC" in err
+    fc = pd.read_csv(tmp_path / "fc.csv")
+    last = stamps[-1].tz_convert("UTC")
+    expected = [str(last + pd.Timedelta(hours=k)) for k in (1, 2)]
+    assert fc["ts"].tolist() == expected  # the hour after the data's last, in UTC
+    # one offset throughout: kept, no warning
+    frame["ts"] = pd.date_range("2024-05-01", periods=72, freq="h", tz="Europe/Berlin").astype(str)
+    frame.to_csv(tmp_path / "summer.csv", index=False)
+    argv[1] = str(tmp_path / "summer.csv")
+    assert main([*argv, "--output", str(tmp_path / "fc2.csv")]) == 0
+    assert "UTC" not in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "fc2.csv")["ts"].iloc[0] == "2024-05-04 00:00:00+02:00"
+
+
 def test_covariates_reach_the_forecaster(tmp_path):
     # sales_promo.csv: ds 0..39, y and 'visits' (observed up to the origin);
     # future_price.csv: ds 0..43 and 'price' (known ahead, 4 steps beyond the data)

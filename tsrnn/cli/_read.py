@@ -238,9 +238,36 @@ def _parse_time(raw, args, col, where, kind=None):
         values = raw.to_numpy(dtype=np.float64)
         raw = pd.Series([str(int(v)) if v == int(v) else str(v) for v in values])
     text = raw.astype(str).str.strip()
+    mixed = []  # set when the timestamps carry several UTC offsets: read in UTC
+
+    def to_datetimes(**options):
+        try:
+            return pd.DatetimeIndex(pd.to_datetime(text, **options))
+        except (ValueError, TypeError) as exc:
+            if "utc=True" not in str(exc):
+                raise
+        out = pd.DatetimeIndex(pd.to_datetime(text, utc=True, **options))
+        mixed.append(True)
+        return out
+
+    stamps = _parse_datetimes(text, fmt, args.dayfirst, kind, col, where, to_datetimes)
+    if mixed:
+        warnings.warn(
+            f"the time column {col!r} of {where} has timestamps with several UTC offsets "
+            "(e.g. daylight saving time): read as UTC, and the forecasts' timestamps are UTC",
+            UserWarning,
+            stacklevel=2,
+        )
+    return stamps
+
+
+def _parse_datetimes(text, fmt, dayfirst, kind, col, where, to_datetimes):
+    """:func:`_parse_time` for text: dates (by ``to_datetimes``), or years."""
+    import warnings
+
     if fmt is not None:
         try:
-            return pd.DatetimeIndex(pd.to_datetime(text, format=fmt))
+            return to_datetimes(format=fmt)
         except (ValueError, TypeError) as exc:
             found = re.search(r'time data "(.*?)"', str(exc))
             value = f"the value {_short(found.group(1))}" if found else _short(str(exc))
@@ -251,13 +278,13 @@ def _parse_time(raw, args, col, where, kind=None):
         return _to_years(text.astype(int).to_numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if args.dayfirst:
+        if dayfirst:
             try:
-                return pd.DatetimeIndex(pd.to_datetime(text, dayfirst=True))
+                return to_datetimes(dayfirst=True)
             except (ValueError, TypeError) as exc:
                 raise _date_error(exc, col, where) from None
         try:
-            month_first, error = pd.DatetimeIndex(pd.to_datetime(text)), None
+            month_first, error = to_datetimes(), None
         except (ValueError, TypeError) as exc:
             month_first, error = None, exc
         if not _DAY_MONTH.fullmatch(text.iloc[0]):
@@ -265,7 +292,7 @@ def _parse_time(raw, args, col, where, kind=None):
                 raise _date_error(error, col, where) from None
             return month_first
         try:
-            day_first = pd.DatetimeIndex(pd.to_datetime(text, dayfirst=True))
+            day_first = to_datetimes(dayfirst=True)
         except (ValueError, TypeError):
             day_first = None
     if month_first is None and day_first is None:
