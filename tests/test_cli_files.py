@@ -681,6 +681,40 @@ def test_day_first_dates(capsys):
     assert "--date-format '%Y-%m-%d' does not match" in _err_line(capsys)
 
 
+def test_dates_with_one_evenly_spaced_reading_and_thousands_separators(tmp_path, capsys):
+    # a German spreadsheet's export: the first of each month over 2.5 years, written
+    # 01.02.2020 (day first: only that reading is evenly spaced; month first would be
+    # January 1st-12th of each year), amounts as 1.234,5. Before: "ambiguous" dates, then
+    # "holds non-numeric values, e.g. '1.234,5'"
+    months = pd.date_range("2020-01-01", periods=30, freq="MS")
+    amounts = [1234.5, 999.25, 1034567.0] + [1000.0 + 37.5 * k for k in range(27)]
+
+    def german(x):
+        whole, cents = f"{x:,.2f}".split(".")
+        return f"{whole.replace(',', '.')},{cents}"
+
+    lines = ["Datum;Umsatz"] + [f"{m:%d.%m.%Y};{german(x)}" for m, x in zip(months, amounts)]
+    (tmp_path / "umsatz.csv").write_text("\n".join(lines) + "\n")
+    assert lines[1:4] == ["01.01.2020;1.234,50", "01.02.2020;999,25", "01.03.2020;1.034.567,00"]
+    data = _data(str(tmp_path / "umsatz.csv"))
+    assert data.y.index.equals(pd.DatetimeIndex(months, name="Datum"))
+    assert data.y.tolist() == amounts
+    assert data.dialect[:2] == (";", ",")
+    # an English one: "1,234.50" quoted in a comma-separated file; the dates 2020-01-01 ...
+    english = pd.DataFrame(
+        {"date": months.strftime("%Y-%m-%d"), "sales": [f"{x:,.2f}" for x in amounts]}
+    )
+    english.to_csv(tmp_path / "sales.csv", index=False)
+    assert '"1,234.50"' in (tmp_path / "sales.csv").read_text()
+    data = _data(str(tmp_path / "sales.csv"))
+    assert data.y.tolist() == amounts and data.dialect[:2] == (",", ".")
+    # a column that is not all numbers keeps its text (the error names the value)
+    english.loc[4, "sales"] = "1,234.5.6"
+    english.to_csv(tmp_path / "bad.csv", index=False)
+    assert main(["forecast", str(tmp_path / "bad.csv"), "--horizon", "1"]) == 2
+    assert "'1,234.5.6' (row 6)" in _err_line(capsys)
+
+
 def test_unflagged_unique_id_panel(tmp_path, capsys):
     # panel.csv: unique_id,ds,y with two series, 'north' and 'south'.
     # before: "duplicated timestamps" unless --id-col was given

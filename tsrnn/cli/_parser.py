@@ -46,7 +46,8 @@ in long format, fitted as one global model (series in the order they first appea
 any order, each series read in time order). Timestamps must be unique within each series and
 have a regular frequency (inferred, or given with --freq). Missing values are an error unless
 --fill-method is given. Files separated by ';' or tabs are recognised (or give --sep); in a
-file not separated by commas, numbers with decimal commas are read as such (or give --decimal).
+file not separated by commas, numbers with decimal commas are read as such (or give --decimal);
+thousands separators (1.234,5 or "1,234.5") are read too.
 
 Covariates: --past-covariates names columns of the CSV known only up to the forecast origin;
 --future-covariates FILE gives known-future covariates (e.g. holidays, prices) in a second CSV

@@ -53,6 +53,45 @@ def _sep(text):
 
 
 _DECIMAL_COMMA = re.compile(r"\s*[-+]?\d*,\d+\s*|\s*[-+]?\d+\s*")
+#: Numbers with thousands separators, by decimal mark: 1.234.567,5 and 1,234,567.5 (groups of
+#: three digits after the first one to three); and the same numbers written without them.
+_GROUPED = {
+    ",": re.compile(r"\s*[-+]?\d{1,3}(?:\.\d{3})+(?:,\d*)?\s*"),
+    ".": re.compile(r"\s*[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\s*"),
+}
+_PLAIN = {",": re.compile(r"\s*[-+]?\d+(?:,\d*)?\s*"), ".": re.compile(r"\s*[-+]?\d+(?:\.\d*)?\s*")}
+
+
+_NUMBER_WRITINGS = (*_GROUPED.values(), *_PLAIN.values())
+
+
+def _grouped_column(values, decimal) -> bool:
+    """Whether text ``values`` are numbers, some of them with thousands separators."""
+    grouped, plain = _GROUPED[decimal], _PLAIN[decimal]
+    first = values.iloc[0]
+    if not (grouped.fullmatch(first) or plain.fullmatch(first)):
+        return False  # e.g. series names: decided by the first value
+    is_grouped = values.str.fullmatch(grouped.pattern)
+    return bool(is_grouped.any()) and bool((is_grouped | values.str.fullmatch(plain.pattern)).all())
+
+
+def _without_thousands(frame, decimal):
+    """``frame`` with its text columns of numbers written with thousands separators as numbers.
+
+    Spreadsheets export 1.234,5 (decimal comma) or "1,234.5". Read here, column by column,
+    not by pandas' ``thousands=``, which would also read a date 01.02.2020 as 1022020.
+    """
+    import pandas as pd
+
+    thousands = "." if decimal == "," else ","
+    for col in frame.columns:
+        if pd.api.types.is_numeric_dtype(frame[col]):
+            continue
+        values = frame[col].dropna().astype(str)
+        if len(values) and _grouped_column(values, decimal):
+            text = frame[col].astype("string").str.strip().str.replace(thousands, "", regex=False)
+            frame[col] = pd.to_numeric(text.str.replace(decimal, ".", regex=False)).astype(float)
+    return frame
 
 
 def _read_csv(path: str, args, what: str):
@@ -111,14 +150,17 @@ def _read_csv(path: str, args, what: str):
         texts = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
         for c in texts:
             values = frame[c].dropna().astype(str)
-            if (
-                len(values)
-                and values.str.contains(",").any()
-                and values.map(lambda v: bool(_DECIMAL_COMMA.fullmatch(v))).all()
+            if len(values) and (
+                (
+                    values.str.contains(",").any()
+                    and values.map(lambda v: bool(_DECIMAL_COMMA.fullmatch(v))).all()
+                )
+                or _grouped_column(values, ",")
             ):
                 frame = read(sep, ",")
                 used = ","
                 break
+    frame = _without_thousands(frame, used)
     if frame.shape[1] == 0:
         raise _CliError(f"{what} {_short(path)} has no columns")
     if frame.shape[1] == 1:
@@ -301,11 +343,32 @@ def _parse_datetimes(text, fmt, dayfirst, kind, col, where, to_datetimes):
         return day_first  # only a day-first reading fits, e.g. 13/01/2024
     if day_first is None or day_first.equals(month_first):
         return month_first
+    # 01.02.2020 ... as the first of each month, or as January 2nd, 3rd, ..., 12th, then
+    # 2021: only one reading gives evenly spaced timestamps
+    regular = [_evenly_spaced(month_first), _evenly_spaced(day_first)]
+    if regular == [False, True]:
+        return day_first
+    if regular == [True, False]:
+        return month_first
     raise _CliError(
         f"the dates of the time column {col!r} of {where} are ambiguous: "
         f"{_short(text.iloc[0])} may be day/month or month/day; pass --dayfirst for "
         "day/month/year, or the layout with --date-format (e.g. --date-format '%m/%d/%Y')"
     )
+
+
+def _evenly_spaced(stamps) -> bool:
+    """Whether the distinct timestamps (of all series) have a frequency pandas can infer."""
+    import warnings
+
+    import pandas as pd
+
+    distinct = stamps.unique().sort_values()
+    if len(distinct) < 3:
+        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.infer_freq(distinct) is not None
 
 
 def _stamp(value) -> str:
@@ -322,7 +385,14 @@ def _numeric(frame, col, what, where):
     values = pd.to_numeric(frame[col], errors="coerce")
     bad = values.isna() & frame[col].notna()
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        rows = np.flatnonzero(bad.to_numpy())
+        # name a value that is no number in any writing (not 1,234.5 among them)
+        odd = [
+            r
+            for r in rows[:1000]
+            if not any(p.fullmatch(str(frame[col].iloc[r])) for p in _NUMBER_WRITINGS)
+        ]
+        row = int(odd[0] if odd else rows[0])
         value = frame[col].iloc[row]
         hint = ""
         if isinstance(value, str) and _DECIMAL_COMMA.fullmatch(value):
