@@ -757,8 +757,14 @@ def test_other_bad_inputs():
         RNNForecaster(**FAST).fit(y.to_numpy())
     with pytest.raises(ValueError, match=r"series 'sales': values must be numeric"):
         RNNForecaster(**FAST).fit(y.astype(str))
-    with pytest.raises(ValueError, match="unsupported time index"):
+    with pytest.raises(ValueError, match=r"time index .*y.index = pd.to_datetime\(y.index\)"):
         RNNForecaster(**FAST).fit(pd.Series([1.0, 2.0, 3.0], index=["a", "b", "c"]))
+    # a long frame's dates as strings (as read_csv gives them): the ds column is named
+    df = _long()
+    df["ds"] = df["ds"].dt.strftime("%Y-%m-%d")
+    message = r"the ds column has dtype .* \(e\.g\. '2021-01-01'\).*df\['ds'\] = pd.to_datetime"
+    with pytest.raises(ValueError, match=message):
+        RNNForecaster(**FAST).fit(df)
     with pytest.raises(ValueError, match=r"series 'sales': infinite values at 2000-03"):
         RNNForecaster(**FAST).fit(y.where(y.index != y.index[2], np.inf))
     with pytest.raises(ValueError, match="h must be a positive integer"):

@@ -91,10 +91,13 @@ def _index_kind(index: pd.Index) -> str:
         return "datetime"
     if pd.api.types.is_integer_dtype(index.dtype):
         return "int"
+    if index.name == "ds":  # a long frame's time column
+        where, fix = "the ds column", "df['ds'] = pd.to_datetime(df['ds'])"
+    else:
+        where, fix = "the time index", "y.index = pd.to_datetime(y.index)"
     raise ValueError(
-        f"unsupported time index of type {type(index).__name__} (dtype {index.dtype}); use a "
-        "DatetimeIndex, PeriodIndex or integer (RangeIndex) index, e.g. convert date strings "
-        "with pd.to_datetime"
+        f"{where} has dtype {index.dtype} (e.g. {str(index[0])[:40]!r}); times must "
+        f"be datetimes, periods or integers: convert date strings, e.g. {fix}"
     )
 
 
