@@ -90,6 +90,23 @@ def git_describe(root=ROOT):
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+def tsrnn_git():
+    """The git commit of the tsrnn that runs: this checkout's when it is imported from here.
+
+    An installed copy (``pip install .``, not editable) need not be this commit: then the
+    checkout's commit is labelled as the scripts' only, with where tsrnn was imported from.
+    """
+    here = git_describe()
+    try:
+        import tsrnn
+    except ImportError:
+        return here
+    package = os.path.dirname(os.path.abspath(tsrnn.__file__))
+    if os.path.normcase(os.path.dirname(package)) == os.path.normcase(ROOT):
+        return here
+    return f"{here} (the scripts only; tsrnn imported from {package})"
+
+
 def version(module):
     """``module.__version__`` (importing it), or None when it is not installed."""
     try:
@@ -193,7 +210,7 @@ def environment(modules=("numpy", "numba", "tsrnn"), gemm=False, gemm_size=2048)
         "loadavg": loadavg(),
         "platform": platform.platform(),
         "versions": versions(modules),
-        "git": git_describe(),
+        "git": tsrnn_git(),
         "blas": blas_kernel(),
     }
     if gemm:
