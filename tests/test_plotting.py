@@ -458,3 +458,20 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(tsrnn.plotting, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0
+
+
+@pytest.mark.parametrize("plot", ["forecast", "backtest", "loss_curve"])
+def test_something_else_in_ax_s_place_is_a_type_error(plot):
+    # before: the data passed as ax was drawn on by pandas' Series.plot, which failed deep
+    # inside with a message about positional arguments
+    history = pd.Series(np.arange(10.0), index=pd.RangeIndex(10))
+    res = pd.DataFrame(
+        {"unique_id": "a", "cutoff": [2, 2], "ds": [3, 4], "y": [1.0, 2.0], "yhat": [1.1, 1.8]}
+    )
+    calls = {
+        "forecast": lambda: plot_forecast(history, pd.Series([10.0], index=[10]), ax=history),
+        "backtest": lambda: plot_backtest(res, history),
+        "loss_curve": lambda: plot_loss_curve([1.0, 0.5], ax="left"),
+    }
+    with pytest.raises(TypeError, match=r"ax must be a matplotlib Axes .*got (Series|str)"):
+        calls[plot]()

@@ -38,6 +38,10 @@ def _get_ax(ax: Axes | None) -> Axes:
     """Return ``ax``, or the Axes of a new figure when it is None."""
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 4))
+    elif not isinstance(ax, Axes):  # e.g. the data passed in ax's place
+        raise TypeError(
+            f"ax must be a matplotlib Axes (or None for a new figure), got {type(ax).__name__}"
+        )
     return ax
 
 
