@@ -67,14 +67,21 @@ def test_the_cases_cover_every_part():
 # (steps, rows, width, gates, inputs): the forecaster's chunk, a GRU whose gate rows are no
 # multiple of four (tail rows), a width that is no whole number of vectors, and more steps x
 # rows than one block of inputs (the sum crosses K_BLOCK boundaries), and steps x rows more
-# than one WGRAD_BLOCK and no multiple of it (a short last block of terms)
+# than one WGRAD_BLOCK and no multiple of it (a short last block of terms); a wide LSTM whose
+# blocks are transposed into a copy first in both dtypes (K.WGRAD_PACK_STRIDE), the last
+# block's terms no multiple of the eight the copy moves at a time
 WEIGHT_CASES = [
     (24, 16, 32, 4, 3),
     (5, 3, 7, 3, 2),
     (9, 7, 50, 1, 1),
     (48, 32, 64, 4, 1),
     (13, 7, 20, 3, 2),
+    (9, 11, 128, 4, 1),
 ]
+
+
+def _copies_blocks(G, N, itemsize):
+    return G * N * itemsize >= K.WGRAD_PACK_STRIDE and N * itemsize >= K.WGRAD_PACK_ROW
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -88,6 +95,10 @@ def test_weight_gradients_are_the_sums_over_all_steps(T, B, N, G, D, dtype):
     dW_ih = np.full((G * N, D), np.nan, dtype)  # stale contents must not leak in
     dW_hh = np.full((G * N, N), np.nan, dtype)
     assert any(t * b > K.WGRAD_BLOCK and (t * b) % K.WGRAD_BLOCK for t, b, *_ in WEIGHT_CASES)
+    size = np.dtype(dtype).itemsize
+    copied = [_copies_blocks(g, n, size) for _, _, n, g, _ in WEIGHT_CASES]
+    assert any(copied) and not all(copied)  # both paths, in each dtype
+    assert any(c and (t * b % K.WGRAD_BLOCK) % 8 for c, (t, b, *_) in zip(copied, WEIGHT_CASES))
     K.weight_gradients(X, H, dA, dAh, dW_ih, dW_hh)
     f64 = np.float64
     ref_ih = np.einsum("tbg,tbd->gd", dA.astype(f64), X.astype(f64))
