@@ -923,6 +923,10 @@ def test_errors_name_cli_flags_not_python_parameters(tmp_path, capsys):
         ),
         ("3 value(s) <= 0; set log=False", "3 value(s) <= 0; set --log no"),
         (
+            "left out of every fold (give a smaller initial, or forecast them with a simpler",
+            "left out of every fold (give a smaller --initial, or forecast them with a simpler",
+        ),
+        (
             "forecast by the baseline named instead (see series_models_); the window",
             "forecast by the baseline named instead (listed in the summary of tsrnn fit); "
             "the window",

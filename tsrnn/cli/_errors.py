@@ -69,6 +69,7 @@ _FLAGS = {
     "learning_rate_init": "--learning-rate",
     "validation_fraction": "--validation-fraction",
     "early_stopping": "--no-early-stopping",
+    "initial": "--initial",
 }
 _PARAMS = "|".join(sorted(_FLAGS, key=len, reverse=True))
 _ASSIGN = re.compile(rf"\b({_PARAMS})=('[^']*'|\"[^\"]*\"|[^\s,;()]+)?")
@@ -77,7 +78,7 @@ _NAMED = re.compile(
     r"(?= [=+<>]| or | and |\))"
 )
 _SHORTER = re.compile(
-    r"\b(shorter|smaller|longer|larger|lower|higher) (window|horizon|learning_rate_init)\b",
+    r"\b(shorter|smaller|longer|larger|lower|higher) (window|horizon|learning_rate_init|initial)\b",
     re.IGNORECASE,
 )
 _VALUE_WORDS = {"True": "yes", "False": "no"}
