@@ -582,18 +582,20 @@ def _time_order(ids, times):
     import pandas as pd
 
     stamps = pd.Index(times)
-    n = len(stamps)
-    if n < 2 or stamps.hasnans:
+    if len(stamps) < 2 or stamps.hasnans:
+        return slice(None)
+    later = np.asarray(stamps[1:] >= stamps[:-1])
+    if ids is None:
+        in_order = bool(later.all())
+    else:
+        series = pd.factorize(ids, sort=False)[0]
+        step = np.diff(series)
+        in_order = bool(((step > 0) | ((step == 0) & later)).all())
+    if in_order:
         return slice(None)
     ranks = pd.factorize(stamps, sort=True)[0]
     if ids is None:
-        if bool((np.diff(ranks) >= 0).all()):
-            return slice(None)
         return np.argsort(ranks, kind="stable")
-    series = pd.factorize(ids, sort=False)[0]
-    step, later = np.diff(series), np.diff(ranks)
-    if bool(((step > 0) | ((step == 0) & (later >= 0))).all()):
-        return slice(None)
     return np.lexsort((ranks, series))
 
 
