@@ -7,8 +7,9 @@ estimator:
   input validation, the choice of the validation set, the fitted attributes and the weight
   exchange; it runs the epochs through :func:`tsrnn._epochs.run_epochs` on a trainer from
   :mod:`tsrnn._backend`;
-- :mod:`~tsrnn.estimators._regression`: real-valued targets, ``loss``, R² scoring, and
-  :class:`RNNRegressor`, :class:`LSTMRegressor`, :class:`GRURegressor`;
+- :mod:`~tsrnn.estimators._regressor_base`: real-valued targets, ``loss``, R² scoring;
+  :mod:`~tsrnn.estimators._regression`: :class:`RNNRegressor`, :class:`LSTMRegressor`,
+  :class:`GRURegressor` on top of it;
 - :mod:`~tsrnn.estimators._classification`: class labels, softmax, accuracy scoring, and
   :class:`RNNClassifier`, :class:`LSTMClassifier`, :class:`GRUClassifier`.
 
