@@ -721,8 +721,7 @@ def evaluate_backtest(
             if (position < 0).any() or n_train == 0:
                 raise ValueError(
                     f"series {series_name(uid)}: the backtest results at cutoff {cutoff} do "
-                    "not match y "
-                    "(pass the data the backtest ran on)"
+                    "not match y (pass the data the backtest ran on)"
                 )
             steps = position - n_train + 1
             for name in names:

@@ -399,8 +399,7 @@ def parse_panel(y, X=None, *, freq=None, kind=None, fill_method=None) -> _Panel:
         if kind is not None and k != kind:
             raise ValueError(
                 f"series {series_name(uid)}: its index is {k} but the forecaster was fitted "
-                f"on {kind} "
-                "timestamps"
+                f"on {kind} timestamps"
             )
         kinds.add(k)
         if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(

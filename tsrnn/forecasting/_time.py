@@ -262,22 +262,19 @@ def _check_order(index: pd.Index, uid, what: str) -> None:
         at = np.flatnonzero(np.asarray(index.isna()))
         raise ValueError(
             f"series {series_name(uid)}: {what} has {len(at)} missing timestamp(s) (NaT), "
-            "at row(s) "
-            f"{at[:5].tolist()}{' ...' if len(at) > 5 else ''} of the series; drop those "
-            "rows or give them their timestamps"
+            f"at row(s) {at[:5].tolist()}{' ...' if len(at) > 5 else ''} of the series; drop "
+            "those rows or give them their timestamps"
         )
     if index.has_duplicates:
         dup = index[index.duplicated()].unique()
         raise ValueError(
             f"series {series_name(uid)}: {what} has duplicated timestamps: {_fmt(dup)}; "
-            "each timestamp "
-            "must appear once (aggregate or drop duplicates first)"
+            "each timestamp must appear once (aggregate or drop duplicates first)"
         )
     if not index.is_monotonic_increasing:
         pos = int(np.flatnonzero(np.asarray(index[1:] < index[:-1]))[0]) + 1
         raise ValueError(
             f"series {series_name(uid)}: {what} timestamps are not sorted ({index[pos]} "
-            "comes after "
-            f"{index[pos - 1]}); sort them first, e.g. y.sort_index() or "
+            f"comes after {index[pos - 1]}); sort them first, e.g. y.sort_index() or "
             "df.sort_values(['unique_id', 'ds'])"
         )

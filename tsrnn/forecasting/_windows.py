@@ -317,10 +317,9 @@ def check_window_count(panel: _Panel, window: int, out_len: int) -> None:
         s = panel.series[0]
         raise ValueError(
             f"series {series_name(s.uid)} has {len(s.y)} observations, which give only {n} "
-            "training "
-            f"window (window = {window}, {out_len} target step(s) per window), and a network "
-            "needs at least 2 (early stopping more, to hold the latest out); use a shorter "
-            "window or horizon, or a longer series"
+            f"training window (window = {window}, {out_len} target step(s) per window), and a "
+            "network needs at least 2 (early stopping more, to hold the latest out); use a "
+            "shorter window or horizon, or a longer series"
         )
 
 
